@@ -1,0 +1,33 @@
+# wasm-lambda host image: deploy once, then upload guests.
+#
+#   docker build -t wasm-lambda .
+#   docker run -p 9000:8080 wasm-lambda
+#   curl -XPOST localhost:9000/2015-03-31/functions/function/invocations -d '{"name": "you"}'
+#
+# The build runs the same scripts as the tests (scripts/build-guests.sh,
+# `wasm-lambda-host precompile`).
+
+# Debian bullseye's glibc (2.31) is older than Amazon Linux 2023's (2.34),
+# so the binary runs on the Lambda base image.
+FROM rust:1.95-slim-bullseye AS build
+WORKDIR /src
+RUN rustup target add wasm32-wasip2
+COPY . .
+RUN cargo build --release --locked -p wasm-lambda-host \
+ && scripts/build-guests.sh \
+ && mkdir -p /opt/guests \
+ && cp target/guests/wasm32-wasip2/release/hello.wasm target/guests/wasm32-wasip2/release/counter.wasm /opt/guests/ \
+ && cp target/guests/wasm32-wasip2/release/http_router.wasm /opt/guests/http-router.wasm \
+ && target/release/wasm-lambda-host precompile /opt/guests
+
+# The Lambda base image for custom runtimes; it ships the Runtime Interface
+# Emulator at /usr/local/bin/aws-lambda-rie.
+FROM public.ecr.aws/lambda/provided:al2023
+COPY --from=build /src/target/release/wasm-lambda-host /var/runtime/bootstrap
+COPY --from=build /opt/guests /opt/guests
+COPY docker/entry.sh /entry.sh
+ENV WASM_LAMBDA_GUESTS=/opt/guests \
+    WASM_LAMBDA_MODELS=/opt/models \
+    WASM_LAMBDA_CACHE=/tmp/wasm-lambda-cache \
+    WASM_LAMBDA_DEFAULT_GUEST=hello
+ENTRYPOINT ["/entry.sh"]

@@ -1,0 +1,113 @@
+//! What a guest knows about the invocation (and the warmer ping) it handles.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::bindings::wasm_lambda::guest::types;
+
+/// The invocation a [`Function::handle`](crate::Function::handle) call serves.
+///
+/// ```
+/// use wasm_lambda_sdk::Context;
+///
+/// fn describe(ctx: &Context) -> String {
+///     format!(
+///         "{} on {} ({} events before, {} ms left)",
+///         ctx.request_id(),
+///         ctx.guest_name(),
+///         ctx.events_handled(),
+///         ctx.remaining().as_millis(),
+///     )
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Context {
+    inner: types::Context,
+}
+
+impl Context {
+    pub(crate) fn from_wit(inner: types::Context) -> Self {
+        Self { inner }
+    }
+
+    /// The Lambda request id.
+    pub fn request_id(&self) -> &str {
+        &self.inner.request_id
+    }
+
+    /// When Lambda stops the invocation.
+    pub fn deadline(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.inner.deadline_ms)
+    }
+
+    /// Time left before [`deadline`](Context::deadline) (zero once past it).
+    pub fn remaining(&self) -> Duration {
+        self.deadline().duration_since(SystemTime::now()).unwrap_or_default()
+    }
+
+    /// The Lambda function's name.
+    pub fn function_name(&self) -> &str {
+        &self.inner.function_name
+    }
+
+    /// The Lambda function's version.
+    pub fn function_version(&self) -> &str {
+        &self.inner.function_version
+    }
+
+    /// The ARN the function was invoked with.
+    pub fn invoked_function_arn(&self) -> &str {
+        &self.inner.invoked_function_arn
+    }
+
+    /// The function's configured memory, in MB.
+    pub fn memory_limit_mb(&self) -> u32 {
+        self.inner.memory_limit_mb
+    }
+
+    /// The name this guest is deployed under.
+    pub fn guest_name(&self) -> &str {
+        &self.inner.guest_name
+    }
+
+    /// True when this is the instance's first event.
+    pub fn is_cold(&self) -> bool {
+        self.inner.cold
+    }
+
+    /// How many events this instance handled before this one.
+    pub fn events_handled(&self) -> u64 {
+        self.inner.events_handled
+    }
+}
+
+/// A warmer ping, as [`Function::warm`](crate::Function::warm) sees it.
+#[derive(Debug, Clone)]
+pub struct WarmInfo {
+    inner: types::WarmInfo,
+}
+
+impl WarmInfo {
+    pub(crate) fn from_wit(inner: types::WarmInfo) -> Self {
+        Self { inner }
+    }
+
+    /// The id of the Lambda environment, stable for the life of the process.
+    pub fn environment(&self) -> &str {
+        &self.inner.environment
+    }
+
+    /// The warmer's correlation id, if it sent one.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.inner.correlation_id.as_deref()
+    }
+
+    /// How many environments the warmer asked to keep warm.
+    pub fn concurrency(&self) -> u32 {
+        self.inner.concurrency
+    }
+
+    /// True when the ping is the environment's first event.
+    pub fn is_cold(&self) -> bool {
+        self.inner.cold
+    }
+}

@@ -1,0 +1,235 @@
+//! `guests.toml`: per-guest settings and routes.
+//!
+//! ```toml
+//! [guests.orders]
+//! file = "orders-v2.wasm"        # default: NAME.wasm
+//! sha256 = "9f86d0..."           # optional pin, checked before compiling
+//! instance = "fresh"             # "reuse" (default) or "fresh"
+//! memory_limit_mb = 64           # linear memory limit (default 128)
+//! timeout_ms = 3000              # per-call limit, on top of Lambda's deadline
+//! models = ["forest"]            # models this guest may use (default: all)
+//! routes = [{ http = "/api/orders/*" }, { sqs = "arn:aws:sqs:*:*:orders" }]
+//!
+//! [guests.orders.config]
+//! table = "orders"
+//! ```
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context as _, Result};
+use serde::Deserialize;
+
+/// The parsed manifest.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Guests by name.
+    #[serde(default)]
+    pub guests: BTreeMap<String, GuestSpec>,
+}
+
+/// One guest's settings.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestSpec {
+    /// The `.wasm` file in the guests folder (default `NAME.wasm`).
+    pub file: Option<String>,
+    /// Expected sha256 of the `.wasm`, lowercase hex.
+    pub sha256: Option<String>,
+    /// Keep one instance across events, or make one per event.
+    #[serde(default)]
+    pub instance: InstanceMode,
+    /// Linear-memory limit in MB.
+    pub memory_limit_mb: Option<u64>,
+    /// Per-call time limit in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Models the guest may use; `None` means every model.
+    pub models: Option<Vec<String>>,
+    /// Events this guest receives.
+    #[serde(default)]
+    pub routes: Vec<RouteRule>,
+    /// Key/values the guest reads with `config(key)`.
+    #[serde(default)]
+    pub config: BTreeMap<String, toml::Value>,
+}
+
+/// Whether a guest's instance lives across events.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceMode {
+    /// One instance, kept warm across events (like a Lambda environment).
+    #[default]
+    Reuse,
+    /// A new instance for every event, from the pre-instantiated template.
+    Fresh,
+}
+
+/// One routing rule: which events of one source reach the guest. Patterns
+/// may use `*` for any run of characters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum RouteRule {
+    /// HTTP path (API Gateway v1/v2, Function URL, ALB), e.g. `/api/orders/*`.
+    Http(String),
+    /// SQS queue ARN.
+    Sqs(String),
+    /// SNS topic ARN.
+    Sns(String),
+    /// S3 bucket name.
+    S3(String),
+    /// DynamoDB stream ARN.
+    Dynamodb(String),
+    /// Kinesis stream ARN.
+    Kinesis(String),
+    /// EventBridge `source`, or a rule ARN in `resources` (scheduled events).
+    Eventbridge(String),
+}
+
+impl Manifest {
+    /// Parses and validates manifest text.
+    ///
+    /// # Errors
+    /// TOML errors, unknown keys, bad guest names or file names, malformed
+    /// sha256 pins.
+    pub fn parse(text: &str) -> Result<Self> {
+        let manifest: Manifest = toml::from_str(text).context("guests.toml is not a valid manifest")?;
+        for (name, spec) in &manifest.guests {
+            validate_name(name).with_context(|| format!("guests.toml: guest `{name}`"))?;
+            if let Some(file) = &spec.file {
+                validate_file_name(file).with_context(|| format!("guests.toml: guest `{name}`: file"))?;
+            }
+            if let Some(pin) = &spec.sha256 {
+                if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    bail!("guests.toml: guest `{name}`: sha256 must be 64 hex digits");
+                }
+            }
+            if spec.memory_limit_mb == Some(0) || spec.timeout_ms == Some(0) {
+                bail!("guests.toml: guest `{name}`: limits must be positive");
+            }
+        }
+        Ok(manifest)
+    }
+}
+
+impl GuestSpec {
+    /// The config table as strings (non-string TOML values in TOML syntax).
+    pub fn config_strings(&self) -> BTreeMap<String, String> {
+        self.config
+            .iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), value)
+            })
+            .collect()
+    }
+}
+
+/// Guest and model names: letters, digits, `-` and `_`, at most 64, not
+/// starting with `-`. Names become file names and path segments, so nothing
+/// that could climb out of a folder gets through.
+///
+/// # Errors
+/// The name breaks those rules.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('-')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        bail!("invalid name `{name}`: use 1-64 letters, digits, `-` or `_`");
+    }
+    Ok(())
+}
+
+/// A file name inside the guests folder: no separators, no `..`.
+fn validate_file_name(file: &str) -> Result<()> {
+    if file.is_empty() || file.contains(['/', '\\']) || file == "." || file == ".." || file.starts_with('.') {
+        bail!("`{file}` must be a plain file name inside the guests folder");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_manifest_parses() {
+        let m = Manifest::parse(
+            r#"
+            [guests.orders]
+            file = "orders-v2.wasm"
+            sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+            instance = "fresh"
+            memory_limit_mb = 64
+            timeout_ms = 3000
+            models = ["forest"]
+            routes = [{ http = "/api/orders/*" }, { sqs = "arn:aws:sqs:*:*:orders" }, { eventbridge = "com.shop" }]
+            [guests.orders.config]
+            table = "orders"
+            retries = 3
+            [guests.hello]
+            "#,
+        )
+        .unwrap();
+        let orders = &m.guests["orders"];
+        assert_eq!(orders.file.as_deref(), Some("orders-v2.wasm"));
+        assert_eq!(orders.instance, InstanceMode::Fresh);
+        assert_eq!(orders.memory_limit_mb, Some(64));
+        assert_eq!(orders.timeout_ms, Some(3000));
+        assert_eq!(orders.models.as_deref(), Some(&["forest".to_string()][..]));
+        assert_eq!(
+            orders.routes,
+            vec![
+                RouteRule::Http("/api/orders/*".into()),
+                RouteRule::Sqs("arn:aws:sqs:*:*:orders".into()),
+                RouteRule::Eventbridge("com.shop".into())
+            ]
+        );
+        let config = orders.config_strings();
+        assert_eq!(config["table"], "orders");
+        assert_eq!(config["retries"], "3");
+        assert_eq!(m.guests["hello"].instance, InstanceMode::Reuse);
+        assert!(m.guests["hello"].routes.is_empty());
+    }
+
+    #[test]
+    fn empty_manifest_is_fine() {
+        assert!(Manifest::parse("").unwrap().guests.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = Manifest::parse("[guests.a]\ntimeout = 3\n").unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field `timeout`"), "{err:#}");
+        assert!(Manifest::parse("[guest.a]\n").is_err());
+        assert!(Manifest::parse("[guests.a]\nroutes = [{ ftp = \"x\" }]\n").is_err());
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        assert!(Manifest::parse("[guests.a]\ninstance = \"sometimes\"\n").is_err());
+        assert!(Manifest::parse("[guests.a]\nsha256 = \"abc\"\n").is_err());
+        assert!(Manifest::parse("[guests.a]\nmemory_limit_mb = 0\n").is_err());
+        assert!(Manifest::parse("[guests.a]\nroutes = [{ http = \"/a\", sqs = \"b\" }]\n").is_err());
+        assert!(Manifest::parse("not toml at all [").is_err());
+    }
+
+    #[test]
+    fn path_tricks_are_rejected() {
+        for name in ["../x", "a/b", "", "-rf", "a b", "é", &"x".repeat(65)] {
+            assert!(validate_name(name).is_err(), "{name:?} accepted");
+        }
+        for name in ["hello", "http-router", "v2_orders", "A1"] {
+            assert!(validate_name(name).is_ok(), "{name:?} refused");
+        }
+        for file in ["../x.wasm", "a/b.wasm", "..", ".hidden.wasm", "/etc/passwd"] {
+            let text = format!("[guests.a]\nfile = {file:?}\n");
+            assert!(Manifest::parse(&text).is_err(), "{file:?} accepted");
+        }
+        assert!(Manifest::parse("[guests.\"../up\"]\n").is_err());
+    }
+}

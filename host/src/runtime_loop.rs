@@ -1,0 +1,91 @@
+//! The Lambda runtime loop: init once, then next event → host → answer, forever.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::invocation::InvocationError;
+use crate::runtime_api::RuntimeApi;
+use crate::settings::Settings;
+use crate::wasm_host::WasmHost;
+
+/// How long to wait before asking again after the Runtime API failed.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+/// Consecutive Runtime API failures after which the process gives up.
+const MAX_API_FAILURES: u32 = 50;
+
+/// Runs init, reports it (or its failure) and serves events until the
+/// Runtime API goes away.
+///
+/// Talking to the Runtime API is async (on `runtime`); guests run outside
+/// it, on this thread, because wasmtime-wasi's synchronous bindings start
+/// their own runtime and must not be nested in ours.
+///
+/// # Errors
+/// Init failed (after reporting it to the Runtime API), or the Runtime API
+/// stayed unreachable.
+pub fn run(runtime: &tokio::runtime::Runtime, api: RuntimeApi, settings: Settings) -> Result<()> {
+    let host = match WasmHost::init(settings) {
+        Ok((host, report)) => {
+            report.log();
+            host
+        }
+        Err(error) => {
+            let message = format!("{error:#}");
+            tracing::error!("init failed: {message}");
+            if let Err(report_error) = runtime.block_on(api.report_init_error("InitError", &message)) {
+                tracing::error!("could not report the init error: {report_error:#}");
+            }
+            return Err(error);
+        }
+    };
+
+    let mut failures = 0;
+    loop {
+        let next = match runtime.block_on(api.next_event()) {
+            Ok(next) => {
+                failures = 0;
+                next
+            }
+            Err(error) => {
+                failures += 1;
+                tracing::error!("next event: {error:#}");
+                if failures >= MAX_API_FAILURES {
+                    return Err(error.context("the Runtime API keeps failing"));
+                }
+                std::thread::sleep(RETRY_PAUSE);
+                continue;
+            }
+        };
+        let invocation = next.invocation;
+        let outcome = catch_unwind(AssertUnwindSafe(|| host.dispatch(&next.body, &invocation)))
+            .unwrap_or_else(|panic| Err(InvocationError::HostPanic(panic_message(&panic))));
+        let sent = match outcome {
+            Ok(response) => {
+                runtime.block_on(async {
+                    // Holding keeps this environment busy, so a warmer's
+                    // concurrent pings land on other environments.
+                    tokio::time::sleep(response.hold).await;
+                    api.respond(&invocation.request_id, response.body).await
+                })
+            }
+            Err(error) => {
+                tracing::warn!(request_id = %invocation.request_id, error_type = error.error_type(), "{error}");
+                runtime.block_on(api.report_error(&invocation.request_id, error.error_type(), &error.to_string()))
+            }
+        };
+        if let Err(error) = sent {
+            tracing::error!(request_id = %invocation.request_id, "sending the answer: {error:#}");
+        }
+    }
+}
+
+/// The text of a caught panic.
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}

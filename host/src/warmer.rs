@@ -1,0 +1,197 @@
+//! Warmer pings: recognising them, and the answer that tells the warmer what
+//! it warmed.
+//!
+//! Recognised forms (anything else is a business event):
+//! - `{"warmer": true, "concurrency": N, "delay": MS, "correlationId": ID}`
+//!   (seed 003 and jeremydaly/lambda-warmer's trigger event);
+//! - lambda-warmer's fan-out pings, which carry `__WARMER_INVOCATION__`,
+//!   `__WARMER_CONCURRENCY__` and `__WARMER_CORRELATIONID__` (numbers, and a
+//!   string id) whatever its flag is called;
+//! - `{"source": "serverless-plugin-warmup"}`.
+
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+/// The longest a ping may hold its answer, whatever it asks for.
+pub const MAX_DELAY: Duration = Duration::from_secs(10);
+
+/// A recognised warmer ping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmerPing {
+    /// How many environments the warmer wants warm.
+    pub concurrency: u32,
+    /// How long to hold the answer so concurrent pings land on distinct
+    /// environments.
+    pub delay: Duration,
+    /// The warmer's correlation id.
+    pub correlation_id: Option<String>,
+    /// Which fan-out invocation this is (lambda-warmer), if any.
+    pub invocation: Option<u64>,
+}
+
+/// Returns the ping if `event` is one.
+pub fn detect(event: &Value) -> Option<WarmerPing> {
+    let object = event.as_object()?;
+    let flagged = object.get("warmer") == Some(&Value::Bool(true));
+    let fan_out = object.get("__WARMER_INVOCATION__").is_some_and(Value::is_u64)
+        && object.get("__WARMER_CONCURRENCY__").is_some_and(Value::is_u64);
+    let plugin = object.get("source").and_then(Value::as_str) == Some("serverless-plugin-warmup");
+    if !(flagged || fan_out || plugin) {
+        return None;
+    }
+    let number = |key: &str| object.get(key).and_then(Value::as_u64);
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
+    let concurrency = number("__WARMER_CONCURRENCY__").or_else(|| number("concurrency")).unwrap_or(1);
+    let delay_ms = number("delay").unwrap_or(0);
+    Some(WarmerPing {
+        concurrency: u32::try_from(concurrency).unwrap_or(u32::MAX).max(1),
+        delay: Duration::from_millis(delay_ms).min(MAX_DELAY),
+        correlation_id: text("__WARMER_CORRELATIONID__").or_else(|| text("correlationId")).or_else(|| text("correlation_id")),
+        invocation: number("__WARMER_INVOCATION__"),
+    })
+}
+
+/// What the environment reports about itself in a warmer answer.
+#[derive(Debug, Clone)]
+pub struct EnvironmentReport {
+    /// Stable id of this environment (process).
+    pub environment: String,
+    /// Whether this ping was the environment's first event.
+    pub cold: bool,
+    /// Events this environment handled, this ping included.
+    pub invocations: u64,
+    /// Time since the process started.
+    pub uptime: Duration,
+}
+
+/// The outcome of one guest's `warm` hook, for the answer.
+#[derive(Debug, Clone)]
+pub enum WarmOutcome {
+    /// The hook ran; its JSON answer.
+    Warmed(Value),
+    /// The hook (or the guest's instance) failed.
+    Failed {
+        /// Same vocabulary as invocation errors.
+        error_type: String,
+        /// Why.
+        error_message: String,
+    },
+}
+
+/// Builds the warmer answer.
+pub fn answer(ping: &WarmerPing, report: &EnvironmentReport, guests: Vec<(String, WarmOutcome)>) -> Value {
+    let mut by_guest = Map::new();
+    for (name, outcome) in guests {
+        let entry = match outcome {
+            WarmOutcome::Warmed(answer) => json!({ "ok": true, "answer": answer }),
+            WarmOutcome::Failed { error_type, error_message } => {
+                json!({ "ok": false, "errorType": error_type, "errorMessage": error_message })
+            }
+        };
+        by_guest.insert(name, entry);
+    }
+    json!({
+        "warmed": true,
+        "environment": report.environment,
+        "cold": report.cold,
+        "invocations": report.invocations,
+        "uptime_ms": u64::try_from(report.uptime.as_millis()).unwrap_or(u64::MAX),
+        "concurrency": ping.concurrency,
+        "invocation": ping.invocation,
+        "delay_ms": u64::try_from(ping.delay.as_millis()).unwrap_or(u64::MAX),
+        "correlation_id": ping.correlation_id,
+        "guests": by_guest,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_003_ping() {
+        let ping = detect(&json!({"warmer": true, "delay": 250, "concurrency": 5})).unwrap();
+        assert_eq!(ping.concurrency, 5);
+        assert_eq!(ping.delay, Duration::from_millis(250));
+        assert_eq!(ping.correlation_id, None);
+    }
+
+    #[test]
+    fn lambda_warmer_fan_out_ping() {
+        let ping = detect(&json!({
+            "warmer": true,
+            "__WARMER_INVOCATION__": 2,
+            "__WARMER_CONCURRENCY__": 3,
+            "__WARMER_CORRELATIONID__": "abc-123"
+        }))
+        .unwrap();
+        assert_eq!((ping.concurrency, ping.invocation), (3, Some(2)));
+        assert_eq!(ping.correlation_id.as_deref(), Some("abc-123"));
+        // lambda-warmer with a custom flag name still sends the fan-out fields.
+        assert!(detect(&json!({"keepwarm": true, "__WARMER_INVOCATION__": 1, "__WARMER_CONCURRENCY__": 2})).is_some());
+    }
+
+    #[test]
+    fn serverless_plugin_warmup_ping() {
+        let ping = detect(&json!({"source": "serverless-plugin-warmup"})).unwrap();
+        assert_eq!(ping.concurrency, 1);
+        assert_eq!(ping.delay, Duration::ZERO);
+    }
+
+    #[test]
+    fn near_misses_are_business_events() {
+        for event in [
+            json!({"warmer": false}),
+            json!({"warmer": "true"}),
+            json!({"warmer": 1}),
+            json!({"Warmer": true}),
+            json!({"data": {"warmer": true}}),
+            json!([{"warmer": true}]),
+            json!("warmer"),
+            json!(null),
+            json!({"source": "serverless-plugin-warmup-2"}),
+            json!({"source": "aws.events", "detail-type": "Scheduled Event"}),
+            json!({"__WARMER_INVOCATION__": "1", "__WARMER_CONCURRENCY__": 2}),
+            json!({"__WARMER_INVOCATION__": 1}),
+        ] {
+            assert_eq!(detect(&event), None, "{event} taken for a warmer ping");
+        }
+    }
+
+    #[test]
+    fn silly_values_are_clamped() {
+        let ping = detect(&json!({"warmer": true, "delay": 3_600_000, "concurrency": 0})).unwrap();
+        assert_eq!(ping.delay, MAX_DELAY);
+        assert_eq!(ping.concurrency, 1);
+        let ping = detect(&json!({"warmer": true, "delay": -5, "concurrency": "lots"})).unwrap();
+        assert_eq!((ping.delay, ping.concurrency), (Duration::ZERO, 1));
+    }
+
+    #[test]
+    fn answer_has_the_documented_fields() {
+        let ping = detect(&json!({"warmer": true, "correlationId": "c1"})).unwrap();
+        let report = EnvironmentReport {
+            environment: "env-1".into(),
+            cold: true,
+            invocations: 1,
+            uptime: Duration::from_millis(42),
+        };
+        let a = answer(
+            &ping,
+            &report,
+            vec![
+                ("counter".into(), WarmOutcome::Warmed(json!({"warmed": 1}))),
+                ("broken".into(), WarmOutcome::Failed { error_type: "GuestTrapped".into(), error_message: "boom".into() }),
+            ],
+        );
+        assert_eq!(a["warmed"], true);
+        assert_eq!(a["environment"], "env-1");
+        assert_eq!(a["cold"], true);
+        assert_eq!(a["invocations"], 1);
+        assert_eq!(a["uptime_ms"], 42);
+        assert_eq!(a["correlation_id"], "c1");
+        assert_eq!(a["guests"]["counter"], json!({"ok": true, "answer": {"warmed": 1}}));
+        assert_eq!(a["guests"]["broken"]["errorType"], "GuestTrapped");
+    }
+}

@@ -1,0 +1,153 @@
+//! End to end: the real `wasm-lambda-host` binary under cargo-lambda's
+//! Lambda Runtime API emulator, invoked over HTTP like `aws lambda invoke`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess};
+
+const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
+
+/// An emulator with the host attached and initialised.
+struct Lambda {
+    emulator: Emulator,
+    host: HostProcess,
+}
+
+impl Lambda {
+    fn start(folder: &GuestFolder, env: &[(&str, &str)]) -> Self {
+        let emulator = Emulator::start();
+        let host = HostProcess::start(Path::new(HOST), &emulator.runtime_api(), folder, env);
+        host.wait_for_log("init complete");
+        Self { emulator, host }
+    }
+}
+
+fn envelope(guest: &str, event: Value) -> Value {
+    json!({ "guest": guest, "event": event })
+}
+
+fn http_v2(path: &str) -> Value {
+    json!({"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "", "headers": {},
+           "isBase64Encoded": false, "requestContext": {"http": {"method": "GET", "path": path}, "stage": "$default"}})
+}
+
+#[test]
+fn hello_answers_through_the_runtime_api() {
+    let folder = GuestFolder::new("e2e-hello").with_guest("hello", "hello");
+    let lambda = Lambda::start(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "hello")]);
+    let answer = lambda.emulator.invoke(&json!({"name": "Lambda"})).answer();
+    assert_eq!(answer["message"], "Hello, Lambda!");
+    assert_eq!(answer["guest"], "hello");
+    assert_eq!(answer["cold"], true);
+    let request_id = answer["request_id"].as_str().unwrap();
+    assert!(request_id.len() >= 32, "the emulator's request id reaches the guest: {request_id}");
+    assert_eq!(lambda.emulator.invoke(&json!({})).answer()["cold"], false);
+}
+
+#[test]
+fn two_guests_routed_by_envelope_and_by_http_path() {
+    let folder = GuestFolder::new("e2e-routes")
+        .with_guest("hello", "hello")
+        .with_guest("counter", "counter")
+        .with_guest("http-router", "http-router");
+    let lambda = Lambda::start(&folder, &[]);
+    let hello = lambda.emulator.invoke(&envelope("hello", json!({"name": "Env"}))).answer();
+    assert_eq!(hello["message"], "Hello, Env!");
+    let count = lambda.emulator.invoke(&envelope("counter", json!({}))).answer();
+    assert_eq!(count["count"], 1);
+    let http = lambda.emulator.invoke(&http_v2("/http-router/health")).answer();
+    assert_eq!(http["statusCode"], 200);
+    assert_eq!(http["body"], r#"{"ok":true}"#);
+    let http = lambda.emulator.invoke(&http_v2("/hello/anything")).answer();
+    assert_eq!(http["message"], "Hello, world!", "first path segment names the guest");
+}
+
+#[test]
+fn counter_state_persists_over_100_invocations() {
+    let folder = GuestFolder::new("e2e-counter").with_guest("counter", "counter");
+    let lambda = Lambda::start(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "counter")]);
+    for n in 1..=100 {
+        let answer = lambda.emulator.invoke(&json!({"n": n})).answer();
+        assert_eq!(answer["count"], n, "invocation {n}");
+        assert_eq!(answer["cold"], n == 1);
+    }
+}
+
+#[test]
+fn warmer_ping_is_answered_without_calling_handle() {
+    let folder = GuestFolder::new("e2e-warmer").with_guest("counter", "counter");
+    let lambda = Lambda::start(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "counter")]);
+    let started = Instant::now();
+    let ping = lambda.emulator.invoke(&json!({"warmer": true, "concurrency": 2, "delay": 300})).answer();
+    assert!(started.elapsed() >= Duration::from_millis(300), "the delay holds the answer");
+    assert_eq!(ping["warmed"], true);
+    assert_eq!(ping["cold"], true);
+    assert_eq!(ping["invocations"], 1);
+    assert_eq!(ping["concurrency"], 2);
+    assert!(ping["environment"].as_str().unwrap().starts_with("env-"));
+    assert_eq!(ping["guests"]["counter"]["answer"], json!({"count": 0, "warmed": 1}), "handle never ran");
+    let plugin = lambda.emulator.invoke(&json!({"source": "serverless-plugin-warmup"})).answer();
+    assert_eq!(plugin["environment"], ping["environment"]);
+    assert_eq!(plugin["guests"]["counter"]["answer"], json!({"count": 0, "warmed": 2}));
+    let business = lambda.emulator.invoke(&json!({"warmer": "not a boolean"})).answer();
+    assert_eq!(business, json!({"count": 1, "warmed": 2, "cold": true}), "a near miss is a business event");
+}
+
+#[test]
+fn a_trapping_guest_is_rebuilt_and_serves_the_next_event() {
+    let folder = GuestFolder::new("e2e-trap").with_guest("misbehave", "misbehave").with_guest("counter", "counter");
+    let mut lambda = Lambda::start(&folder, &[]);
+    assert_eq!(lambda.emulator.invoke(&envelope("misbehave", json!({}))).answer()["count"], 1);
+    assert_eq!(lambda.emulator.invoke(&envelope("counter", json!({}))).answer()["count"], 1);
+    let trapped = lambda.emulator.invoke(&envelope("misbehave", json!({"mode": "trap"})));
+    assert_eq!(trapped.error_type(), "GuestTrapped");
+    assert!(trapped.error_message().contains("misbehave"), "{}", trapped.body);
+    let next = lambda.emulator.invoke(&envelope("misbehave", json!({}))).answer();
+    assert_eq!((next["count"].clone(), next["cold"].clone()), (json!(1), json!(true)), "a fresh instance");
+    assert_eq!(lambda.emulator.invoke(&envelope("counter", json!({}))).answer()["count"], 2, "others untouched");
+    assert!(lambda.host.is_running());
+}
+
+#[test]
+fn unknown_routes_and_bad_events_get_documented_errors() {
+    let folder = GuestFolder::new("e2e-noroute").with_guest("hello", "hello").with_guest("counter", "counter");
+    let mut lambda = Lambda::start(&folder, &[]);
+    let unrouted = lambda.emulator.invoke(&json!({"data": [0, 0, 0, 0]}));
+    assert_eq!(unrouted.error_type(), "NoRoute");
+    assert!(unrouted.error_message().contains("guests: counter, hello"), "{}", unrouted.body);
+    let unknown = lambda.emulator.invoke(&envelope("nope", json!({})));
+    assert_eq!(unknown.error_type(), "NoRoute");
+    assert!(unknown.error_message().contains("`nope`"), "{}", unknown.body);
+    let malformed = lambda.emulator.invoke(&json!({"Records": [{"eventSource": "aws:sqs"}]}));
+    assert_eq!(malformed.error_type(), "BadEvent");
+    assert_eq!(lambda.emulator.invoke(&envelope("hello", json!({}))).answer()["message"], "Hello, world!");
+    assert!(lambda.host.is_running());
+}
+
+#[test]
+fn second_cold_start_with_a_warm_cache_compiles_nothing() {
+    let folder = GuestFolder::new("e2e-cache").with_guest("hello", "hello").with_guest("counter", "counter");
+    let first = Lambda::start(&folder, &[]);
+    let log = first.host.wait_for_log("init complete");
+    assert!(log.contains("compiled=2 cached=0"), "first cold start compiles both:\n{log}");
+    drop(first);
+
+    let second = Lambda::start(&folder, &[]);
+    let log = second.host.wait_for_log("init complete");
+    assert!(log.contains("compiled=0 cached=2"), "second cold start compiles nothing:\n{log}");
+    assert_eq!(second.emulator.invoke(&envelope("counter", json!({}))).answer()["count"], 1);
+}
+
+#[test]
+fn precompiled_guests_load_without_compiling() {
+    let folder = GuestFolder::new("e2e-cwasm").with_guest("hello", "hello").with_guest("counter", "counter");
+    let status = std::process::Command::new(HOST).arg("precompile").arg(folder.guests()).status().unwrap();
+    assert!(status.success());
+    assert!(folder.guests().join("hello.cwasm").exists());
+    let lambda = Lambda::start(&folder, &[]);
+    let log = lambda.host.wait_for_log("init complete");
+    assert!(log.contains("compiled=0 cached=0 precompiled=2"), "{log}");
+    assert_eq!(lambda.emulator.invoke(&envelope("hello", json!({}))).answer()["message"], "Hello, world!");
+}

@@ -1,0 +1,89 @@
+//! The real `wasm-lambda-host` binary, started as Lambda would start it.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest a host may live, even if a test dies without dropping it.
+const MAX_LIFETIME_SECS: u32 = 600;
+
+/// A running host; killed when dropped. Its log (stderr) goes to a file.
+pub struct HostProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl HostProcess {
+    /// Starts `binary` against a Runtime API with the given guests and
+    /// cache folders and extra environment variables.
+    pub fn start(binary: &Path, runtime_api: &str, folder: &crate::GuestFolder, env: &[(&str, &str)]) -> Self {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = folder.root().join(format!("host-{n}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut command = Command::new("timeout");
+        command
+            .args(["-s", "KILL", &MAX_LIFETIME_SECS.to_string()])
+            .arg(binary)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "wasm-lambda-test")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("WASM_LAMBDA_GUESTS", folder.guests())
+            .env("WASM_LAMBDA_CACHE", folder.cache())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = own_group(&mut command).spawn().expect("starting wasm-lambda-host");
+        Self { child, log }
+    }
+
+    /// Everything the host logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle` (init done, say).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(started.elapsed() < Duration::from_secs(120), "host never logged {needle:?}; log:\n{log}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        kill_group(&mut self.child);
+    }
+}
+
+/// Puts the child in its own process group, so killing the group also ends
+/// what `timeout` started.
+pub fn own_group(command: &mut Command) -> &mut Command {
+    command.process_group(0)
+}
+
+/// Kills a child's whole process group and reaps the child.
+pub fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+    let _ = child.kill();
+    let _ = child.wait();
+}

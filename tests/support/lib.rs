@@ -1,0 +1,17 @@
+//! Test support for wasm-lambda: the guests built by this crate's build
+//! script, folders to deploy them in, the real Runtime API emulator
+//! (cargo-lambda) and the real host binary.
+
+pub mod emulator;
+pub mod guests;
+pub mod host_process;
+pub mod wat_components;
+
+pub use emulator::Emulator;
+pub use guests::{guest_wasm, GuestFolder};
+pub use host_process::HostProcess;
+
+/// The workspace root.
+pub fn workspace_root() -> std::path::PathBuf {
+    env!("WASM_LAMBDA_WORKSPACE").into()
+}
