@@ -172,9 +172,19 @@ pub fn load_one(
         }
     }
 
+    let hashed = started.elapsed();
     let (component, origin) = obtain_component(engine, cache_dir, source, &wasm, &digest)?;
+    let obtained = started.elapsed();
     let pre = guest_check::check(engine, linker, &component)?;
-    Ok(LoadedGuest { pre, origin, elapsed: started.elapsed() })
+    let elapsed = started.elapsed();
+    tracing::debug!(
+        guest = %source.name,
+        read_and_hash_ms = hashed.as_secs_f64() * 1e3,
+        code_ms = (obtained - hashed).as_secs_f64() * 1e3,
+        check_ms = (elapsed - obtained).as_secs_f64() * 1e3,
+        "guest loaded"
+    );
+    Ok(LoadedGuest { pre, origin, elapsed })
 }
 
 fn obtain_component(

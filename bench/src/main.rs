@@ -1,0 +1,182 @@
+//! `host-bench`: the figures the core host issue asks for, with the anchor
+//! measured in the same run.
+//!
+//! 1. Init time, process start → first `GET /runtime/invocation/next`, for
+//!    the host with 1 and 10 guests (compiled at init vs `.cwasm`) and for a
+//!    plain `lambda_runtime` echo binary. A minimal Runtime API listener on
+//!    loopback timestamps the request; nothing else is in the way.
+//! 2. In-process warm invocation overhead for `hello` with a ~1 KB event
+//!    (route + guest call + JSON in and out), p50/p90/p99.
+//! 3. Resident memory after init with 10 guests.
+//!
+//! Run with `scripts/bench.sh` (release build, guests built first).
+
+use std::io::Read as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context as _, Result};
+use serde_json::json;
+use wasm_lambda_host::invocation::Invocation;
+use wasm_lambda_host::settings::Settings;
+use wasm_lambda_host::wasm_host::WasmHost;
+use wasm_lambda_tests::GuestFolder;
+
+const RUNS: usize = 15;
+
+fn main() -> Result<()> {
+    let exe_dir = std::env::current_exe()?.parent().context("exe dir")?.to_path_buf();
+    let host = exe_dir.join("wasm-lambda-host");
+    let echo = exe_dir.join("lambda-echo");
+    anyhow::ensure!(host.exists(), "build the host first: cargo build --release -p wasm-lambda-host");
+
+    println!("## init time: process start -> first next-event request (median of {RUNS} runs)\n");
+    println!("| binary | guests | code from | median ms | min ms |");
+    println!("| --- | --- | --- | --- | --- |");
+    let echo_ms = init_times(&echo, None, &[])?;
+    row("lambda_runtime echo (anchor)", "-", "-", &echo_ms);
+    let mut precompiled_10 = Vec::new();
+    for count in [1usize, 10] {
+        let folder = deploy(count);
+        // Compiled at init: a fresh, empty cache every run.
+        let compiled = init_times(&host, Some(&folder), &[("fresh-cache", "1")])?;
+        row("wasm-lambda-host", &count.to_string(), "compiled at init", &compiled);
+        let status = Command::new(&host).arg("precompile").arg(folder.guests()).stdout(Stdio::null()).status()?;
+        anyhow::ensure!(status.success(), "precompile failed");
+        let precompiled = init_times(&host, Some(&folder), &[("fresh-cache", "1")])?;
+        row("wasm-lambda-host", &count.to_string(), ".cwasm", &precompiled);
+        if count == 10 {
+            precompiled_10 = precompiled;
+        }
+    }
+    let ratio = median(&precompiled_10) / median(&echo_ms);
+    println!("\n10 guests from .cwasm / echo anchor: {ratio:.2}x (target <= 1.5x)\n");
+
+    warm_overhead()?;
+    resident_memory(&host)?;
+    Ok(())
+}
+
+/// A deployment of `count` guests, cycling through the example guests.
+fn deploy(count: usize) -> GuestFolder {
+    let packages = ["hello", "counter", "http-router", "misbehave"];
+    let mut folder = GuestFolder::new(&format!("bench{count}"));
+    for i in 0..count {
+        let package = packages[i % packages.len()];
+        let name = if i == 0 { "hello".to_owned() } else { format!("{package}-{i}") };
+        folder = folder.with_guest(&name, package);
+    }
+    folder
+}
+
+/// Starts `binary` RUNS times against a loopback listener and returns how
+/// long each took to ask for its first event, in ms.
+fn init_times(binary: &Path, folder: Option<&GuestFolder>, options: &[(&str, &str)]) -> Result<Vec<f64>> {
+    let fresh_cache = options.iter().any(|(k, _)| *k == "fresh-cache");
+    let mut times = Vec::new();
+    for run in 0..RUNS {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(folder) = folder {
+            let cache: PathBuf = folder.root().join(format!("cache-{run}"));
+            command.env("WASM_LAMBDA_GUESTS", folder.guests()).env(
+                "WASM_LAMBDA_CACHE",
+                if fresh_cache { cache } else { folder.cache() },
+            );
+        }
+        let started = Instant::now();
+        let mut child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        let (mut stream, _) = listener.accept()?;
+        // The request line arrives with the connection's first bytes.
+        let mut buffer = [0u8; 64];
+        let n = stream.read(&mut buffer)?;
+        let elapsed = started.elapsed();
+        anyhow::ensure!(
+            String::from_utf8_lossy(&buffer[..n]).starts_with("GET"),
+            "unexpected first request from {}",
+            binary.display()
+        );
+        times.push(elapsed.as_secs_f64() * 1e3);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Ok(times)
+}
+
+fn warm_overhead() -> Result<()> {
+    let folder = deploy(1);
+    let mut settings = Settings::from_env();
+    settings.guests_dir = folder.guests();
+    settings.cache_dir = folder.cache();
+    settings.default_guest = Some("hello".into());
+    let (host, _) = WasmHost::init(settings)?;
+    let event = json!({"name": "bench", "padding": "x".repeat(960)}).to_string();
+    let invocation = Invocation {
+        request_id: "8f5f8a53-4b4e-4b8a-9a43-1f0c2f1e6f3a".into(),
+        deadline: SystemTime::now() + Duration::from_secs(600),
+        invoked_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:bench".into(),
+    };
+    for _ in 0..2_000 {
+        host.dispatch(event.as_bytes(), &invocation)?;
+    }
+    let mut samples = Vec::with_capacity(20_000);
+    for _ in 0..20_000 {
+        let started = Instant::now();
+        let answer = host.dispatch(event.as_bytes(), &invocation)?;
+        samples.push(started.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(answer);
+    }
+    samples.sort_by(f64::total_cmp);
+    let pct = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
+    println!("## warm invocation in process: hello, {} byte event, 20,000 calls\n", event.len());
+    println!("p50 {:.1} us, p90 {:.1} us, p99 {:.1} us (target p50 <= 20 us)\n", pct(0.5), pct(0.9), pct(0.99));
+    Ok(())
+}
+
+fn resident_memory(host: &Path) -> Result<()> {
+    let folder = deploy(10);
+    Command::new(host).arg("precompile").arg(folder.guests()).stdout(Stdio::null()).status()?;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let mut child = Command::new(host)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("WASM_LAMBDA_GUESTS", folder.guests())
+        .env("WASM_LAMBDA_CACHE", folder.cache())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let (_stream, _) = listener.accept()?;
+    std::thread::sleep(Duration::from_millis(100));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
+    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: ?").to_owned();
+    let _ = child.kill();
+    let _ = child.wait();
+    println!("## resident memory after init, 10 guests from .cwasm, waiting for its first event\n");
+    println!("{} (target <= 48 MB)", rss.split_whitespace().skip(1).collect::<Vec<_>>().join(" "));
+    Ok(())
+}
+
+fn row(binary: &str, guests: &str, origin: &str, times: &[f64]) {
+    let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+    println!("| {binary} | {guests} | {origin} | {:.1} | {min:.1} |", median(times));
+}
+
+fn median(times: &[f64]) -> f64 {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
