@@ -1,16 +1,19 @@
 //! Compiled guest artifacts (`.cwasm`): their file format and the content-keyed cache.
 //!
-//! An artifact is wasmtime's serialized component behind a small header:
+//! An artifact is wasmtime's serialized component followed by a small trailer:
 //!
 //! ```text
-//! b"WLCWASM1" | engine fingerprint (u64 LE) | sha256 of the source .wasm | wasmtime bytes
+//! wasmtime bytes | sha256 of the source .wasm | engine fingerprint (u64 LE) | b"WLCWASM1"
 //! ```
 //!
 //! Deserializing is only sound for bytes wasmtime produced with the same
 //! configuration, and an artifact is only right for the `.wasm` it was made
-//! from; the header lets us check both before handing bytes to wasmtime.
+//! from; the trailer lets us check both before handing the file to wasmtime.
+//! It is a trailer, not a header, so wasmtime can map the file directly
+//! (`deserialize_file`) instead of copying it: that is most of a cold start.
 
 use std::fs;
+use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
@@ -21,7 +24,7 @@ use wasmtime::Engine;
 use crate::engine::engine_fingerprint;
 
 const MAGIC: &[u8; 8] = b"WLCWASM1";
-const HEADER_LEN: usize = 8 + 8 + 32;
+const TRAILER_LEN: usize = 32 + 8 + 8;
 
 /// sha256 of a guest's `.wasm` bytes.
 pub type WasmDigest = [u8; 32];
@@ -43,11 +46,10 @@ pub fn hex(digest: &WasmDigest) -> String {
 pub fn compile(engine: &Engine, wasm: &[u8], source: &WasmDigest) -> Result<(Component, Vec<u8>)> {
     let component = Component::new(engine, wasm)?;
     let serialized = component.serialize()?;
-    let mut artifact = Vec::with_capacity(HEADER_LEN + serialized.len());
-    artifact.extend_from_slice(MAGIC);
-    artifact.extend_from_slice(&engine_fingerprint(engine).to_le_bytes());
+    let mut artifact = serialized;
     artifact.extend_from_slice(source);
-    artifact.extend_from_slice(&serialized);
+    artifact.extend_from_slice(&engine_fingerprint(engine).to_le_bytes());
+    artifact.extend_from_slice(MAGIC);
     Ok((component, artifact))
 }
 
@@ -58,25 +60,39 @@ pub fn compile(engine: &Engine, wasm: &[u8], source: &WasmDigest) -> Result<(Com
 /// Missing, truncated, foreign, stale or corrupt artifacts are errors; the
 /// caller falls back to compiling.
 pub fn load(engine: &Engine, path: &Path, source: &WasmDigest) -> Result<Component> {
-    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+    let trailer = read_trailer(path)?;
+    if &trailer[40..] != MAGIC {
         bail!("{} is not an artifact made by wasm-lambda-host precompile", path.display());
     }
     let mut fingerprint = [0u8; 8];
-    fingerprint.copy_from_slice(&bytes[8..16]);
+    fingerprint.copy_from_slice(&trailer[32..40]);
     if u64::from_le_bytes(fingerprint) != engine_fingerprint(engine) {
         bail!("{} was compiled by another host build or engine configuration", path.display());
     }
-    if &bytes[16..48] != source {
+    if &trailer[..32] != source {
         bail!("{} was compiled from a different .wasm", path.display());
     }
-    // SAFETY: the header shows these bytes came from `compile` above, run by
-    // a host with this exact engine configuration, from this exact `.wasm`.
-    // wasmtime additionally checks its own header and version on deserialize.
-    let component = unsafe { Component::deserialize(engine, &bytes[HEADER_LEN..]) }
+    // SAFETY: the trailer shows this file came from `compile` above, run by
+    // a host with this exact engine configuration, from this exact `.wasm`;
+    // wasmtime also checks its own header and version. Artifacts are written
+    // by rename and never modified in place, so the mapping stays valid.
+    let component = unsafe { Component::deserialize_file(engine, path) }
         .map_err(anyhow::Error::from)
         .with_context(|| format!("deserializing {}", path.display()))?;
     Ok(component)
+}
+
+fn read_trailer(path: &Path) -> Result<[u8; TRAILER_LEN]> {
+    let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let length = file.metadata().with_context(|| format!("reading {}", path.display()))?.len();
+    if length < TRAILER_LEN as u64 {
+        bail!("{} is too short to be an artifact", path.display());
+    }
+    let mut trailer = [0u8; TRAILER_LEN];
+    file.seek(SeekFrom::End(-(TRAILER_LEN as i64)))
+        .and_then(|_| file.read_exact(&mut trailer))
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(trailer)
 }
 
 /// Writes an artifact atomically (temp file, then rename), so a reader never

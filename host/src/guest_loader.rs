@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
@@ -21,6 +20,7 @@ use crate::bindings::GuestPre;
 use crate::guest_check;
 use crate::guest_state::GuestState;
 use crate::manifest::{validate_name, GuestSpec, Manifest};
+use crate::parallel::parallel_map;
 
 /// A guest found in the guests folder.
 #[derive(Debug, Clone)]
@@ -122,32 +122,7 @@ pub fn load_all(
     cache_dir: &Path,
     sources: &[GuestSource],
 ) -> Vec<Result<LoadedGuest>> {
-    let workers = std::thread::available_parallelism().map_or(2, usize::from).min(sources.len()).max(1);
-    let next = Mutex::new(0usize);
-    let results: Vec<Mutex<Option<Result<LoadedGuest>>>> = sources.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let index = {
-                    let mut next = next.lock().unwrap_or_else(|p| p.into_inner());
-                    let index = *next;
-                    *next += 1;
-                    index
-                };
-                let Some(source) = sources.get(index) else { break };
-                let result = load_one(engine, linker, guests_dir, cache_dir, source);
-                *results[index].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .unwrap_or_else(|| Err(anyhow::anyhow!("loader thread ended before loading this guest")))
-        })
-        .collect()
+    parallel_map(sources, |source| load_one(engine, linker, guests_dir, cache_dir, source))
 }
 
 /// Loads one guest.

@@ -21,6 +21,7 @@ pub mod guest_state;
 pub mod invocation;
 pub mod logging;
 pub mod manifest;
+pub mod parallel;
 pub mod pattern;
 pub mod router;
 pub mod runtime_api;

@@ -15,6 +15,7 @@ use crate::guest_check::guest_linker;
 use crate::guest_loader::{self, LoadOrigin};
 use crate::guest_slot::GuestSlot;
 use crate::invocation::{Invocation, InvocationError, MAX_PAYLOAD_BYTES};
+use crate::parallel::parallel_map;
 use crate::router::{Decision, Payload, RouteError, Router};
 use crate::settings::Settings;
 use crate::warmer::{self, EnvironmentReport, WarmOutcome, WarmerPing};
@@ -113,10 +114,10 @@ impl WasmHost {
             .with_context(|| format!("loading guests from {}", settings.guests_dir.display()))?;
         let loaded = guest_loader::load_all(&engine, &linker, &settings.guests_dir, &settings.cache_dir, &sources);
 
-        let mut guests = BTreeMap::new();
-        let mut reports = Vec::new();
-        for (source, result) in sources.iter().zip(loaded) {
-            let (slot, mut report) = match result {
+        let built: Vec<(GuestSlot, GuestReport)> = sources
+            .iter()
+            .zip(loaded)
+            .map(|(source, result)| match result {
                 Ok(loaded) => (
                     GuestSlot::ready(&source.name, &source.spec, &engine, loaded.pre),
                     GuestReport { name: source.name.clone(), outcome: Ok(loaded.origin), elapsed: loaded.elapsed },
@@ -128,16 +129,26 @@ impl WasmHost {
                         GuestReport { name: source.name.clone(), outcome: Err(reason), elapsed: Duration::ZERO },
                     )
                 }
-            };
-            if report.outcome.is_ok() {
-                let prepare_started = Instant::now();
-                if let Err(error) = slot.prepare(Instant::now() + INIT_BUDGET) {
-                    report.outcome = Err(error.to_string());
-                }
-                report.elapsed += prepare_started.elapsed();
+            })
+            .collect();
+        // Instantiate every loaded guest and run its `init`, in parallel.
+        let prepared = parallel_map(&built, |(slot, report)| {
+            if report.outcome.is_err() {
+                return (Ok(()), Duration::ZERO);
             }
+            let started = Instant::now();
+            (slot.prepare(Instant::now() + INIT_BUDGET), started.elapsed())
+        });
+
+        let mut guests = BTreeMap::new();
+        let mut reports = Vec::new();
+        for ((slot, mut report), (prepared, took)) in built.into_iter().zip(prepared) {
+            report.elapsed += took;
+            if let Err(error) = prepared {
+                report.outcome = Err(error.to_string());
+            }
+            guests.insert(report.name.clone(), slot);
             reports.push(report);
-            guests.insert(source.name.clone(), slot);
         }
 
         let router = Router::new(
