@@ -151,3 +151,59 @@ fn precompiled_guests_load_without_compiling() {
     assert!(log.contains("compiled=0 cached=0 precompiled=2"), "{log}");
     assert_eq!(lambda.emulator.invoke(&envelope("hello", json!({}))).answer()["message"], "Hello, world!");
 }
+
+#[test]
+fn init_errors_go_to_the_runtime_api_init_error_endpoint() {
+    let folder = GuestFolder::new("e2e-initerror").with_file("broken.wasm", b"not a component");
+    let emulator = Emulator::start();
+    let mut host = HostProcess::start(Path::new(HOST), &emulator.runtime_api(), &folder, &[]);
+    assert_eq!(host.wait_exit(Duration::from_secs(60)), Some(1), "init failure ends the process");
+    let log = host.log();
+    assert!(log.contains("error_type=\"InitError.GuestsUnavailable\""), "{log}");
+    assert!(log.contains("every guest failed to load: `broken`"), "{log}");
+    // The emulator accepted the report (a refusal or an unreachable API is logged).
+    assert!(!log.contains("could not report the init error"), "{log}");
+}
+
+#[test]
+fn soak_of_10000_mixed_events_keeps_answers_right_and_memory_flat() {
+    let folder = GuestFolder::new("e2e-soak")
+        .with_guest("counter", "counter")
+        .with_guest("misbehave", "misbehave")
+        .with_guest("hello", "hello");
+    let lambda = Lambda::start(&folder, &[("RUST_LOG", "error,wasm_lambda_host::wasm_host=info")]);
+    let mut expected_count = 0;
+    let mut rss_at_1k = 0;
+    for i in 1..=10_000u32 {
+        match i % 10 {
+            3 => {
+                let trapped = lambda.emulator.invoke(&envelope("misbehave", json!({"mode": "trap"})));
+                assert_eq!(trapped.error_type(), "GuestTrapped", "event {i}");
+            }
+            6 => {
+                let bad = lambda.emulator.invoke(&json!({"Records": [{"eventSource": "aws:sqs"}]}));
+                assert_eq!(bad.error_type(), "BadEvent", "event {i}");
+            }
+            8 => {
+                let error = lambda.emulator.invoke(&envelope("misbehave", json!({"mode": "error"})));
+                assert_eq!(error.error_type(), "GuestError", "event {i}");
+            }
+            9 => {
+                let name = format!("n{i}");
+                let answer = lambda.emulator.invoke(&envelope("hello", json!({"name": name}))).answer();
+                assert_eq!(answer["message"], format!("Hello, {name}!"), "event {i}");
+            }
+            _ => {
+                expected_count += 1;
+                let answer = lambda.emulator.invoke(&envelope("counter", json!({}))).answer();
+                assert_eq!(answer["count"], expected_count, "event {i}");
+            }
+        }
+        if i == 1_000 {
+            rss_at_1k = lambda.host.resident_kb();
+        }
+    }
+    let rss_at_10k = lambda.host.resident_kb();
+    eprintln!("soak resident memory: {rss_at_1k} kB after 1,000 events, {rss_at_10k} kB after 10,000");
+    assert!(rss_at_10k <= rss_at_1k + 4 * 1024, "memory grew: {rss_at_1k} kB -> {rss_at_10k} kB");
+}

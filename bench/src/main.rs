@@ -56,7 +56,75 @@ fn main() -> Result<()> {
 
     warm_overhead()?;
     resident_memory(&host)?;
+    timeout_overshoot()?;
+    memory_bomb_peak()?;
     Ok(())
+}
+
+/// How far past its budget a runaway guest runs before the host stops it.
+fn timeout_overshoot() -> Result<()> {
+    println!("\n## timeout overshoot: misbehave loops, timeout_ms = 50, 100 runs per mode\n");
+    println!("| mode | p50 ms past budget | p99 ms past budget | max ms |");
+    println!("| --- | --- | --- | --- |");
+    let folder = GuestFolder::new("bench-timeout")
+        .with_guest("misbehave", "misbehave")
+        .with_file("guests.toml", "[guests.misbehave]\ntimeout_ms = 50\n");
+    let host = host_for(&folder)?;
+    for mode in ["loop", "copy"] {
+        let event = json!({"guest": "misbehave", "event": {"mode": mode}}).to_string();
+        let mut overshoot = Vec::new();
+        for _ in 0..100 {
+            let started = Instant::now();
+            let error = host.dispatch(event.as_bytes(), &invocation()).err().context("runaway guest answered")?;
+            anyhow::ensure!(error.error_type() == "GuestTimeout", "{error}");
+            overshoot.push(started.elapsed().as_secs_f64() * 1e3 - 50.0);
+        }
+        overshoot.sort_by(f64::total_cmp);
+        println!("| {mode} | {:.1} | {:.1} | {:.1} |", overshoot[50], overshoot[98], overshoot[99]);
+    }
+    println!("\n(includes rebuilding the dropped instance at the start of each next call; target p99 < 50 ms)");
+    Ok(())
+}
+
+/// Peak resident memory of this process while a guest grows memory until
+/// its (default, 128 MB) limit stops it.
+fn memory_bomb_peak() -> Result<()> {
+    let folder = GuestFolder::new("bench-bomb").with_guest("misbehave", "misbehave");
+    let host = host_for(&folder)?;
+    let before = proc_status_kb("VmHWM")?;
+    let event = json!({"guest": "misbehave", "event": {"mode": "grow"}}).to_string();
+    let error = host.dispatch(event.as_bytes(), &invocation()).err().context("memory bomb answered")?;
+    anyhow::ensure!(error.error_type() == "GuestMemoryLimit", "{error}");
+    let after = proc_status_kb("VmHWM")?;
+    println!("\n## memory bomb (default 128 MB guest limit)\n");
+    println!("peak resident memory of the bench process: {before} kB before, {after} kB after ({error})");
+    Ok(())
+}
+
+fn host_for(folder: &GuestFolder) -> Result<WasmHost> {
+    let mut settings = Settings::from_env();
+    settings.guests_dir = folder.guests();
+    settings.cache_dir = folder.cache();
+    settings.default_guest = None;
+    Ok(WasmHost::init(settings)?.0)
+}
+
+fn invocation() -> Invocation {
+    Invocation {
+        request_id: "bench".into(),
+        deadline: SystemTime::now() + Duration::from_secs(600),
+        invoked_function_arn: String::new(),
+    }
+}
+
+fn proc_status_kb(field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("{field} in /proc/self/status"))
 }
 
 /// A deployment of `count` guests, cycling through the example guests.
@@ -123,6 +191,7 @@ fn warm_overhead() -> Result<()> {
     settings.default_guest = Some("hello".into());
     let (host, _) = WasmHost::init(settings)?;
     let event = json!({"name": "bench", "padding": "x".repeat(960)}).to_string();
+    // (default_guest routes the plain event to hello)
     let invocation = Invocation {
         request_id: "8f5f8a53-4b4e-4b8a-9a43-1f0c2f1e6f3a".into(),
         deadline: SystemTime::now() + Duration::from_secs(600),

@@ -24,7 +24,7 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// The folder or manifest cannot be read, or any guest fails to compile.
 pub fn precompile(dir: &Path) -> Result<()> {
     let engine = shared_engine()?;
-    let sources = guest_loader::discover(dir)?;
+    let sources = guest_loader::discover(dir, &guest_loader::read_manifest(dir)?)?;
     if sources.is_empty() {
         bail!("no guests (*.wasm) in {}", dir.display());
     }
@@ -76,7 +76,7 @@ pub fn invoke(guest: &str, event_source: Option<&str>) -> Result<bool> {
         }
         Some(file) => std::fs::read(file).with_context(|| format!("reading event file {file}"))?,
     };
-    let (host, report) = WasmHost::init(Settings::from_env())?;
+    let (host, report) = WasmHost::init(Settings::from_env()).map_err(|e| anyhow::anyhow!("init failed ({}): {e}", e.error_type()))?;
     report.log();
     if !host.guest_names().any(|name| name == guest) {
         bail!("no guest `{guest}`; guests: {}", host.guest_names().collect::<Vec<_>>().join(", "));

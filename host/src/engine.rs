@@ -72,8 +72,24 @@ fn start_epoch_ticker(engine: &Engine) {
     });
 }
 
-/// How many epoch ticks cover `budget` (at least one).
+/// How many epoch ticks to allow for `budget`. The ticker's next tick may
+/// come at any point of its period, so one extra tick makes sure a guest
+/// gets at least its whole budget (and at most one tick more).
 pub fn ticks_for(budget: Duration) -> u64 {
-    let ticks = budget.as_micros() / EPOCH_TICK.as_micros();
-    u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    let ticks = budget.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_round_up_plus_one_tick() {
+        assert_eq!(ticks_for(Duration::ZERO), 1);
+        assert_eq!(ticks_for(Duration::from_millis(1)), 2);
+        assert_eq!(ticks_for(EPOCH_TICK * 10), 11);
+        assert_eq!(ticks_for(EPOCH_TICK * 10 + Duration::from_micros(1)), 12);
+        assert_eq!(ticks_for(Duration::MAX), u64::MAX);
+    }
 }

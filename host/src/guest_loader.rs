@@ -72,19 +72,24 @@ pub struct LoadedGuest {
     pub elapsed: Duration,
 }
 
+/// Reads a folder's `guests.toml` (none means defaults for every guest).
+///
+/// # Errors
+/// The manifest exists but cannot be read or is invalid.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let manifest_path = dir.join("guests.toml");
+    match fs::read_to_string(&manifest_path) {
+        Ok(text) => Manifest::parse(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", manifest_path.display())),
+    }
+}
+
 /// Lists the guests of a folder: every `*.wasm`, plus the manifest's entries.
 ///
 /// # Errors
-/// An unreadable folder or a broken `guests.toml` (both make the whole
-/// environment useless, so they are init errors). Files with invalid names
-/// are skipped with a warning.
-pub fn discover(dir: &Path) -> Result<Vec<GuestSource>> {
-    let manifest_path = dir.join("guests.toml");
-    let manifest = match fs::read_to_string(&manifest_path) {
-        Ok(text) => Manifest::parse(&text)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", manifest_path.display())),
-    };
+/// An unreadable folder. Files with invalid names are skipped with a warning.
+pub fn discover(dir: &Path, manifest: &Manifest) -> Result<Vec<GuestSource>> {
 
     let mut guests: BTreeMap<String, GuestSource> = BTreeMap::new();
     let claimed: Vec<String> = manifest.guests.iter().filter_map(|(_, s)| s.file.clone()).collect();

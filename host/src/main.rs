@@ -15,7 +15,8 @@ usage:
   wasm-lambda-host check FILE.wasm            say whether this host can run a guest, and why not
 
 environment: WASM_LAMBDA_GUESTS (/opt/guests), WASM_LAMBDA_MODELS (/opt/models),
-             WASM_LAMBDA_CACHE (/tmp/wasm-lambda-cache), WASM_LAMBDA_DEFAULT_GUEST, RUST_LOG (info)";
+             WASM_LAMBDA_CACHE (/tmp/wasm-lambda-cache), WASM_LAMBDA_DEFAULT_GUEST,
+             WASM_LAMBDA_STRICT (unset), RUST_LOG (info)";
 
 fn main() -> ExitCode {
     logging::init();

@@ -32,12 +32,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, api: RuntimeApi, settings: Setting
             host
         }
         Err(error) => {
-            let message = format!("{error:#}");
-            tracing::error!("init failed: {message}");
-            if let Err(report_error) = runtime.block_on(api.report_init_error("InitError", &message)) {
+            let message = error.to_string();
+            tracing::error!(error_type = error.error_type(), "init failed: {message}");
+            if let Err(report_error) = runtime.block_on(api.report_init_error(error.error_type(), &message)) {
                 tracing::error!("could not report the init error: {report_error:#}");
             }
-            return Err(error);
+            return Err(anyhow::anyhow!("init failed ({}): {message}", error.error_type()));
         }
     };
 
@@ -65,8 +65,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, api: RuntimeApi, settings: Setting
             Ok(response) => {
                 runtime.block_on(async {
                     // Holding keeps this environment busy, so a warmer's
-                    // concurrent pings land on other environments.
-                    tokio::time::sleep(response.hold).await;
+                    // concurrent pings land on other environments. (Even a
+                    // zero sleep waits for tokio's next 1 ms tick: skip it.)
+                    if !response.hold.is_zero() {
+                        tokio::time::sleep(response.hold).await;
+                    }
                     api.respond(&invocation.request_id, response.body).await
                 })
             }

@@ -13,6 +13,8 @@ pub struct Settings {
     pub cache_dir: PathBuf,
     /// `WASM_LAMBDA_DEFAULT_GUEST`: where unrouted events go.
     pub default_guest: Option<String>,
+    /// `WASM_LAMBDA_STRICT=1`: any guest that fails to load fails init.
+    pub strict: bool,
     /// What guests learn about the function through their context.
     pub function: FunctionInfo,
 }
@@ -38,6 +40,7 @@ impl Settings {
             models_dir: var("WASM_LAMBDA_MODELS").unwrap_or_else(|| "/opt/models".into()).into(),
             cache_dir: var("WASM_LAMBDA_CACHE").unwrap_or_else(|| "/tmp/wasm-lambda-cache".into()).into(),
             default_guest: var("WASM_LAMBDA_DEFAULT_GUEST"),
+            strict: var("WASM_LAMBDA_STRICT").is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
             function: FunctionInfo {
                 name: var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "wasm-lambda".into()),
                 version: var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "$LATEST".into()),

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
 use serde_json::Value;
-use wasmtime::Engine;
 
 use crate::bindings::types;
 use crate::engine::shared_engine;
@@ -86,6 +84,40 @@ impl InitReport {
     }
 }
 
+/// Why init failed: reported to the Runtime API's init-error endpoint, after
+/// which Lambda ends the environment.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// wasmtime could not be configured.
+    #[error("{0}")]
+    Engine(String),
+    /// `guests.toml` is unreadable or invalid.
+    #[error("{0}")]
+    ManifestInvalid(String),
+    /// The guests folder cannot be read.
+    #[error("{0}")]
+    GuestsFolderUnreadable(String),
+    /// The guests folder holds no guests.
+    #[error("no guests (*.wasm) in {0}")]
+    NoGuests(String),
+    /// Every guest failed, or (with `WASM_LAMBDA_STRICT=1`) any did.
+    #[error("{0}")]
+    GuestsUnavailable(String),
+}
+
+impl InitError {
+    /// The `errorType` sent to the init-error endpoint.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Engine(_) => "InitError.Engine",
+            Self::ManifestInvalid(_) => "InitError.ManifestInvalid",
+            Self::GuestsFolderUnreadable(_) => "InitError.GuestsFolderUnreadable",
+            Self::NoGuests(_) => "InitError.NoGuests",
+            Self::GuestsUnavailable(_) => "InitError.GuestsUnavailable",
+        }
+    }
+}
+
 /// The host.
 pub struct WasmHost {
     settings: Settings,
@@ -100,18 +132,21 @@ impl WasmHost {
     ///
     /// # Errors
     /// Only what makes the whole environment useless: the engine cannot be
-    /// configured, the guests folder cannot be read, `guests.toml` is broken.
-    /// A guest that fails is reported and answers its events with the reason.
-    pub fn init(settings: Settings) -> Result<(Self, InitReport)> {
+    /// configured, the guests folder cannot be read or is empty,
+    /// `guests.toml` is broken, every guest failed (or, in strict mode, any
+    /// did). Otherwise a guest that fails is reported and answers its events
+    /// with the reason.
+    pub fn init(settings: Settings) -> Result<(Self, InitReport), InitError> {
         let started = Instant::now();
-        let engine = shared_engine()?;
-        Self::init_with_engine(settings, engine, started)
-    }
-
-    fn init_with_engine(settings: Settings, engine: Engine, started: Instant) -> Result<(Self, InitReport)> {
-        let linker = guest_linker(&engine)?;
-        let sources = guest_loader::discover(&settings.guests_dir)
-            .with_context(|| format!("loading guests from {}", settings.guests_dir.display()))?;
+        let engine = shared_engine().map_err(|e| InitError::Engine(format!("{e:#}")))?;
+        let linker = guest_linker(&engine).map_err(|e| InitError::Engine(format!("{e:#}")))?;
+        let dir = &settings.guests_dir;
+        let manifest = guest_loader::read_manifest(dir).map_err(|e| InitError::ManifestInvalid(format!("{e:#}")))?;
+        let sources = guest_loader::discover(dir, &manifest)
+            .map_err(|e| InitError::GuestsFolderUnreadable(format!("{e:#}")))?;
+        if sources.is_empty() {
+            return Err(InitError::NoGuests(dir.display().to_string()));
+        }
         let loaded = guest_loader::load_all(&engine, &linker, &settings.guests_dir, &settings.cache_dir, &sources);
 
         let built: Vec<(GuestSlot, GuestReport)> = sources
@@ -155,6 +190,21 @@ impl WasmHost {
             sources.iter().map(|s| (s.name.as_str(), s.spec.routes.as_slice())),
             settings.default_guest.clone(),
         );
+        let failures: Vec<String> = reports
+            .iter()
+            .filter_map(|r| r.outcome.as_ref().err().map(|reason| format!("`{}`: {reason}", r.name)))
+            .collect();
+        if failures.len() == reports.len() {
+            return Err(InitError::GuestsUnavailable(format!("every guest failed to load: {}", failures.join("; "))));
+        }
+        if settings.strict && !failures.is_empty() {
+            return Err(InitError::GuestsUnavailable(format!(
+                "WASM_LAMBDA_STRICT is set and {} of {} guests failed: {}",
+                failures.len(),
+                reports.len(),
+                failures.join("; ")
+            )));
+        }
         let host = Self { settings, guests, router, environment: Environment::new() };
         Ok((host, InitReport { guests: reports, elapsed: started.elapsed() }))
     }

@@ -14,6 +14,7 @@ const MAX_LIFETIME_SECS: u32 = 600;
 pub struct Emulator {
     child: Child,
     port: u16,
+    agent: ureq::Agent,
     _project: crate::GuestFolder,
 }
 
@@ -73,7 +74,12 @@ impl Emulator {
         )
         .spawn()
         .expect("starting cargo-lambda");
-        let emulator = Self { child, port, _project: project };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        let emulator = Self { child, port, agent, _project: project };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(started.elapsed() < Duration::from_secs(60), "cargo-lambda did not start listening on {port}");
@@ -95,12 +101,7 @@ impl Emulator {
     /// Invokes with raw bytes (which need not be JSON).
     pub fn invoke_raw(&self, payload: &[u8]) -> Invoked {
         let url = format!("http://127.0.0.1:{}/2015-03-31/functions/_/invocations", self.port);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
-        let mut response = agent.post(&url).send(payload).expect("invoking through the emulator");
+        let mut response = self.agent.post(&url).send(payload).expect("invoking through the emulator");
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().expect("reading the invocation answer");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));

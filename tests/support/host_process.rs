@@ -63,6 +63,32 @@ impl HostProcess {
         }
     }
 
+    /// The host's resident memory in kB (`VmRSS`), read from /proc. The
+    /// spawned process is `timeout`; the host is its only child.
+    pub fn resident_kb(&self) -> u64 {
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.child.id())).unwrap_or_default();
+        let pid = children.split_whitespace().next().expect("the host process is running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("host /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS in /proc status")
+    }
+
+    /// Waits for the process to exit, up to `limit`; returns its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

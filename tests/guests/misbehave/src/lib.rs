@@ -11,6 +11,14 @@
 //! | `config` | answers its config entries |
 //! | `env` | answers the environment variables it can see |
 //! | `log` | logs a line at each level |
+//! | `copy` | spins on large `memory.copy`s |
+//! | `huge` | answers more than 6 MB |
+//! | `files` | tries to read files |
+//! | `connect` | tries to open a TCP connection to the Runtime API's address |
+//! | `stash` / `peek` | writes / reads a value kept in instance state |
+//!
+//! Config `init` (`trap`, `error`, `loop`) and `warm` (`trap`) make those
+//! hooks misbehave too.
 
 use serde::Deserialize;
 use wasm_lambda_sdk::serde_json::{json, Value};
@@ -19,6 +27,7 @@ use wasm_lambda_sdk::{export_function, log, Context, Error, Function, LogLevel, 
 #[derive(Default)]
 struct Misbehave {
     count: u64,
+    stash: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +39,17 @@ struct Order {
 impl Function for Misbehave {
     type Event = Order;
     type Output = Value;
+
+    fn init(&mut self) -> Result<(), Error> {
+        match wasm_lambda_sdk::config("init").as_deref() {
+            Some("trap") => panic!("asked to trap in init"),
+            Some("error") => Err(Error::new("InitRefused", "asked to fail in init")),
+            Some("loop") => loop {
+                self.count = std::hint::black_box(self.count.wrapping_add(1));
+            },
+            _ => Ok(()),
+        }
+    }
 
     fn handle(&mut self, order: Order, ctx: &Context) -> Result<Value, Error> {
         match order.mode.as_str() {
@@ -62,15 +82,42 @@ impl Function for Misbehave {
                 }
                 Ok(json!({ "logged": true }))
             }
+            "copy" => {
+                let mut buffer = vec![0u8; 32 << 20];
+                loop {
+                    // One memory.copy instruction per iteration, 16 MB each.
+                    buffer.copy_within(0..16 << 20, 16 << 20);
+                    std::hint::black_box(&mut buffer);
+                }
+            }
+            "huge" => Ok(json!({ "padding": "x".repeat(7 << 20) })),
+            "files" => Ok(json!({
+                "passwd": std::fs::read_to_string("/etc/passwd").map_err(|e| e.to_string()),
+                "root": std::fs::read_dir("/").map(|d| d.count()).map_err(|e| e.to_string()),
+                "cwd": std::env::current_dir().map(|d| d.display().to_string()).map_err(|e| e.to_string()),
+            })),
+            "connect" => Ok(json!({
+                "runtime_api": std::net::TcpStream::connect("127.0.0.1:9001").map(|_| "connected").map_err(|e| e.to_string()),
+                "outside": std::net::TcpStream::connect("1.1.1.1:443").map(|_| "connected").map_err(|e| e.to_string()),
+            })),
+            "stash" => {
+                self.stash = Some(format!("secret-{}", ctx.request_id()));
+                Ok(json!({ "stashed": self.stash }))
+            }
+            "peek" => Ok(json!({ "stash": self.stash })),
             other => Err(Error::new("UnknownMode", format!("no mode `{other}`"))),
         }
     }
 
     fn warm(&mut self, _info: &WarmInfo) -> Result<Value, Error> {
+        if wasm_lambda_sdk::config("warm").as_deref() == Some("trap") {
+            panic!("asked to trap in warm");
+        }
         Ok(json!({ "count": self.count }))
     }
 }
 
+#[allow(unconditional_recursion)] // the point: it ends in a stack-overflow trap
 fn recurse(depth: u64) -> u64 {
     // black_box keeps the compiler from turning this into a loop.
     1 + recurse(std::hint::black_box(depth + 1))

@@ -1,0 +1,254 @@
+//! The adversarial suite: each case asserts the exact error and that the
+//! next normal event succeeds. Real guests, in process.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{json, Value};
+use wasm_lambda_host::invocation::{Invocation, InvocationError};
+use wasm_lambda_host::settings::Settings;
+use wasm_lambda_host::wasm_host::WasmHost;
+use wasm_lambda_tests::{guest_wasm, wat_components, GuestFolder};
+
+fn settings(folder: &GuestFolder) -> Settings {
+    let mut settings = Settings::from_env();
+    settings.guests_dir = folder.guests();
+    settings.cache_dir = folder.cache();
+    settings.default_guest = None;
+    settings.strict = false;
+    settings
+}
+
+fn start(folder: &GuestFolder) -> WasmHost {
+    WasmHost::init(settings(folder)).map(|(host, _)| host).expect("init")
+}
+
+fn invocation() -> Invocation {
+    Invocation {
+        request_id: "adversarial".into(),
+        deadline: SystemTime::now() + Duration::from_secs(30),
+        invoked_function_arn: String::new(),
+    }
+}
+
+fn call(host: &WasmHost, guest: &str, event: Value) -> Result<Value, InvocationError> {
+    let event = json!({ "guest": guest, "event": event }).to_string();
+    host.dispatch(event.as_bytes(), &invocation()).map(|r| serde_json::from_slice(&r.body).expect("JSON answer"))
+}
+
+/// The bad event fails with `error_type`, then a normal event succeeds.
+fn fails_then_recovers(host: &WasmHost, guest: &str, bad: Value, error_type: &str) -> InvocationError {
+    let error = call(host, guest, bad.clone()).expect_err(&format!("{bad} succeeded"));
+    assert_eq!(error.error_type(), error_type, "{bad}: {error}");
+    assert!(error.to_string().contains(guest), "error names the guest: {error}");
+    let next = call(host, guest, json!({})).unwrap_or_else(|e| panic!("after {bad}: {e}"));
+    assert_eq!(next["count"], 1, "after {bad} a fresh instance serves");
+    error
+}
+
+fn misbehave(manifest: &str) -> (GuestFolder, WasmHost) {
+    let folder = GuestFolder::new("adv").with_guest("misbehave", "misbehave").with_file("guests.toml", manifest);
+    let host = start(&folder);
+    (folder, host)
+}
+
+#[test]
+fn infinite_loop_times_out_close_to_its_budget() {
+    let (_f, host) = misbehave("[guests.misbehave]\ntimeout_ms = 300\n");
+    let started = Instant::now();
+    let error = fails_then_recovers(&host, "misbehave", json!({"mode": "loop"}), "GuestTimeout");
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_millis(300 + 200), "overshoot too large: {elapsed:?} ({error})");
+}
+
+#[test]
+fn loop_of_huge_memory_copies_times_out() {
+    let (_f, host) = misbehave("[guests.misbehave]\ntimeout_ms = 300\n");
+    fails_then_recovers(&host, "misbehave", json!({"mode": "copy"}), "GuestTimeout");
+}
+
+#[test]
+fn memory_grow_bomb_hits_the_limit() {
+    let (_f, host) = misbehave("[guests.misbehave]\nmemory_limit_mb = 32\n");
+    let error = fails_then_recovers(&host, "misbehave", json!({"mode": "grow"}), "GuestMemoryLimit");
+    assert_eq!(error, InvocationError::GuestMemoryLimit { guest: "misbehave".into(), limit_mb: 32 });
+}
+
+#[test]
+fn deep_recursion_traps() {
+    let (_f, host) = misbehave("");
+    let error = fails_then_recovers(&host, "misbehave", json!({"mode": "recurse"}), "GuestTrapped");
+    assert!(error.to_string().contains("call stack exhausted"), "{error}");
+}
+
+#[test]
+fn trap_in_handle() {
+    let (_f, host) = misbehave("");
+    let error = fails_then_recovers(&host, "misbehave", json!({"mode": "trap"}), "GuestTrapped");
+    assert!(error.to_string().contains("unreachable"), "{error}");
+}
+
+#[test]
+fn trap_error_and_loop_in_init() {
+    for (mode, error_type) in [("trap", "GuestInitFailed"), ("error", "GuestInitFailed"), ("loop", "GuestTimeout")] {
+        let manifest = format!("[guests.misbehave]\ntimeout_ms = 300\n[guests.misbehave.config]\ninit = \"{mode}\"\n");
+        let folder = GuestFolder::new("adv-init")
+            .with_guest("misbehave", "misbehave")
+            .with_guest("hello", "hello")
+            .with_file("guests.toml", manifest);
+        let (host, report) = WasmHost::init(settings(&folder)).expect("other guests keep init alive");
+        let failed = report.guests.iter().find(|g| g.name == "misbehave").unwrap();
+        assert!(failed.outcome.is_err(), "init {mode} reported: {failed:?}");
+        let error = call(&host, "misbehave", json!({})).unwrap_err();
+        assert_eq!(error.error_type(), error_type, "init {mode}: {error}");
+        assert_eq!(call(&host, "hello", json!({})).unwrap()["message"], "Hello, world!");
+    }
+}
+
+#[test]
+fn trap_in_warm_is_reported_in_the_warmer_answer() {
+    let folder = GuestFolder::new("adv-warm")
+        .with_guest("misbehave", "misbehave")
+        .with_guest("counter", "counter")
+        .with_file("guests.toml", "[guests.misbehave.config]\nwarm = \"trap\"\n");
+    let host = start(&folder);
+    let ping = host.dispatch(br#"{"warmer": true}"#, &invocation()).unwrap();
+    let ping: Value = serde_json::from_slice(&ping.body).unwrap();
+    assert_eq!(ping["guests"]["misbehave"]["errorType"], "GuestTrapped");
+    assert_eq!(ping["guests"]["counter"]["ok"], true);
+    assert_eq!(call(&host, "misbehave", json!({})).unwrap()["count"], 1);
+}
+
+#[test]
+fn answers_that_are_not_json() {
+    let folder = GuestFolder::new("adv-raw").with_guest("raw", "raw-answer");
+    let host = start(&folder);
+    for bad in ["utf8", "json"] {
+        let error = call(&host, "raw", json!(bad)).unwrap_err();
+        assert_eq!(error.error_type(), "InvalidAnswer", "{bad}: {error}");
+        assert!(error.to_string().contains("guest `raw`"), "{error}");
+    }
+    assert_eq!(call(&host, "raw", json!({"fine": true})).unwrap(), json!({"fine": true}));
+    let ping = host.dispatch(br#"{"warmer": true}"#, &invocation()).unwrap();
+    let ping: Value = serde_json::from_slice(&ping.body).unwrap();
+    assert_eq!(ping["guests"]["raw"]["errorType"], "InvalidAnswer");
+}
+
+#[test]
+fn oversized_answer_and_event() {
+    let (_f, host) = misbehave("");
+    let error = call(&host, "misbehave", json!({"mode": "huge"})).unwrap_err();
+    assert_eq!(error.error_type(), "PayloadTooLarge", "{error}");
+    let huge = json!({"guest": "misbehave", "event": {"pad": "x".repeat(6 * 1024 * 1024)}}).to_string();
+    let error = host.dispatch(huge.as_bytes(), &invocation()).unwrap_err();
+    assert_eq!(error.error_type(), "PayloadTooLarge");
+    assert_eq!(call(&host, "misbehave", json!({})).unwrap()["count"], 1);
+}
+
+#[test]
+fn no_environment_files_or_sockets() {
+    let (_f, host) = misbehave("");
+    assert_eq!(call(&host, "misbehave", json!({"mode": "env"})).unwrap()["vars"], json!([]));
+    let files = call(&host, "misbehave", json!({"mode": "files"})).unwrap();
+    assert!(files["passwd"]["Err"].is_string(), "read /etc/passwd: {files}");
+    assert!(files["root"]["Err"].is_string(), "listed /: {files}");
+    let sockets = call(&host, "misbehave", json!({"mode": "connect"})).unwrap();
+    assert!(sockets["runtime_api"]["Err"].is_string(), "reached 127.0.0.1: {sockets}");
+    assert!(sockets["outside"]["Err"].is_string(), "reached the network: {sockets}");
+}
+
+#[test]
+fn fresh_instances_share_nothing() {
+    let (_f, host) = misbehave("[guests.misbehave]\ninstance = \"fresh\"\n");
+    let stashed = call(&host, "misbehave", json!({"mode": "stash"})).unwrap();
+    assert_eq!(stashed["stashed"], "secret-adversarial");
+    assert_eq!(call(&host, "misbehave", json!({"mode": "peek"})).unwrap(), json!({"stash": null}));
+    // A reused instance does keep it (the control).
+    let (_g, reuse) = misbehave("");
+    call(&reuse, "misbehave", json!({"mode": "stash"})).unwrap();
+    assert_eq!(call(&reuse, "misbehave", json!({"mode": "peek"})).unwrap()["stash"], "secret-adversarial");
+}
+
+#[test]
+fn broken_files_and_names() {
+    let hello = std::fs::read(guest_wasm("hello")).unwrap();
+    let outside = GuestFolder::new("adv-outside").with_file("escape.wasm", &hello);
+    let folder = GuestFolder::new("adv-files")
+        .with_guest("hello", "hello")
+        .with_file("truncated.wasm", &hello[..hello.len() / 2])
+        .with_file("oldwit.wasm", wat_components::wrong_wit_version())
+        .with_file("bad name.wasm", &hello)
+        .with_file("pinned.wasm", &hello)
+        .with_file("guests.toml", format!("[guests.pinned]\nsha256 = \"{}\"\n", "ab".repeat(32)));
+    std::os::unix::fs::symlink(outside.guests().join("escape.wasm"), folder.guests().join("escape.wasm")).unwrap();
+    // A corrupt .cwasm beside a good .wasm: ignored, the .wasm is compiled.
+    std::fs::write(folder.guests().join("hello.cwasm"), b"garbage that is not an artifact").unwrap();
+
+    let (host, report) = WasmHost::init(settings(&folder)).unwrap();
+    let names: Vec<&str> = report.guests.iter().map(|g| g.name.as_str()).collect();
+    assert!(!names.contains(&"bad name"), "invalid names are skipped: {names:?}");
+    for (guest, needle) in [
+        ("truncated", "not a valid component"),
+        ("oldwit", "wrong WIT version"),
+        ("pinned", "sha256 mismatch"),
+        ("escape", "outside the guests folder"),
+    ] {
+        let error = call(&host, guest, json!({})).unwrap_err();
+        assert_eq!(error.error_type(), "GuestLoadFailed", "{guest}: {error}");
+        assert!(error.to_string().contains(needle), "{guest}: {error}");
+    }
+    assert_eq!(call(&host, "hello", json!({})).unwrap()["message"], "Hello, world!");
+    let hello_report = report.guests.iter().find(|g| g.name == "hello").unwrap();
+    assert_eq!(hello_report.outcome.as_ref().map(|o| o.as_str()), Ok("compiled"));
+}
+
+#[test]
+fn init_errors_for_useless_environments() {
+    let empty = GuestFolder::new("adv-empty");
+    assert_eq!(WasmHost::init(settings(&empty)).err().unwrap().error_type(), "InitError.NoGuests");
+
+    let all_bad = GuestFolder::new("adv-allbad").with_file("a.wasm", b"nope").with_file("b.wasm", b"nope");
+    let error = WasmHost::init(settings(&all_bad)).err().unwrap();
+    assert_eq!(error.error_type(), "InitError.GuestsUnavailable");
+    assert!(error.to_string().contains("`a`") && error.to_string().contains("`b`"), "{error}");
+
+    let manifest = GuestFolder::new("adv-manifest").with_guest("hello", "hello").with_file("guests.toml", "[guests");
+    assert_eq!(WasmHost::init(settings(&manifest)).err().unwrap().error_type(), "InitError.ManifestInvalid");
+
+    let mut missing = settings(&empty);
+    missing.guests_dir = empty.root().join("does-not-exist");
+    assert_eq!(WasmHost::init(missing).err().unwrap().error_type(), "InitError.GuestsFolderUnreadable");
+
+    let one_bad = GuestFolder::new("adv-strict").with_guest("hello", "hello").with_file("bad.wasm", b"nope");
+    assert!(WasmHost::init(settings(&one_bad)).is_ok(), "one bad guest is fine by default");
+    let mut strict = settings(&one_bad);
+    strict.strict = true;
+    let error = WasmHost::init(strict).err().unwrap();
+    assert_eq!(error.error_type(), "InitError.GuestsUnavailable");
+    assert!(error.to_string().contains("WASM_LAMBDA_STRICT"), "{error}");
+}
+
+#[test]
+fn malformed_events_of_every_routed_shape() {
+    let folder = GuestFolder::new("adv-events").with_guest("hello", "hello");
+    let mut with_default = settings(&folder);
+    with_default.default_guest = Some("hello".into());
+    let (host, _) = WasmHost::init(with_default).unwrap();
+    for bad in [
+        &b"not json"[..],
+        b"{\"unterminated\": ",
+        b"",
+        br#"{"version": "2.0", "requestContext": {"http": {}}}"#,
+        br#"{"httpMethod": "GET", "requestContext": {}}"#,
+        br#"{"Records": []}"#,
+        br#"{"Records": [{"eventSource": "aws:sqs"}]}"#,
+        br#"{"Records": [{"EventSource": "aws:sns", "Sns": {}}]}"#,
+        br#"{"Records": [{"eventSource": "aws:s3"}]}"#,
+        br#"{"detail-type": "x", "source": 5}"#,
+        br#"{"guest": 1, "event": {}}"#,
+    ] {
+        let error = host.dispatch(bad, &invocation()).unwrap_err();
+        assert_eq!(error.error_type(), "BadEvent", "{}: {error}", String::from_utf8_lossy(bad));
+        let ok = host.dispatch(b"{}", &invocation()).unwrap();
+        assert!(String::from_utf8_lossy(&ok.body).contains("Hello, world!"));
+    }
+}

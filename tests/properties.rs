@@ -1,0 +1,135 @@
+//! Property tests (proptest) over the host's input entry points: event
+//! routing, manifest parsing, route patterns and the whole dispatch path.
+//! They stand in for cargo-fuzz (which needs nightly); `PROPTEST_CASES`
+//! raises the number of cases for a longer run (see README).
+
+use std::time::{Duration, SystemTime};
+
+use proptest::prelude::*;
+use serde_json::Value;
+use wasm_lambda_host::invocation::Invocation;
+use wasm_lambda_host::manifest::{Manifest, RouteRule};
+use wasm_lambda_host::pattern::Pattern;
+use wasm_lambda_host::router::{Decision, RouteError, Router};
+use wasm_lambda_host::settings::Settings;
+use wasm_lambda_host::wasm_host::WasmHost;
+use wasm_lambda_host::warmer;
+use wasm_lambda_tests::GuestFolder;
+
+/// Arbitrary JSON, biased toward the keys the router looks at.
+fn json_value() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("warmer".to_owned()),
+        Just("guest".to_owned()),
+        Just("event".to_owned()),
+        Just("source".to_owned()),
+        Just("Records".to_owned()),
+        Just("eventSource".to_owned()),
+        Just("eventSourceARN".to_owned()),
+        Just("requestContext".to_owned()),
+        Just("http".to_owned()),
+        Just("rawPath".to_owned()),
+        Just("httpMethod".to_owned()),
+        Just("path".to_owned()),
+        Just("version".to_owned()),
+        Just("detail-type".to_owned()),
+        Just("__WARMER_INVOCATION__".to_owned()),
+        Just("__WARMER_CONCURRENCY__".to_owned()),
+        "[a-zA-Z_]{0,8}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        prop_oneof![Just("2.0".to_owned()), Just("aws:sqs".to_owned()), Just("/hello/x".to_owned()), ".{0,12}"]
+            .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..6).prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+fn router() -> Router {
+    let rules = vec![RouteRule::Http("/api/*".into()), RouteRule::Sqs("arn:aws:sqs:*".into())];
+    let none: Vec<RouteRule> = vec![];
+    Router::new([("api", &rules[..]), ("hello", &none[..])], None)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn routing_never_panics_and_is_consistent(event in json_value()) {
+        let router = router();
+        match router.route(&event) {
+            Ok(Decision::Warmer(_)) => prop_assert!(warmer::detect(&event).is_some()),
+            Ok(Decision::Guest { guest, .. }) => {
+                prop_assert!(warmer::detect(&event).is_none());
+                prop_assert!(guest == "api" || guest == "hello");
+            }
+            Err(RouteError::NoRoute(message)) => prop_assert!(message.contains("api, hello")),
+            Err(RouteError::BadEvent(message)) => prop_assert!(!message.is_empty()),
+        }
+    }
+
+    #[test]
+    fn manifest_parsing_never_panics(text in "(\\[guests(\\.[a-z./-]{0,6})?\\]\n|[a-z_]{1,16} = (\"[^\"\n]{0,10}\"|[0-9]{1,4}|\\[\\]|\\{ http = \"/x\" \\})\n|.{0,20}\n){0,8}") {
+        if let Ok(manifest) = Manifest::parse(&text) {
+            for name in manifest.guests.keys() {
+                prop_assert!(wasm_lambda_host::manifest::validate_name(name).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn literal_and_prefix_patterns(literal in "[^*]{0,16}", rest in ".{0,16}") {
+        prop_assert!(Pattern::new(&literal).matches(&literal));
+        let with_rest = format!("{literal}{rest}");
+        let prefix = Pattern::new(&(literal.clone() + "*"));
+        prop_assert!(prefix.matches(&with_rest));
+        prop_assert_eq!(Pattern::new(&literal).matches(&with_rest), rest.is_empty());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The whole path, with a real guest: arbitrary bytes and arbitrary JSON
+    /// get an answer or a documented error, never a panic.
+    #[test]
+    fn dispatch_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64), event in json_value()) {
+        let host = shared_host();
+        let invocation = Invocation {
+            request_id: "prop".into(),
+            deadline: SystemTime::now() + Duration::from_secs(30),
+            invoked_function_arn: String::new(),
+        };
+        for payload in [bytes, event.to_string().into_bytes()] {
+            if let Err(error) = host.dispatch(&payload, &invocation) {
+                prop_assert!(
+                    ["BadEvent", "NoRoute", "GuestError"].contains(&error.error_type()),
+                    "unexpected {}: {}", error.error_type(), error
+                );
+            }
+        }
+    }
+}
+
+fn shared_host() -> &'static WasmHost {
+    static HOST: std::sync::OnceLock<(WasmHost, GuestFolder)> = std::sync::OnceLock::new();
+    &HOST
+        .get_or_init(|| {
+            let folder = GuestFolder::new("props").with_guest("hello", "hello").with_guest("api", "counter");
+            let mut settings = Settings::from_env();
+            settings.guests_dir = folder.guests();
+            settings.cache_dir = folder.cache();
+            settings.default_guest = None;
+            let (host, _) = WasmHost::init(settings).expect("init");
+            (host, folder)
+        })
+        .0
+}
