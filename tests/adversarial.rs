@@ -190,7 +190,7 @@ fn broken_files_and_names() {
         ("truncated", "not a valid component"),
         ("oldwit", "wrong WIT version"),
         ("pinned", "sha256 mismatch"),
-        ("escape", "outside the guests folder"),
+        ("escape", "outside the folder"),
     ] {
         let error = call(&host, guest, json!({})).unwrap_err();
         assert_eq!(error.error_type(), "GuestLoadFailed", "{guest}: {error}");

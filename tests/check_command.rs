@@ -75,6 +75,27 @@ fn invoke_runs_one_event_through_the_host() {
 }
 
 #[test]
+fn invoke_serves_the_classifier_with_its_model() {
+    let folder = GuestFolder::new("invoke-classifier")
+        .with_guest("classifier", "classifier")
+        .with_model("seed_forest", "seed_forest");
+    let event = folder.root().join("event.json");
+    std::fs::write(&event, r#"{"data": [0, 0, 0, 0]}"#).unwrap();
+    let output = Command::new(HOST)
+        .args(["invoke", "classifier", event.to_str().unwrap()])
+        .env("WASM_LAMBDA_GUESTS", folder.guests())
+        .env("WASM_LAMBDA_CACHE", folder.cache())
+        .env("WASM_LAMBDA_MODELS", folder.models())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let answer: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(answer["statusCode"], 200);
+    assert_eq!(answer["body"], 1);
+    assert_eq!(answer["probabilities"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
 fn runtime_mode_without_a_runtime_api_says_so() {
     let output = Command::new(HOST).env_remove("AWS_LAMBDA_RUNTIME_API").output().unwrap();
     assert!(!output.status.success());

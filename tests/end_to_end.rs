@@ -47,6 +47,28 @@ fn hello_answers_through_the_runtime_api() {
 }
 
 #[test]
+fn classifier_answers_the_seed_004_request_through_the_runtime_api() {
+    let folder = GuestFolder::new("e2e-classifier")
+        .with_guest("classifier", "classifier")
+        .with_model("seed_forest", "seed_forest");
+    let lambda = Lambda::start(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "classifier")]);
+    let log = lambda.host.log();
+    assert!(log.contains("model ready: seed_forest: input: float32[N, 4] -> label: int64[N], probabilities: float32[N, 2]"), "{log}");
+    // The seed's curl body, as is: `{"data": [0, 0, 0, 0]}`.
+    let answer = lambda.emulator.invoke(&json!({"data": [0, 0, 0, 0]})).answer();
+    assert_eq!(answer["statusCode"], 200);
+    assert_eq!(answer["body"], 1);
+    let expected = &wasm_lambda_tests::model_reference("seed_forest")["outputs"]["probabilities"][0];
+    for (got, want) in answer["probabilities"].as_array().unwrap().iter().zip(expected.as_array().unwrap()) {
+        let (got, want) = (got.as_f64().unwrap(), want.as_f64().unwrap());
+        assert!((got - want).abs() <= 1e-5 * want.abs(), "{got} vs onnxruntime {want}");
+    }
+    let bad = lambda.emulator.invoke(&json!({"data": [0, 0]}));
+    assert_eq!(bad.error_type(), "GuestError");
+    assert_eq!(lambda.emulator.invoke(&json!({"data": [0, 0, 0, 0]})).answer()["body"], 1);
+}
+
+#[test]
 fn two_guests_routed_by_envelope_and_by_http_path() {
     let folder = GuestFolder::new("e2e-routes")
         .with_guest("hello", "hello")

@@ -3,6 +3,9 @@
 wasmtime::component::bindgen!({
     world: "guest",
     path: "../guest-sdk/wit",
+    // A model call made after the guest's time budget ran out stops the
+    // guest (as a timeout) instead of answering it.
+    imports: { "wasm-lambda:guest/models.infer": trappable },
 });
 
 pub use exports::wasm_lambda::guest::function as function;

@@ -197,12 +197,16 @@ fn obtain_component(
     Ok((component, LoadOrigin::Compiled))
 }
 
-/// Reads a file that must resolve (through any symlinks) to a place inside `dir`.
-fn read_inside(dir: &Path, path: &Path) -> Result<Vec<u8>> {
+/// Reads a file that must resolve (through any symlinks) to a place inside
+/// `dir` (guests and models folders alike).
+///
+/// # Errors
+/// The file is missing, unreadable, or resolves outside `dir`.
+pub fn read_inside(dir: &Path, path: &Path) -> Result<Vec<u8>> {
     let root = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
-    let real = path.canonicalize().with_context(|| format!("guest file {} not found", path.display()))?;
+    let real = path.canonicalize().with_context(|| format!("file {} not found", path.display()))?;
     if !real.starts_with(&root) {
-        bail!("{} resolves to {}, outside the guests folder", path.display(), real.display());
+        bail!("{} resolves to {}, outside the folder {}", path.display(), real.display(), root.display());
     }
     fs::read(&real).with_context(|| format!("reading {}", real.display()))
 }

@@ -16,6 +16,7 @@ use crate::engine::ticks_for;
 use crate::guest_state::{GuestIdentity, GuestState};
 use crate::invocation::{Invocation, InvocationError};
 use crate::manifest::{GuestSpec, InstanceMode};
+use crate::models::model_store::ModelStore;
 use crate::settings::FunctionInfo;
 
 /// Linear-memory limit for guests whose manifest entry sets none.
@@ -50,18 +51,24 @@ type CallResult = wasmtime::Result<Result<Vec<u8>, types::GuestError>>;
 
 impl GuestSlot {
     /// A guest that loaded.
-    pub fn ready(name: &str, spec: &GuestSpec, engine: &Engine, pre: GuestPre<GuestState>) -> Self {
-        Self::new(name, spec, engine, Template::Ready(pre))
+    pub fn ready(name: &str, spec: &GuestSpec, engine: &Engine, models: &Arc<ModelStore>, pre: GuestPre<GuestState>) -> Self {
+        Self::new(name, spec, engine, models, Template::Ready(pre))
     }
 
     /// A guest that failed to load: its events get the reason.
-    pub fn failed(name: &str, spec: &GuestSpec, engine: &Engine, reason: String) -> Self {
-        Self::new(name, spec, engine, Template::Failed(reason))
+    pub fn failed(name: &str, spec: &GuestSpec, engine: &Engine, models: &Arc<ModelStore>, reason: String) -> Self {
+        Self::new(name, spec, engine, models, Template::Failed(reason))
     }
 
-    fn new(name: &str, spec: &GuestSpec, engine: &Engine, template: Template) -> Self {
+    fn new(name: &str, spec: &GuestSpec, engine: &Engine, models: &Arc<ModelStore>, template: Template) -> Self {
+        let identity = GuestIdentity {
+            name: name.to_owned(),
+            config: spec.config_strings(),
+            models: models.clone(),
+            allowed_models: spec.models.clone(),
+        };
         Self {
-            identity: Arc::new(GuestIdentity { name: name.to_owned(), config: spec.config_strings() }),
+            identity: Arc::new(identity),
             engine: engine.clone(),
             template,
             mode: spec.instance,
@@ -242,6 +249,7 @@ impl GuestSlot {
     fn arm(&self, store: &mut Store<GuestState>, deadline: Instant) {
         store.set_epoch_deadline(ticks_for(deadline.saturating_duration_since(Instant::now())));
         store.epoch_deadline_trap();
+        store.data_mut().deadline = Some(deadline);
     }
 
     fn classify(&self, error: wasmtime::Error, store: &Store<GuestState>, started: Instant, deadline: Instant) -> InvocationError {

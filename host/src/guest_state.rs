@@ -4,12 +4,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{host, models, types};
+use crate::models::model_store::{AccessError, ModelStore};
+use crate::models::onnx_model::RunError;
+use crate::models::tensor_wit::{tensor_from_wit, tensor_to_wit};
 
 /// Who a guest is: its name and configuration, shared by all its instances.
 #[derive(Debug)]
@@ -18,6 +22,10 @@ pub struct GuestIdentity {
     pub name: String,
     /// Config key/values from the manifest.
     pub config: BTreeMap<String, String>,
+    /// The models loaded at init.
+    pub models: Arc<ModelStore>,
+    /// The models the manifest lets this guest use (`None`: all).
+    pub allowed_models: Option<Vec<String>>,
 }
 
 /// The data of one guest instance's store.
@@ -29,6 +37,9 @@ pub struct GuestState {
     identity: Arc<GuestIdentity>,
     /// The request being served, for log lines.
     pub request_id: String,
+    /// When the current call's budget ends; host calls check it before
+    /// starting work (time spent inside them counts against it anyway).
+    pub deadline: Option<Instant>,
 }
 
 impl GuestState {
@@ -46,6 +57,7 @@ impl GuestState {
             limits: GuestLimits::new(memory_limit_bytes),
             identity,
             request_id: String::new(),
+            deadline: None,
         }
     }
 }
@@ -126,9 +138,45 @@ impl host::Host for GuestState {
 }
 
 impl models::Host for GuestState {
-    fn infer(&mut self, model: String, _inputs: Vec<models::Tensor>) -> Result<Vec<models::Tensor>, models::ModelError> {
-        // Model serving arrives with the ONNX models work; until then the
-        // answer is a value the guest can handle, never a trap.
-        Err(models::ModelError::UnknownModel(format!("model `{model}` is not loaded (this host serves no models yet)")))
+    fn infer(
+        &mut self,
+        model: String,
+        inputs: Vec<models::Tensor>,
+    ) -> wasmtime::Result<Result<Vec<models::Tensor>, models::ModelError>> {
+        if self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            // The same trap an epoch deadline raises: reported as GuestTimeout.
+            return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
+        }
+        Ok(self.run_model(&model, inputs))
+    }
+}
+
+impl GuestState {
+    fn run_model(&self, model: &str, inputs: Vec<models::Tensor>) -> Result<Vec<models::Tensor>, models::ModelError> {
+        use models::ModelError;
+        let identity = &self.identity;
+        let found = identity.models.for_guest(model, &identity.name, identity.allowed_models.as_deref());
+        let runnable = found.map_err(|error| match error {
+            AccessError::Unknown(m) => ModelError::UnknownModel(m),
+            AccessError::NotAllowed(m) => ModelError::NotAllowed(m),
+            AccessError::Unavailable(m) => ModelError::Failed(m),
+        })?;
+        let named = inputs
+            .into_iter()
+            .map(|tensor| {
+                let name = tensor.name.clone();
+                tensor_from_wit(tensor).map(|t| (name, t))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(|e| ModelError::InvalidInput(format!("{e:#}")))?;
+        let outputs = runnable.run(named).map_err(|error| match error {
+            RunError::InvalidInput(m) => ModelError::InvalidInput(format!("model `{model}`: {m}")),
+            RunError::Failed(m) => ModelError::Failed(format!("model `{model}`: {m}")),
+        })?;
+        outputs
+            .iter()
+            .map(|(name, tensor)| tensor_to_wit(name, tensor))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(|e| ModelError::Failed(format!("model `{model}`: {e:#}")))
     }
 }

@@ -21,6 +21,8 @@ pub mod guest_state;
 pub mod invocation;
 pub mod logging;
 pub mod manifest;
+pub mod model_commands;
+pub mod models;
 pub mod parallel;
 pub mod pattern;
 pub mod router;

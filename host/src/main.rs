@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use wasm_lambda_host::{commands, logging, runtime_api::RuntimeApi, runtime_loop, settings::Settings};
+use wasm_lambda_host::{commands, logging, model_commands, runtime_api::RuntimeApi, runtime_loop, settings::Settings};
 
 const USAGE: &str = "\
 wasm-lambda-host: run WebAssembly guests on AWS Lambda
@@ -13,6 +13,9 @@ usage:
   wasm-lambda-host precompile DIR             compile the guests in DIR to .cwasm beside them
   wasm-lambda-host invoke GUEST [EVENT|-]     run one event (file, or - for stdin) and print the answer
   wasm-lambda-host check FILE.wasm            say whether this host can run a guest, and why not
+  wasm-lambda-host models DIR                 list the models in DIR with their inputs and outputs
+  wasm-lambda-host infer MODEL [INPUT|-]      run a model once; INPUT is {\"name\": nested arrays}
+                                              (inline, a file, or - for stdin; default zeros)
 
 environment: WASM_LAMBDA_GUESTS (/opt/guests), WASM_LAMBDA_MODELS (/opt/models),
              WASM_LAMBDA_CACHE (/tmp/wasm-lambda-cache), WASM_LAMBDA_DEFAULT_GUEST,
@@ -28,6 +31,9 @@ fn main() -> ExitCode {
         ["invoke", guest] => commands::invoke(guest, None),
         ["invoke", guest, event] => commands::invoke(guest, Some(event)),
         ["check", file] => commands::check(Path::new(file)),
+        ["models", dir] => model_commands::list_models(Path::new(dir)),
+        ["infer", model] => model_commands::infer(Path::new(model), None).map(|()| true),
+        ["infer", model, input] => model_commands::infer(Path::new(model), Some(input)).map(|()| true),
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");
             Ok(true)

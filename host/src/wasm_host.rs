@@ -2,6 +2,7 @@
 //! events one way: payload → router → guest slot → checked answer.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -13,6 +14,7 @@ use crate::guest_check::guest_linker;
 use crate::guest_loader::{self, LoadOrigin};
 use crate::guest_slot::GuestSlot;
 use crate::invocation::{Invocation, InvocationError, MAX_PAYLOAD_BYTES};
+use crate::models::model_store::{ModelReport, ModelStore, ModelsDirError};
 use crate::parallel::parallel_map;
 use crate::router::{Decision, Payload, RouteError, Router};
 use crate::settings::Settings;
@@ -50,6 +52,8 @@ pub struct GuestReport {
 pub struct InitReport {
     /// One entry per guest.
     pub guests: Vec<GuestReport>,
+    /// One entry per model.
+    pub models: Vec<ModelReport>,
     /// Whole init time.
     pub elapsed: Duration,
 }
@@ -71,9 +75,16 @@ impl InitReport {
                 Err(reason) => tracing::error!(guest = %guest.name, "guest unavailable: {reason}"),
             }
         }
+        for model in &self.models {
+            match &model.outcome {
+                Ok(_) => tracing::info!(model = %model.name, "model ready: {}", model.summary()),
+                Err(_) => tracing::error!(model = %model.name, "model unavailable: {}", model.summary()),
+            }
+        }
         let (compiled, cached, precompiled, failed) = self.counts();
         tracing::info!(
             guests = self.guests.len(),
+            models = self.models.len(),
             compiled,
             cached,
             precompiled,
@@ -91,9 +102,15 @@ pub enum InitError {
     /// wasmtime could not be configured.
     #[error("{0}")]
     Engine(String),
-    /// `guests.toml` is unreadable or invalid.
+    /// `guests.toml` or `models.toml` is unreadable or invalid.
     #[error("{0}")]
     ManifestInvalid(String),
+    /// The models folder exists but cannot be read.
+    #[error("{0}")]
+    ModelsFolderUnreadable(String),
+    /// With `WASM_LAMBDA_STRICT=1`, a model failed to load.
+    #[error("{0}")]
+    ModelsUnavailable(String),
     /// The guests folder cannot be read.
     #[error("{0}")]
     GuestsFolderUnreadable(String),
@@ -111,6 +128,8 @@ impl InitError {
         match self {
             Self::Engine(_) => "InitError.Engine",
             Self::ManifestInvalid(_) => "InitError.ManifestInvalid",
+            Self::ModelsFolderUnreadable(_) => "InitError.ModelsFolderUnreadable",
+            Self::ModelsUnavailable(_) => "InitError.ModelsUnavailable",
             Self::GuestsFolderUnreadable(_) => "InitError.GuestsFolderUnreadable",
             Self::NoGuests(_) => "InitError.NoGuests",
             Self::GuestsUnavailable(_) => "InitError.GuestsUnavailable",
@@ -147,20 +166,31 @@ impl WasmHost {
         if sources.is_empty() {
             return Err(InitError::NoGuests(dir.display().to_string()));
         }
-        let loaded = guest_loader::load_all(&engine, &linker, &settings.guests_dir, &settings.cache_dir, &sources);
+        // Models load on their own thread while the guests compile.
+        let (loaded, models) = std::thread::scope(|scope| {
+            let models = scope.spawn(|| ModelStore::load_dir(&settings.models_dir));
+            let loaded = guest_loader::load_all(&engine, &linker, &settings.guests_dir, &settings.cache_dir, &sources);
+            let models = models.join().unwrap_or_else(|_| Err(ModelsDirError::Unreadable("loading the models panicked".into())));
+            (loaded, models)
+        });
+        let (models, model_reports) = models.map_err(|e| match e {
+            ModelsDirError::ManifestInvalid(text) => InitError::ManifestInvalid(text),
+            ModelsDirError::Unreadable(text) => InitError::ModelsFolderUnreadable(text),
+        })?;
+        let models = Arc::new(models);
 
         let built: Vec<(GuestSlot, GuestReport)> = sources
             .iter()
             .zip(loaded)
             .map(|(source, result)| match result {
                 Ok(loaded) => (
-                    GuestSlot::ready(&source.name, &source.spec, &engine, loaded.pre),
+                    GuestSlot::ready(&source.name, &source.spec, &engine, &models, loaded.pre),
                     GuestReport { name: source.name.clone(), outcome: Ok(loaded.origin), elapsed: loaded.elapsed },
                 ),
                 Err(error) => {
                     let reason = format!("{error:#}");
                     (
-                        GuestSlot::failed(&source.name, &source.spec, &engine, reason.clone()),
+                        GuestSlot::failed(&source.name, &source.spec, &engine, &models, reason.clone()),
                         GuestReport { name: source.name.clone(), outcome: Err(reason), elapsed: Duration::ZERO },
                     )
                 }
@@ -205,8 +235,17 @@ impl WasmHost {
                 failures.join("; ")
             )));
         }
+        let model_failures: Vec<String> = model_reports.iter().filter(|r| r.outcome.is_err()).map(ModelReport::summary).collect();
+        if settings.strict && !model_failures.is_empty() {
+            return Err(InitError::ModelsUnavailable(format!(
+                "WASM_LAMBDA_STRICT is set and {} of {} models failed: {}",
+                model_failures.len(),
+                model_reports.len(),
+                model_failures.join("; ")
+            )));
+        }
         let host = Self { settings, guests, router, environment: Environment::new() };
-        Ok((host, InitReport { guests: reports, elapsed: started.elapsed() }))
+        Ok((host, InitReport { guests: reports, models: model_reports, elapsed: started.elapsed() }))
     }
 
     /// Names of all guests, loaded or not.

@@ -34,6 +34,7 @@ impl HostProcess {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("WASM_LAMBDA_GUESTS", folder.guests())
             .env("WASM_LAMBDA_CACHE", folder.cache())
+            .env("WASM_LAMBDA_MODELS", folder.models())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())

@@ -1,0 +1,15 @@
+//! ONNX models: loaded and optimized with tract at init, served to guests
+//! through the `models` host import and to the `models`/`infer` commands.
+//!
+//! [`forest`] and [`tree_ops`] replace tract's tree ensemble operators with
+//! fast, complete ones; [`onnx_model`] loads and runs one model;
+//! [`model_store`] holds them all; [`tensor_json`] and [`tensor_wit`]
+//! convert tensors for the command line and for guests.
+
+pub mod forest;
+pub mod model_manifest;
+pub mod model_store;
+pub mod onnx_model;
+pub mod tensor_json;
+pub mod tensor_wit;
+pub mod tree_ops;

@@ -1,0 +1,297 @@
+//! One ONNX model: parsed with tract (our tree ensembles registered), free
+//! input dimensions given symbols, optimized into a runnable plan; and run
+//! with inputs checked against its signature first, so a wrong input is an
+//! answer, not a tract error deep in a kernel.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid as _;
+
+use super::model_manifest::DimSpec;
+use super::tensor_json::element_type_name;
+use super::tree_ops::register_tree_ensembles;
+
+/// The symbol a free leading dimension gets: the batch, shared by inputs.
+const BATCH_SYMBOL: &str = "N";
+
+/// A model input or output: name, element type, shape (dimensions may be
+/// symbols such as `N`).
+#[derive(Debug, Clone)]
+pub struct TensorSignature {
+    pub name: String,
+    pub datum_type: DatumType,
+    pub shape: Vec<Dim>,
+}
+
+/// One dimension of a signature. Kept as text, not tract's `TDim`: a
+/// symbol's name lives in the model's symbol scope, and reports outlive it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dim {
+    Fixed(usize),
+    /// A symbol, or an expression of symbols, known only at run time.
+    Symbolic(String),
+}
+
+impl std::fmt::Display for Dim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(n) => write!(f, "{n}"),
+            Self::Symbolic(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<&TDim> for Dim {
+    fn from(dim: &TDim) -> Self {
+        match dim.to_i64() {
+            Ok(n) if n >= 0 => Self::Fixed(n as usize),
+            _ => Self::Symbolic(dim.to_string()),
+        }
+    }
+}
+
+impl TensorSignature {
+    /// `float32`, `int64`, ...
+    pub fn element_type(&self) -> String {
+        element_type_name(self.datum_type)
+    }
+
+    /// `[N, 4]`.
+    pub fn shape_text(&self) -> String {
+        format!("[{}]", self.shape.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+    }
+
+    /// `input: float32[N, 4]`.
+    pub fn describe(&self) -> String {
+        format!("{}: {}{}", self.name, self.element_type(), self.shape_text())
+    }
+}
+
+/// Why a run did not happen or failed.
+#[derive(Debug)]
+pub enum RunError {
+    /// Wrong input names, element types or shapes.
+    InvalidInput(String),
+    /// The model failed while running.
+    Failed(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidInput(m) | Self::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// A loaded, optimized model.
+pub struct OnnxModel {
+    plan: Arc<TypedRunnableModel>,
+    pub inputs: Vec<TensorSignature>,
+    pub outputs: Vec<TensorSignature>,
+}
+
+/// tract's ONNX parser with our tree ensemble operators, built once.
+fn onnx_parser() -> &'static tract_onnx::Onnx {
+    static PARSER: OnceLock<tract_onnx::Onnx> = OnceLock::new();
+    PARSER.get_or_init(|| {
+        let mut onnx = tract_onnx::onnx();
+        register_tree_ensembles(&mut onnx.op_register);
+        onnx
+    })
+}
+
+impl OnnxModel {
+    /// Parses and optimizes a model. `fixed` replaces input shapes (from
+    /// `models.toml`); other inputs keep the file's shape with every unknown
+    /// dimension made a symbol.
+    ///
+    /// # Errors
+    /// Not an ONNX model, an operator tract cannot run, inconsistent shapes.
+    /// A panic inside the parser is turned into an error too: a garbage file
+    /// must not take the host down.
+    pub fn load(bytes: &[u8], fixed: &BTreeMap<String, Vec<DimSpec>>) -> Result<Self> {
+        catch_unwind(AssertUnwindSafe(|| Self::load_unguarded(bytes, fixed)))
+            .unwrap_or_else(|panic| Err(anyhow!("the ONNX parser panicked: {}", panic_text(&panic))))
+    }
+
+    fn load_unguarded(bytes: &[u8], fixed: &BTreeMap<String, Vec<DimSpec>>) -> Result<Self> {
+        let mut model = onnx_parser()
+            .model_for_read(&mut &bytes[..])
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("not a loadable ONNX model")?;
+        let mut unused: Vec<&String> = fixed.keys().collect();
+        for ix in 0..model.inputs.len() {
+            let name = model.node(model.inputs[ix].node).name.clone();
+            unused.retain(|n| **n != name);
+            let fact = model.input_fact(ix).map_err(|e| anyhow!("{e:#}"))?.clone();
+            let datum_type = fact
+                .datum_type
+                .concretize()
+                .with_context(|| format!("input `{name}` has no element type"))?;
+            let dims = match fixed.get(&name) {
+                Some(spec) => fixed_dims(&model.symbols, spec),
+                None => free_dims_as_symbols(&model.symbols, &name, &fact)?,
+            };
+            model
+                .set_input_fact(ix, InferenceFact::dt_shape(datum_type, dims))
+                .map_err(|e| anyhow!("{e:#}"))?;
+        }
+        if let Some(name) = unused.first() {
+            bail!("models.toml fixes the shape of input `{name}`, which the model does not have");
+        }
+        let output_names: Vec<String> = model
+            .outputs
+            .iter()
+            .map(|outlet| {
+                model.outlet_label(*outlet).map(str::to_owned).unwrap_or_else(|| model.node(outlet.node).name.clone())
+            })
+            .collect();
+        let input_names: Vec<String> = model.inputs.iter().map(|o| model.node(o.node).name.clone()).collect();
+        let optimized = model.into_optimized().map_err(|e| anyhow!("{e:#}")).context("cannot optimize the model")?;
+        let signature = |names: &[String], facts: Vec<&TypedFact>| -> Vec<TensorSignature> {
+            names
+                .iter()
+                .zip(facts)
+                .map(|(name, fact)| TensorSignature {
+                    name: name.clone(),
+                    datum_type: answered_type(fact.datum_type),
+                    shape: fact.shape.iter().map(Dim::from).collect(),
+                })
+                .collect()
+        };
+        let input_facts = (0..input_names.len()).map(|i| optimized.input_fact(i)).collect::<TractResult<Vec<_>>>()?;
+        let output_facts = (0..output_names.len()).map(|i| optimized.output_fact(i)).collect::<TractResult<Vec<_>>>()?;
+        let inputs = signature(&input_names, input_facts);
+        let outputs = signature(&output_names, output_facts);
+        let plan = optimized.into_runnable().map_err(|e| anyhow!("{e:#}")).context("cannot plan the model")?;
+        Ok(Self { plan, inputs, outputs })
+    }
+
+    /// Runs the model on named inputs; answers every output, by name. A lone
+    /// input with an empty name goes to a single-input model's input.
+    ///
+    /// # Errors
+    /// [`RunError::InvalidInput`] for missing, unknown, mistyped or
+    /// misshapen inputs; [`RunError::Failed`] if tract fails (or panics).
+    pub fn run(&self, mut named: Vec<(String, Tensor)>) -> Result<Vec<(String, Tensor)>, RunError> {
+        // One unnamed tensor goes to a single-input model's input (the SDK's
+        // row APIs do not know the input's name).
+        if let ([(name, _)], [only]) = (named.as_mut_slice(), self.inputs.as_slice())
+            && name.is_empty()
+        {
+            name.clone_from(&only.name);
+        }
+        let mut ordered = TVec::new();
+        let mut bound: HashMap<String, usize> = HashMap::new();
+        for signature in &self.inputs {
+            let position = named.iter().position(|(name, _)| *name == signature.name).ok_or_else(|| {
+                RunError::InvalidInput(format!("missing input `{}` ({})", signature.name, signature.describe()))
+            })?;
+            let (_, tensor) = named.swap_remove(position);
+            check_input(signature, &tensor, &mut bound).map_err(RunError::InvalidInput)?;
+            ordered.push(tensor.into_tvalue());
+        }
+        if let Some((name, _)) = named.first() {
+            let expected: Vec<&str> = self.inputs.iter().map(|s| s.name.as_str()).collect();
+            return Err(RunError::InvalidInput(format!("unknown input `{name}`; the model takes {expected:?}")));
+        }
+        let outputs = catch_unwind(AssertUnwindSafe(|| self.plan.run(ordered)))
+            .map_err(|panic| RunError::Failed(format!("the model panicked: {}", panic_text(&panic))))?
+            .map_err(|e| RunError::Failed(format!("{e:#}")))?;
+        self.outputs
+            .iter()
+            .zip(outputs)
+            .map(|(signature, value)| {
+                let tensor = value.into_tensor();
+                if tensor.datum_type() == DatumType::TDim {
+                    let ints = tensor.cast_to::<i64>().map_err(|e| RunError::Failed(format!("{e:#}")))?;
+                    return Ok((signature.name.clone(), ints.into_owned()));
+                }
+                Ok((signature.name.clone(), tensor))
+            })
+            .collect()
+    }
+}
+
+/// tract computes some integer outputs (an `ArgMax` feeding a label lookup)
+/// as symbolic dimensions; they are answered as `int64`, as ONNX declares.
+fn answered_type(datum_type: DatumType) -> DatumType {
+    if datum_type == DatumType::TDim { DatumType::I64 } else { datum_type }
+}
+
+/// Checks element type and shape; symbols must take one value per run.
+fn check_input(signature: &TensorSignature, tensor: &Tensor, bound: &mut HashMap<String, usize>) -> Result<(), String> {
+    if tensor.datum_type() != signature.datum_type {
+        return Err(format!(
+            "input `{}` must be {}, got {}",
+            signature.name,
+            signature.element_type(),
+            element_type_name(tensor.datum_type())
+        ));
+    }
+    let wrong_shape = || {
+        format!("input `{}` must have shape {}, got {:?}", signature.name, signature.shape_text(), tensor.shape())
+    };
+    if tensor.rank() != signature.shape.len() {
+        return Err(wrong_shape());
+    }
+    for (dim, actual) in signature.shape.iter().zip(tensor.shape()) {
+        match dim {
+            Dim::Fixed(fixed) if fixed != actual => return Err(wrong_shape()),
+            Dim::Fixed(_) => {}
+            Dim::Symbolic(symbol) => {
+                let previous = *bound.entry(symbol.clone()).or_insert(*actual);
+                if previous != *actual {
+                    return Err(format!("{}: `{symbol}` is {previous} elsewhere", wrong_shape()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fixed_dims(symbols: &SymbolScope, spec: &[DimSpec]) -> TVec<TDim> {
+    spec.iter()
+        .map(|d| match d {
+            DimSpec::Fixed(n) => TDim::Val(*n as i64),
+            DimSpec::Symbol(s) => symbols.sym(s).to_dim(),
+        })
+        .collect()
+}
+
+/// skl2onnx writes `[None, n]`; stock tract refuses such an input ("Source
+/// node without a determined fact"). A free leading dimension becomes the
+/// batch symbol `N`, any other a symbol of its own.
+fn free_dims_as_symbols(symbols: &SymbolScope, input: &str, fact: &InferenceFact) -> Result<TVec<TDim>> {
+    if fact.shape.is_open() {
+        bail!("input `{input}` has no known rank; fix its shape in models.toml");
+    }
+    Ok(fact
+        .shape
+        .dims()
+        .enumerate()
+        .map(|(axis, dim)| match dim.concretize() {
+            Some(known) => known,
+            None if axis == 0 => symbols.sym(BATCH_SYMBOL).to_dim(),
+            None => symbols.sym(&format!("{}_{axis}", sanitize(input))).to_dim(),
+        })
+        .collect())
+}
+
+fn sanitize(name: &str) -> String {
+    let cleaned: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    if cleaned.starts_with(|c: char| c.is_ascii_digit()) { format!("d{cleaned}") } else { cleaned }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown panic".into())
+}

@@ -1,0 +1,113 @@
+//! `model-probe`: calls a model with exactly the tensors the event names and
+//! answers what came back (outputs, or the error as a value), so tests can
+//! reach every corner of the `models` import.
+//!
+//! Event: `{"model": "m", "inputs": [{"name": "input", "shape": [1, 4],
+//! "type": "float32", "data": [0, 0, 0, 0]}], "repeat": 1}`.
+//! Or `{"model": "m", "rows": [[...]], "task": "classify"|"predict"}` for the
+//! SDK's typed calls.
+
+use serde::Deserialize;
+use wasm_lambda_sdk::models::{infer, Model, ModelError, Tensor, TensorData};
+use wasm_lambda_sdk::serde_json::{json, Value};
+use wasm_lambda_sdk::{export_function, Context, Error, Function};
+
+#[derive(Default)]
+struct Probe;
+
+#[derive(Deserialize)]
+struct Input {
+    name: String,
+    shape: Vec<u64>,
+    #[serde(rename = "type")]
+    element: String,
+    data: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct Request {
+    model: String,
+    #[serde(default)]
+    inputs: Vec<Input>,
+    #[serde(default)]
+    rows: Vec<Vec<f32>>,
+    #[serde(default)]
+    task: Option<String>,
+    #[serde(default = "one")]
+    repeat: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn tensor(input: Input) -> Result<Tensor, Error> {
+    let numbers = || input.data.iter().map(|v| v.as_f64().unwrap_or(0.0));
+    let bad = |e: &str| Error::new("BadProbe", e.to_owned());
+    Ok(match input.element.as_str() {
+        "float32" => Tensor::f32(input.name, input.shape, numbers().map(|x| x as f32).collect()),
+        "float64" => Tensor::f64(input.name, input.shape, numbers().collect()),
+        "int32" => Tensor::i32(input.name, input.shape, numbers().map(|x| x as i32).collect()),
+        "int64" => Tensor::i64(input.name, input.shape, numbers().map(|x| x as i64).collect()),
+        "uint8" => Tensor::u8(input.name, input.shape, numbers().map(|x| x as u8).collect()),
+        "bool" => Tensor::bool(input.name, input.shape, input.data.iter().map(|v| v.as_bool().unwrap_or(false)).collect()),
+        other => return Err(bad(other)),
+    })
+}
+
+fn output_json(t: &Tensor) -> Value {
+    let data = match &t.data {
+        TensorData::Float32(v) => json!(v),
+        TensorData::Float64(v) => json!(v),
+        TensorData::Int32(v) => json!(v),
+        TensorData::Int64(v) => json!(v),
+        TensorData::Uint8(v) => json!(v),
+        TensorData::Boolean(v) => json!(v),
+    };
+    json!({"name": t.name, "shape": t.shape, "data": data})
+}
+
+fn error_json(e: &ModelError) -> Value {
+    let kind = match e {
+        ModelError::UnknownModel(_) => "UnknownModel",
+        ModelError::NotAllowed(_) => "NotAllowed",
+        ModelError::InvalidInput(_) => "InvalidInput",
+        ModelError::Failed(_) => "Failed",
+    };
+    json!({"error": kind, "message": e.to_string()})
+}
+
+impl Function for Probe {
+    type Event = Request;
+    type Output = Value;
+
+    fn handle(&mut self, request: Request, _ctx: &Context) -> Result<Value, Error> {
+        let model = Model::new(request.model.clone());
+        match request.task.as_deref() {
+            Some("classify") => {
+                return Ok(match model.classify(&request.rows) {
+                    Ok(c) => json!({"labels": c.labels, "probabilities": c.probabilities}),
+                    Err(e) => error_json(&e),
+                })
+            }
+            Some("predict") => {
+                return Ok(match model.predict(&request.rows) {
+                    Ok(values) => json!({"values": values}),
+                    Err(e) => error_json(&e),
+                })
+            }
+            _ => {}
+        }
+        let inputs: Vec<Tensor> = request.inputs.into_iter().map(tensor).collect::<Result<_, _>>()?;
+        let mut last = Value::Null;
+        for _ in 0..request.repeat {
+            last = match infer(&request.model, inputs.clone()) {
+                Ok(outputs) => json!({"outputs": outputs.iter().map(output_json).collect::<Vec<_>>()}),
+                Err(e) => return Ok(error_json(&e)),
+            };
+        }
+        Ok(last)
+    }
+}
+
+export_function!(Probe);
