@@ -120,6 +120,29 @@ fn every_reference_model_matches_onnxruntime() {
 }
 
 #[test]
+fn batches_of_any_size_answer_exactly_what_single_rows_answer() {
+    for name in ["large_forest", "boosting_multiclass", "forest_regressor"] {
+        let bytes = std::fs::read(model_file(name)).unwrap();
+        let model = OnnxModel::load(&bytes, &Default::default()).unwrap();
+        let rows = model_reference(name)["inputs"]["input"].as_array().unwrap().clone();
+        // 131 rows: several blocks, and a remainder that is not a multiple of 4.
+        let batch: Vec<Value> = rows.iter().cycle().take(131).cloned().collect();
+        let run = |rows: Vec<Value>| {
+            let tensor = tensor_from_json(&Value::Array(rows), model.inputs[0].datum_type).unwrap();
+            let outputs = model.run(vec![("input".into(), tensor)]).unwrap();
+            outputs.iter().map(|(_, t)| tensor_to_json(t).unwrap()).collect::<Vec<_>>()
+        };
+        let together = run(batch.clone());
+        for (i, row) in batch.iter().enumerate().step_by(7) {
+            let alone = run(vec![row.clone()]);
+            for (output, single) in together.iter().zip(&alone) {
+                assert_eq!(output[i], single[0], "{name} row {i}");
+            }
+        }
+    }
+}
+
+#[test]
 fn infer_command_answers_the_seed_request_from_argument_file_and_stdin() {
     let seed = model_file("seed_forest");
     let expected = &model_reference("seed_forest")["outputs"];

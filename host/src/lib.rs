@@ -31,3 +31,7 @@ pub mod runtime_loop;
 pub mod settings;
 pub mod warmer;
 pub mod wasm_host;
+
+/// tract's prelude (tensors, datum types) at the version the host uses, for
+/// tools that build model inputs.
+pub use tract_onnx::prelude as tract_prelude;

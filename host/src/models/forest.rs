@@ -11,6 +11,9 @@ use anyhow::{Context, bail, ensure};
 /// Marks a leaf in [`Node::feature`].
 const LEAF: u32 = u32::MAX;
 
+/// Tree walks interleaved by [`Forest::leaves_leq`].
+const LANES: usize = 4;
+
 /// How a branch node compares its feature to its threshold; `true` takes the
 /// node's true branch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,34 +365,104 @@ impl Forest {
         node
     }
 
-    /// Aggregates every tree's leaf for `row` into `scores`/`has_score`
-    /// (cleared first), before base values and post transforms.
-    #[inline]
-    fn accumulate(&self, row: &[f32], scores: &mut [f32], has_score: &mut [bool]) {
+    /// Aggregates every tree's leaf for every row into `scores`/`has_score`
+    /// (`n_targets` per row), before base values and post transforms.
+    ///
+    /// Rows go in blocks, trees outermost within a block: a large forest
+    /// does not fit in cache, so each tree is walked for a whole block of
+    /// rows while it is hot. Each row still sums its trees in tree order,
+    /// as onnxruntime does, so results are the same for any batch size.
+    fn accumulate(&self, rows: &[f32], n_columns: usize, scores: &mut [f32], has_score: &mut [bool]) {
+        const BLOCK_ROWS: usize = 64;
+        let t = self.n_targets;
         scores.fill(0.0);
         has_score.fill(false);
-        for &root in &self.roots {
-            let leaf = self.leaf(root, row);
-            let (start, end) = (leaf.children[0] as usize, leaf.children[1] as usize);
-            for (target, weight) in self.leaf_targets[start..end].iter().zip(&self.leaf_weights[start..end])
-            {
-                let t = *target as usize;
-                let (score, has) = (&mut scores[t], &mut has_score[t]);
-                match self.aggregate {
-                    Aggregate::Sum | Aggregate::Average => *score += weight,
-                    Aggregate::Min => {
-                        if !*has || *weight < *score {
-                            *score = *weight;
+        let blocks = rows
+            .chunks(BLOCK_ROWS * n_columns)
+            .zip(scores.chunks_mut(BLOCK_ROWS * t).zip(has_score.chunks_mut(BLOCK_ROWS * t)));
+        for (block, (block_scores, block_has)) in blocks {
+            let n_rows = block.len() / n_columns;
+            if self.all_leq && n_rows < LANES {
+                // Few rows: walk LANES trees at once for each row.
+                for (r, row) in block.chunks_exact(n_columns).enumerate() {
+                    let (row_scores, row_has) = (&mut block_scores[r * t..][..t], &mut block_has[r * t..][..t]);
+                    let mut trees = self.roots.chunks_exact(LANES);
+                    for roots in &mut trees {
+                        let roots: [u32; LANES] = std::array::from_fn(|k| roots[k]);
+                        for leaf in self.leaves_leq(roots, [row; LANES]) {
+                            self.add_leaf(&self.nodes[leaf as usize], row_scores, row_has);
                         }
                     }
-                    Aggregate::Max => {
-                        if !*has || *weight > *score {
-                            *score = *weight;
-                        }
+                    for &root in trees.remainder() {
+                        self.add_leaf(self.leaf(root, row), row_scores, row_has);
                     }
                 }
-                *has = true;
+                continue;
             }
+            for &root in &self.roots {
+                let mut r = 0;
+                if self.all_leq {
+                    // Many rows: walk LANES rows at once down each tree.
+                    while r + LANES <= n_rows {
+                        let rows: [&[f32]; LANES] = std::array::from_fn(|k| &block[(r + k) * n_columns..][..n_columns]);
+                        for (k, leaf) in self.leaves_leq([root; LANES], rows).into_iter().enumerate() {
+                            let at = (r + k) * t;
+                            self.add_leaf(&self.nodes[leaf as usize], &mut block_scores[at..at + t], &mut block_has[at..at + t]);
+                        }
+                        r += LANES;
+                    }
+                }
+                for r in r..n_rows {
+                    let row = &block[r * n_columns..][..n_columns];
+                    let at = r * t;
+                    self.add_leaf(self.leaf(root, row), &mut block_scores[at..at + t], &mut block_has[at..at + t]);
+                }
+            }
+        }
+    }
+
+    /// `LANES` independent walks (trees and/or rows) advanced together, so
+    /// the processor overlaps their memory loads instead of waiting on one
+    /// chain of dependent loads at a time. Only for all-`BRANCH_LEQ` forests.
+    #[inline(always)]
+    fn leaves_leq(&self, roots: [u32; LANES], rows: [&[f32]; LANES]) -> [u32; LANES] {
+        let mut at = roots;
+        loop {
+            let mut moving = false;
+            for k in 0..LANES {
+                let node = &self.nodes[at[k] as usize];
+                if node.feature != LEAF {
+                    let x = rows[k][node.feature as usize];
+                    at[k] = node.children[usize::from(!(x <= node.threshold))];
+                    moving = true;
+                }
+            }
+            if !moving {
+                return at;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn add_leaf(&self, leaf: &Node, scores: &mut [f32], has_score: &mut [bool]) {
+        let (start, end) = (leaf.children[0] as usize, leaf.children[1] as usize);
+        for (target, weight) in self.leaf_targets[start..end].iter().zip(&self.leaf_weights[start..end]) {
+            let t = *target as usize;
+            let (score, has) = (&mut scores[t], &mut has_score[t]);
+            match self.aggregate {
+                Aggregate::Sum | Aggregate::Average => *score += weight,
+                Aggregate::Min => {
+                    if !*has || *weight < *score {
+                        *score = *weight;
+                    }
+                }
+                Aggregate::Max => {
+                    if !*has || *weight > *score {
+                        *score = *weight;
+                    }
+                }
+            }
+            *has = true;
         }
     }
 
@@ -414,11 +487,11 @@ impl Forest {
         let n_rows = self.check_rows(rows, n_columns)?;
         let t = self.n_targets;
         let mut out = vec![0f32; n_rows * t];
-        let mut has = vec![false; t];
+        let mut has_all = vec![false; n_rows * t];
+        self.accumulate(rows, n_columns, &mut out, &mut has_all);
         let n_trees = self.roots.len() as f32;
         let use_base = base_values.len() == t;
-        for (row, scores) in rows.chunks_exact(n_columns).zip(out.chunks_exact_mut(t)) {
-            self.accumulate(row, scores, &mut has);
+        for (scores, has) in out.chunks_exact_mut(t).zip(has_all.chunks_exact(t)) {
             if t == 1 {
                 // onnxruntime's single-target path: a lone base value is the
                 // origin and only PROBIT applies.
@@ -460,13 +533,13 @@ impl Forest {
         let c = self.n_targets;
         let mut scores = vec![0f32; n_rows * c];
         let mut choices = Vec::with_capacity(n_rows);
-        let mut has = vec![false; c];
-        for (row, out) in rows.chunks_exact(n_columns).zip(scores.chunks_exact_mut(c)) {
-            self.accumulate(row, out, &mut has);
+        let mut has_all = vec![false; n_rows * c];
+        self.accumulate(rows, n_columns, &mut scores, &mut has_all);
+        for (out, has) in scores.chunks_exact_mut(c).zip(has_all.chunks_exact_mut(c)) {
             choices.push(if c > 2 {
-                self.finish_multiclass(out, &mut has, base_values, post)
+                self.finish_multiclass(out, has, base_values, post)
             } else {
-                self.finish_two_classes(out, &mut has, base_values, post)
+                self.finish_two_classes(out, has, base_values, post)
             });
         }
         Ok((choices, scores))

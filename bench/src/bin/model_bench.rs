@@ -1,0 +1,121 @@
+//! Our side of the model benchmark (scripts/bench-models.sh): load time,
+//! single-row latency, batch throughput on the same models and inputs as
+//! `bench/onnxruntime_anchor.py`, plus the guest-side cost of a model call.
+//! One thread throughout. Prints JSON.
+//!
+//!     model-bench MODELS_DIR NAME [NAME ...]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context as _, Result};
+use serde_json::{json, Map, Value};
+use wasm_lambda_host::invocation::Invocation;
+use wasm_lambda_host::models::onnx_model::OnnxModel;
+use wasm_lambda_host::models::tensor_json::tensor_from_json;
+use wasm_lambda_host::settings::Settings;
+use wasm_lambda_host::wasm_host::WasmHost;
+use wasm_lambda_tests::GuestFolder;
+use wasm_lambda_host::tract_prelude::*;
+
+const SINGLE_ROW_CALLS: usize = 20_000;
+const BATCH_ROWS: usize = 1024;
+const BATCH_CALLS: usize = 50;
+const LOADS: usize = 10;
+const GUEST_CALLS: u64 = 20_000;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (dir, names) = args.split_first().context("usage: model-bench MODELS_DIR NAME [NAME ...]")?;
+    let dir = PathBuf::from(dir);
+    let mut results = Map::new();
+    for name in names {
+        results.insert(name.clone(), measure(&dir, name)?);
+    }
+    println!("{}", Value::Object(results));
+    Ok(())
+}
+
+fn measure(dir: &Path, name: &str) -> Result<Value> {
+    let bytes = std::fs::read(dir.join(format!("{name}.onnx")))?;
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.reference.json")))?)?;
+    let rows = reference["inputs"]["input"].as_array().context("reference rows")?;
+
+    let mut loads = Vec::new();
+    let mut model = None;
+    for _ in 0..LOADS {
+        let started = Instant::now();
+        model = Some(OnnxModel::load(&bytes, &Default::default())?);
+        loads.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let model = model.context("loaded")?;
+
+    let one_row = json!([rows[1]]);
+    let single = || -> Result<Vec<(String, Tensor)>> {
+        Ok(vec![("input".to_string(), tensor_from_json(&one_row, DatumType::F32)?)])
+    };
+    for _ in 0..200 {
+        model.run(single()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let mut calls = Vec::with_capacity(SINGLE_ROW_CALLS);
+    for _ in 0..SINGLE_ROW_CALLS {
+        let inputs = single()?;
+        let started = Instant::now();
+        model.run(inputs).map_err(|e| anyhow::anyhow!("{e}"))?;
+        calls.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+
+    let batch_rows: Vec<Value> = rows.iter().cycle().take(BATCH_ROWS).cloned().collect();
+    let batch = tensor_from_json(&Value::Array(batch_rows), DatumType::F32)?;
+    let mut batch_time = Duration::ZERO;
+    for _ in 0..BATCH_CALLS {
+        let inputs = vec![("input".to_string(), batch.clone())];
+        let started = Instant::now();
+        model.run(inputs).map_err(|e| anyhow::anyhow!("{e}"))?;
+        batch_time += started.elapsed();
+    }
+
+    Ok(json!({
+        "load_ms": median(&mut loads),
+        "single_row_p50_us": median(&mut calls),
+        "batch_rows_per_s": (BATCH_ROWS * BATCH_CALLS) as f64 / batch_time.as_secs_f64(),
+        "guest_call_us": guest_call_us(dir, name, &rows[1])?,
+    }))
+}
+
+/// Per call, timed inside the `model-probe` guest: tensor built in the guest,
+/// passed to the host, model run, outputs copied back into the guest.
+fn guest_call_us(dir: &Path, name: &str, row: &Value) -> Result<f64> {
+    let folder = GuestFolder::new("model-bench").with_guest("probe", "model-probe");
+    std::fs::copy(dir.join(format!("{name}.onnx")), folder.models().join(format!("{name}.onnx")))?;
+    let mut settings = Settings::from_env();
+    settings.guests_dir = folder.guests();
+    settings.cache_dir = folder.cache();
+    settings.models_dir = folder.models();
+    let (host, _) = WasmHost::init(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let width = row.as_array().map_or(0, Vec::len);
+    let event = |repeat: u64| {
+        json!({"guest": "probe", "event": {"model": name, "repeat": repeat,
+            "inputs": [{"name": "input", "shape": [1, width], "type": "float32", "data": row}]}})
+        .to_string()
+    };
+    let invocation = Invocation {
+        request_id: "bench".into(),
+        deadline: SystemTime::now() + Duration::from_secs(600),
+        invoked_function_arn: String::new(),
+    };
+    host.dispatch(event(500).as_bytes(), &invocation).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut per_call = Vec::new();
+    for _ in 0..5 {
+        let answer = host.dispatch(event(GUEST_CALLS).as_bytes(), &invocation).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let answer: Value = serde_json::from_slice(&answer.body)?;
+        let loop_ns = answer["loop_ns"].as_f64().context("loop_ns")?;
+        per_call.push(loop_ns / GUEST_CALLS as f64 / 1e3);
+    }
+    Ok(median(&mut per_call))
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
