@@ -252,3 +252,21 @@ fn malformed_events_of_every_routed_shape() {
         assert!(String::from_utf8_lossy(&ok.body).contains("Hello, world!"));
     }
 }
+
+#[test]
+fn table_bomb_is_refused_at_instantiation_and_others_serve() {
+    // `table-bomb` declares a function table of over 4 million elements
+    // (its build script moves the table base); the host allows 1 million.
+    let folder = GuestFolder::new("adv-table").with_guest("bomb", "table-bomb").with_guest("hello", "hello");
+    let (host, report) = WasmHost::init(settings(&folder)).expect("init");
+    let bomb = report.guests.iter().find(|g| g.name == "bomb").unwrap();
+    let reason = bomb.outcome.as_ref().unwrap_err();
+    assert!(reason.contains("exceeds table limits"), "{reason}");
+    assert!(!reason.contains("Stack backtrace"), "no host backtrace in user-facing errors: {reason}");
+    for _ in 0..2 {
+        let error = call(&host, "bomb", json!({})).unwrap_err();
+        assert_eq!(error.error_type(), "GuestInitFailed", "{error}");
+        assert!(error.to_string().contains("exceeds table limits"), "{error}");
+    }
+    assert_eq!(call(&host, "hello", json!({})).unwrap()["message"], "Hello, world!");
+}

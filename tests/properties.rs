@@ -1,5 +1,6 @@
 //! Property tests (proptest) over the host's input entry points: event
-//! routing, manifest parsing, route patterns and the whole dispatch path.
+//! routing, manifest parsing, route patterns, the whole dispatch path, and
+//! model loading (mutated and truncated ONNX files, `models.toml`).
 //! They stand in for cargo-fuzz (which needs nightly); `PROPTEST_CASES`
 //! raises the number of cases for a longer run (see README).
 
@@ -14,7 +15,15 @@ use wasm_lambda_host::router::{Decision, RouteError, Router};
 use wasm_lambda_host::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_host::warmer;
-use wasm_lambda_tests::GuestFolder;
+use wasm_lambda_host::models::model_manifest::ModelManifest;
+use wasm_lambda_host::models::onnx_model::OnnxModel;
+use wasm_lambda_host::tract_prelude::{DatumType, Tensor};
+use wasm_lambda_tests::{model_file, GuestFolder};
+
+/// `PROPTEST_CASES` when set (a longer run), else the property's own count.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
 
 /// Arbitrary JSON, biased toward the keys the router looks at.
 fn json_value() -> impl Strategy<Value = Value> {
@@ -60,7 +69,7 @@ fn router() -> Router {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2_000))]
+    #![proptest_config(ProptestConfig::with_cases(cases(2_000)))]
 
     #[test]
     fn routing_never_panics_and_is_consistent(event in json_value()) {
@@ -96,7 +105,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(cases(300)))]
 
     /// The whole path, with a real guest: arbitrary bytes and arbitrary JSON
     /// get an answer or a documented error, never a panic.
@@ -117,6 +126,52 @@ proptest! {
             }
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(200)))]
+
+    /// A damaged model file (bytes flipped, cut short, or with junk spliced
+    /// in) is refused with an error or loads and runs; never a panic that
+    /// escapes, never an abort.
+    #[test]
+    fn damaged_onnx_files_never_take_the_host_down(
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+        junk in prop::collection::vec(any::<u8>(), 0..32),
+    ) {
+        let mut bytes = seed_model_bytes().to_vec();
+        for (at, value) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = value;
+        }
+        let at = cut.index(bytes.len());
+        if truncate {
+            bytes.truncate(at);
+        } else {
+            bytes.splice(at..at, junk);
+        }
+        if let Ok(model) = OnnxModel::load(&bytes, &Default::default()) {
+            let inputs: Vec<(String, Tensor)> = model
+                .inputs
+                .iter()
+                .filter(|s| s.datum_type == DatumType::F32)
+                .map(|s| (s.name.clone(), Tensor::from_shape(&[1, 4], &[0f32, 1.0, -1.0, 0.5]).unwrap()))
+                .collect();
+            let _ = model.run(inputs);
+        }
+    }
+
+    #[test]
+    fn models_toml_parsing_never_panics(text in "(\\[models(\\.[a-z./-]{0,6})?(\\.inputs)?\\]\n|[a-z_]{1,10} = (\"[^\"\n]{0,10}\"|[0-9]{1,4}|\\[\"N\", 4\\]|\\[\\])\n|.{0,20}\n){0,8}") {
+        let _ = ModelManifest::parse(&text);
+    }
+}
+
+fn seed_model_bytes() -> &'static [u8] {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BYTES.get_or_init(|| std::fs::read(model_file("seed_forest")).unwrap())
 }
 
 fn shared_host() -> &'static WasmHost {

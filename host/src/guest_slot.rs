@@ -267,11 +267,12 @@ impl GuestSlot {
         }
         // The trap's own words first ("call stack exhausted", the panic's
         // "unreachable"), then wasmtime's wasm backtrace, bounded in size.
-        let headline = match error.downcast_ref::<Trap>() {
-            Some(trap) => trap.to_string(),
-            None => error.to_string(),
+        // Errors that are not traps (a limit refused at instantiation, say)
+        // carry a host backtrace in their debug form: only their words go out.
+        let mut detail = match error.downcast_ref::<Trap>() {
+            Some(trap) => format!("{trap}; {error:?}"),
+            None => format!("{error:#}"),
         };
-        let mut detail = format!("{headline}; {error:?}");
         if detail.len() > 4096 {
             let cut = (0..=4096).rev().find(|i| detail.is_char_boundary(*i)).unwrap_or(0);
             detail.truncate(cut);

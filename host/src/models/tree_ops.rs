@@ -78,7 +78,8 @@ fn regressor_from_node(
     node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let n_targets: i64 = node.get_attr_opt("n_targets")?.unwrap_or(1);
-    ensure!(n_targets > 0, "{}: n_targets must be positive, got {n_targets}", node.name);
+    // Bounded: every row allocates n_targets scores.
+    ensure!((1..=1 << 16).contains(&n_targets), "{}: n_targets must be in 1..=65536, got {n_targets}", node.name);
     let aggregate = Aggregate::parse(node.get_attr_opt("aggregate_function")?.unwrap_or("SUM"))?;
     let attributes = read_attributes(node, "target")?;
     let forest = Forest::build(&attributes, n_targets as usize, aggregate)
