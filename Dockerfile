@@ -16,18 +16,22 @@ COPY . .
 RUN cargo build --release --locked -p wasm-lambda-host \
  && scripts/build-guests.sh \
  && mkdir -p /opt/guests \
- && cp target/guests/wasm32-wasip2/release/hello.wasm target/guests/wasm32-wasip2/release/counter.wasm /opt/guests/ \
+ && cp target/guests/wasm32-wasip2/release/hello.wasm target/guests/wasm32-wasip2/release/counter.wasm \
+       target/guests/wasm32-wasip2/release/classifier.wasm /opt/guests/ \
  && cp target/guests/wasm32-wasip2/release/http_router.wasm /opt/guests/http-router.wasm \
- && target/release/wasm-lambda-host precompile /opt/guests
+ && target/release/wasm-lambda-host precompile /opt/guests \
+ && mkdir -p /opt/models \
+ && cp models/seed_forest.onnx /opt/models/
 
 # The Lambda base image for custom runtimes; it ships the Runtime Interface
 # Emulator at /usr/local/bin/aws-lambda-rie.
 FROM public.ecr.aws/lambda/provided:al2023
 COPY --from=build /src/target/release/wasm-lambda-host /var/runtime/bootstrap
 COPY --from=build /opt/guests /opt/guests
+COPY --from=build /opt/models /opt/models
 COPY docker/entry.sh /entry.sh
 ENV WASM_LAMBDA_GUESTS=/opt/guests \
     WASM_LAMBDA_MODELS=/opt/models \
     WASM_LAMBDA_CACHE=/tmp/wasm-lambda-cache \
-    WASM_LAMBDA_DEFAULT_GUEST=hello
+    WASM_LAMBDA_DEFAULT_GUEST=classifier
 ENTRYPOINT ["/entry.sh"]

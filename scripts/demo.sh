@@ -11,8 +11,9 @@ scripts/build-guests.sh
 
 work=$(mktemp -d)
 trap 'kill -- -$$ 2>/dev/null || true; rm -rf "$work"' EXIT
-mkdir -p "$work/guests" "$work/cache" "$work/emulator/src"
-for guest in hello counter http_router; do
+mkdir -p "$work/guests" "$work/cache" "$work/models" "$work/emulator/src"
+cp models/seed_forest.onnx "$work/models/"
+for guest in hello counter http_router classifier; do
     cp "target/guests/wasm32-wasip2/release/$guest.wasm" "$work/guests/${guest//_/-}.wasm"
 done
 target/release/wasm-lambda-host precompile "$work/guests"
@@ -22,14 +23,17 @@ printf '[package]\nname = "emulator"\nversion = "0.0.0"\nedition = "2021"\n\n[wo
 echo 'fn main() {}' > "$work/emulator/src/main.rs"
 (cd "$work/emulator" && timeout 300 "$OLDPWD/.venv/bin/cargo-lambda" lambda watch --only-lambda-apis \
     -A 127.0.0.1 -P "$port" > "$work/emulator.log" 2>&1) &
-until curl -s -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.1; done
+# Wait for the port to accept connections (the emulator answers `/` with an
+# empty reply, so an HTTP probe would wait forever).
+until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
 
 AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=demo \
 AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
-WASM_LAMBDA_GUESTS="$work/guests" WASM_LAMBDA_CACHE="$work/cache" WASM_LAMBDA_DEFAULT_GUEST=hello \
+WASM_LAMBDA_GUESTS="$work/guests" WASM_LAMBDA_CACHE="$work/cache" WASM_LAMBDA_MODELS="$work/models" \
+WASM_LAMBDA_DEFAULT_GUEST=hello \
     timeout 300 target/release/wasm-lambda-host 2> "$work/host.log" &
 until grep -q "init complete" "$work/host.log"; do sleep 0.05; done
-grep "init complete" "$work/host.log"
+grep -E "model ready|init complete" "$work/host.log"
 
 invoke() {
     echo "> $1"
@@ -40,4 +44,5 @@ invoke '{"name": "wasm-lambda"}'
 invoke '{"guest": "counter", "event": {}}'
 invoke '{"guest": "counter", "event": {}}'
 invoke '{"version": "2.0", "routeKey": "$default", "rawPath": "/http-router/hello", "rawQueryString": "name=Ana", "queryStringParameters": {"name": "Ana"}, "headers": {}, "isBase64Encoded": false, "requestContext": {"http": {"method": "GET", "path": "/http-router/hello"}, "stage": "$default"}}'
+invoke '{"guest": "classifier", "event": {"data": [0, 0, 0, 0]}}'   # seed 004's request, its model served by the host
 invoke '{"warmer": true, "concurrency": 3, "delay": 50}'
