@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use wasm_lambda_host::invocation::{Invocation, InvocationError};
 use wasm_lambda_host::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
-use wasm_lambda_tests::{guest_wasm, wat_components, GuestFolder};
+use wasm_lambda_tests::{GuestFolder, guest_wasm, wat_components};
 
 fn settings(folder: &GuestFolder) -> Settings {
     let mut settings = Settings::from_env();
@@ -19,7 +19,9 @@ fn settings(folder: &GuestFolder) -> Settings {
 }
 
 fn start(folder: &GuestFolder) -> WasmHost {
-    WasmHost::init(settings(folder)).map(|(host, _)| host).expect("init")
+    WasmHost::init(settings(folder))
+        .map(|(host, _)| host)
+        .expect("init")
 }
 
 fn invocation() -> Invocation {
@@ -32,21 +34,32 @@ fn invocation() -> Invocation {
 
 fn call(host: &WasmHost, guest: &str, event: Value) -> Result<Value, InvocationError> {
     let event = json!({ "guest": guest, "event": event }).to_string();
-    host.dispatch(event.as_bytes(), &invocation()).map(|r| serde_json::from_slice(&r.body).expect("JSON answer"))
+    host.dispatch(event.as_bytes(), &invocation())
+        .map(|r| serde_json::from_slice(&r.body).expect("JSON answer"))
 }
 
 /// The bad event fails with `error_type`, then a normal event succeeds.
-fn fails_then_recovers(host: &WasmHost, guest: &str, bad: Value, error_type: &str) -> InvocationError {
+fn fails_then_recovers(
+    host: &WasmHost,
+    guest: &str,
+    bad: Value,
+    error_type: &str,
+) -> InvocationError {
     let error = call(host, guest, bad.clone()).expect_err(&format!("{bad} succeeded"));
     assert_eq!(error.error_type(), error_type, "{bad}: {error}");
-    assert!(error.to_string().contains(guest), "error names the guest: {error}");
+    assert!(
+        error.to_string().contains(guest),
+        "error names the guest: {error}"
+    );
     let next = call(host, guest, json!({})).unwrap_or_else(|e| panic!("after {bad}: {e}"));
     assert_eq!(next["count"], 1, "after {bad} a fresh instance serves");
     error
 }
 
 fn misbehave(manifest: &str) -> (GuestFolder, WasmHost) {
-    let folder = GuestFolder::new("adv").with_guest("misbehave", "misbehave").with_file("guests.toml", manifest);
+    let folder = GuestFolder::new("adv")
+        .with_guest("misbehave", "misbehave")
+        .with_file("guests.toml", manifest);
     let host = start(&folder);
     (folder, host)
 }
@@ -57,7 +70,10 @@ fn infinite_loop_times_out_close_to_its_budget() {
     let started = Instant::now();
     let error = fails_then_recovers(&host, "misbehave", json!({"mode": "loop"}), "GuestTimeout");
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_millis(300 + 200), "overshoot too large: {elapsed:?} ({error})");
+    assert!(
+        elapsed < Duration::from_millis(300 + 200),
+        "overshoot too large: {elapsed:?} ({error})"
+    );
 }
 
 #[test]
@@ -69,15 +85,34 @@ fn loop_of_huge_memory_copies_times_out() {
 #[test]
 fn memory_grow_bomb_hits_the_limit() {
     let (_f, host) = misbehave("[guests.misbehave]\nmemory_limit_mb = 32\n");
-    let error = fails_then_recovers(&host, "misbehave", json!({"mode": "grow"}), "GuestMemoryLimit");
-    assert_eq!(error, InvocationError::GuestMemoryLimit { guest: "misbehave".into(), limit_mb: 32 });
+    let error = fails_then_recovers(
+        &host,
+        "misbehave",
+        json!({"mode": "grow"}),
+        "GuestMemoryLimit",
+    );
+    assert_eq!(
+        error,
+        InvocationError::GuestMemoryLimit {
+            guest: "misbehave".into(),
+            limit_mb: 32
+        }
+    );
 }
 
 #[test]
 fn deep_recursion_traps() {
     let (_f, host) = misbehave("");
-    let error = fails_then_recovers(&host, "misbehave", json!({"mode": "recurse"}), "GuestTrapped");
-    assert!(error.to_string().contains("call stack exhausted"), "{error}");
+    let error = fails_then_recovers(
+        &host,
+        "misbehave",
+        json!({"mode": "recurse"}),
+        "GuestTrapped",
+    );
+    assert!(
+        error.to_string().contains("call stack exhausted"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -89,18 +124,32 @@ fn trap_in_handle() {
 
 #[test]
 fn trap_error_and_loop_in_init() {
-    for (mode, error_type) in [("trap", "GuestInitFailed"), ("error", "GuestInitFailed"), ("loop", "GuestTimeout")] {
-        let manifest = format!("[guests.misbehave]\ntimeout_ms = 300\n[guests.misbehave.config]\ninit = \"{mode}\"\n");
+    for (mode, error_type) in [
+        ("trap", "GuestInitFailed"),
+        ("error", "GuestInitFailed"),
+        ("loop", "GuestTimeout"),
+    ] {
+        let manifest = format!(
+            "[guests.misbehave]\ntimeout_ms = 300\n[guests.misbehave.config]\ninit = \"{mode}\"\n"
+        );
         let folder = GuestFolder::new("adv-init")
             .with_guest("misbehave", "misbehave")
             .with_guest("hello", "hello")
             .with_file("guests.toml", manifest);
-        let (host, report) = WasmHost::init(settings(&folder)).expect("other guests keep init alive");
-        let failed = report.guests.iter().find(|g| g.name == "misbehave").unwrap();
+        let (host, report) =
+            WasmHost::init(settings(&folder)).expect("other guests keep init alive");
+        let failed = report
+            .guests
+            .iter()
+            .find(|g| g.name == "misbehave")
+            .unwrap();
         assert!(failed.outcome.is_err(), "init {mode} reported: {failed:?}");
         let error = call(&host, "misbehave", json!({})).unwrap_err();
         assert_eq!(error.error_type(), error_type, "init {mode}: {error}");
-        assert_eq!(call(&host, "hello", json!({})).unwrap()["message"], "Hello, world!");
+        assert_eq!(
+            call(&host, "hello", json!({})).unwrap()["message"],
+            "Hello, world!"
+        );
     }
 }
 
@@ -109,9 +158,14 @@ fn trap_in_warm_is_reported_in_the_warmer_answer() {
     let folder = GuestFolder::new("adv-warm")
         .with_guest("misbehave", "misbehave")
         .with_guest("counter", "counter")
-        .with_file("guests.toml", "[guests.misbehave.config]\nwarm = \"trap\"\n");
+        .with_file(
+            "guests.toml",
+            "[guests.misbehave.config]\nwarm = \"trap\"\n",
+        );
     let host = start(&folder);
-    let ping = host.dispatch(br#"{"warmer": true}"#, &invocation()).unwrap();
+    let ping = host
+        .dispatch(br#"{"warmer": true}"#, &invocation())
+        .unwrap();
     let ping: Value = serde_json::from_slice(&ping.body).unwrap();
     assert_eq!(ping["guests"]["misbehave"]["errorType"], "GuestTrapped");
     assert_eq!(ping["guests"]["counter"]["ok"], true);
@@ -127,8 +181,13 @@ fn answers_that_are_not_json() {
         assert_eq!(error.error_type(), "InvalidAnswer", "{bad}: {error}");
         assert!(error.to_string().contains("guest `raw`"), "{error}");
     }
-    assert_eq!(call(&host, "raw", json!({"fine": true})).unwrap(), json!({"fine": true}));
-    let ping = host.dispatch(br#"{"warmer": true}"#, &invocation()).unwrap();
+    assert_eq!(
+        call(&host, "raw", json!({"fine": true})).unwrap(),
+        json!({"fine": true})
+    );
+    let ping = host
+        .dispatch(br#"{"warmer": true}"#, &invocation())
+        .unwrap();
     let ping: Value = serde_json::from_slice(&ping.body).unwrap();
     assert_eq!(ping["guests"]["raw"]["errorType"], "InvalidAnswer");
 }
@@ -138,7 +197,8 @@ fn oversized_answer_and_event() {
     let (_f, host) = misbehave("");
     let error = call(&host, "misbehave", json!({"mode": "huge"})).unwrap_err();
     assert_eq!(error.error_type(), "PayloadTooLarge", "{error}");
-    let huge = json!({"guest": "misbehave", "event": {"pad": "x".repeat(6 * 1024 * 1024)}}).to_string();
+    let huge =
+        json!({"guest": "misbehave", "event": {"pad": "x".repeat(6 * 1024 * 1024)}}).to_string();
     let error = host.dispatch(huge.as_bytes(), &invocation()).unwrap_err();
     assert_eq!(error.error_type(), "PayloadTooLarge");
     assert_eq!(call(&host, "misbehave", json!({})).unwrap()["count"], 1);
@@ -147,13 +207,25 @@ fn oversized_answer_and_event() {
 #[test]
 fn no_environment_files_or_sockets() {
     let (_f, host) = misbehave("");
-    assert_eq!(call(&host, "misbehave", json!({"mode": "env"})).unwrap()["vars"], json!([]));
+    assert_eq!(
+        call(&host, "misbehave", json!({"mode": "env"})).unwrap()["vars"],
+        json!([])
+    );
     let files = call(&host, "misbehave", json!({"mode": "files"})).unwrap();
-    assert!(files["passwd"]["Err"].is_string(), "read /etc/passwd: {files}");
+    assert!(
+        files["passwd"]["Err"].is_string(),
+        "read /etc/passwd: {files}"
+    );
     assert!(files["root"]["Err"].is_string(), "listed /: {files}");
     let sockets = call(&host, "misbehave", json!({"mode": "connect"})).unwrap();
-    assert!(sockets["runtime_api"]["Err"].is_string(), "reached 127.0.0.1: {sockets}");
-    assert!(sockets["outside"]["Err"].is_string(), "reached the network: {sockets}");
+    assert!(
+        sockets["runtime_api"]["Err"].is_string(),
+        "reached 127.0.0.1: {sockets}"
+    );
+    assert!(
+        sockets["outside"]["Err"].is_string(),
+        "reached the network: {sockets}"
+    );
 }
 
 #[test]
@@ -161,11 +233,17 @@ fn fresh_instances_share_nothing() {
     let (_f, host) = misbehave("[guests.misbehave]\ninstance = \"fresh\"\n");
     let stashed = call(&host, "misbehave", json!({"mode": "stash"})).unwrap();
     assert_eq!(stashed["stashed"], "secret-adversarial");
-    assert_eq!(call(&host, "misbehave", json!({"mode": "peek"})).unwrap(), json!({"stash": null}));
+    assert_eq!(
+        call(&host, "misbehave", json!({"mode": "peek"})).unwrap(),
+        json!({"stash": null})
+    );
     // A reused instance does keep it (the control).
     let (_g, reuse) = misbehave("");
     call(&reuse, "misbehave", json!({"mode": "stash"})).unwrap();
-    assert_eq!(call(&reuse, "misbehave", json!({"mode": "peek"})).unwrap()["stash"], "secret-adversarial");
+    assert_eq!(
+        call(&reuse, "misbehave", json!({"mode": "peek"})).unwrap()["stash"],
+        "secret-adversarial"
+    );
 }
 
 #[test]
@@ -178,14 +256,28 @@ fn broken_files_and_names() {
         .with_file("oldwit.wasm", wat_components::wrong_wit_version())
         .with_file("bad name.wasm", &hello)
         .with_file("pinned.wasm", &hello)
-        .with_file("guests.toml", format!("[guests.pinned]\nsha256 = \"{}\"\n", "ab".repeat(32)));
-    std::os::unix::fs::symlink(outside.guests().join("escape.wasm"), folder.guests().join("escape.wasm")).unwrap();
+        .with_file(
+            "guests.toml",
+            format!("[guests.pinned]\nsha256 = \"{}\"\n", "ab".repeat(32)),
+        );
+    std::os::unix::fs::symlink(
+        outside.guests().join("escape.wasm"),
+        folder.guests().join("escape.wasm"),
+    )
+    .unwrap();
     // A corrupt .cwasm beside a good .wasm: ignored, the .wasm is compiled.
-    std::fs::write(folder.guests().join("hello.cwasm"), b"garbage that is not an artifact").unwrap();
+    std::fs::write(
+        folder.guests().join("hello.cwasm"),
+        b"garbage that is not an artifact",
+    )
+    .unwrap();
 
     let (host, report) = WasmHost::init(settings(&folder)).unwrap();
     let names: Vec<&str> = report.guests.iter().map(|g| g.name.as_str()).collect();
-    assert!(!names.contains(&"bad name"), "invalid names are skipped: {names:?}");
+    assert!(
+        !names.contains(&"bad name"),
+        "invalid names are skipped: {names:?}"
+    );
     for (guest, needle) in [
         ("truncated", "not a valid component"),
         ("oldwit", "wrong WIT version"),
@@ -196,30 +288,60 @@ fn broken_files_and_names() {
         assert_eq!(error.error_type(), "GuestLoadFailed", "{guest}: {error}");
         assert!(error.to_string().contains(needle), "{guest}: {error}");
     }
-    assert_eq!(call(&host, "hello", json!({})).unwrap()["message"], "Hello, world!");
+    assert_eq!(
+        call(&host, "hello", json!({})).unwrap()["message"],
+        "Hello, world!"
+    );
     let hello_report = report.guests.iter().find(|g| g.name == "hello").unwrap();
-    assert_eq!(hello_report.outcome.as_ref().map(|o| o.as_str()), Ok("compiled"));
+    assert_eq!(
+        hello_report.outcome.as_ref().map(|o| o.as_str()),
+        Ok("compiled")
+    );
 }
 
 #[test]
 fn init_errors_for_useless_environments() {
     let empty = GuestFolder::new("adv-empty");
-    assert_eq!(WasmHost::init(settings(&empty)).err().unwrap().error_type(), "InitError.NoGuests");
+    assert_eq!(
+        WasmHost::init(settings(&empty)).err().unwrap().error_type(),
+        "InitError.NoGuests"
+    );
 
-    let all_bad = GuestFolder::new("adv-allbad").with_file("a.wasm", b"nope").with_file("b.wasm", b"nope");
+    let all_bad = GuestFolder::new("adv-allbad")
+        .with_file("a.wasm", b"nope")
+        .with_file("b.wasm", b"nope");
     let error = WasmHost::init(settings(&all_bad)).err().unwrap();
     assert_eq!(error.error_type(), "InitError.GuestsUnavailable");
-    assert!(error.to_string().contains("`a`") && error.to_string().contains("`b`"), "{error}");
+    assert!(
+        error.to_string().contains("`a`") && error.to_string().contains("`b`"),
+        "{error}"
+    );
 
-    let manifest = GuestFolder::new("adv-manifest").with_guest("hello", "hello").with_file("guests.toml", "[guests");
-    assert_eq!(WasmHost::init(settings(&manifest)).err().unwrap().error_type(), "InitError.ManifestInvalid");
+    let manifest = GuestFolder::new("adv-manifest")
+        .with_guest("hello", "hello")
+        .with_file("guests.toml", "[guests");
+    assert_eq!(
+        WasmHost::init(settings(&manifest))
+            .err()
+            .unwrap()
+            .error_type(),
+        "InitError.ManifestInvalid"
+    );
 
     let mut missing = settings(&empty);
     missing.guests_dir = empty.root().join("does-not-exist");
-    assert_eq!(WasmHost::init(missing).err().unwrap().error_type(), "InitError.GuestsFolderUnreadable");
+    assert_eq!(
+        WasmHost::init(missing).err().unwrap().error_type(),
+        "InitError.GuestsFolderUnreadable"
+    );
 
-    let one_bad = GuestFolder::new("adv-strict").with_guest("hello", "hello").with_file("bad.wasm", b"nope");
-    assert!(WasmHost::init(settings(&one_bad)).is_ok(), "one bad guest is fine by default");
+    let one_bad = GuestFolder::new("adv-strict")
+        .with_guest("hello", "hello")
+        .with_file("bad.wasm", b"nope");
+    assert!(
+        WasmHost::init(settings(&one_bad)).is_ok(),
+        "one bad guest is fine by default"
+    );
     let mut strict = settings(&one_bad);
     strict.strict = true;
     let error = WasmHost::init(strict).err().unwrap();
@@ -247,7 +369,12 @@ fn malformed_events_of_every_routed_shape() {
         br#"{"guest": 1, "event": {}}"#,
     ] {
         let error = host.dispatch(bad, &invocation()).unwrap_err();
-        assert_eq!(error.error_type(), "BadEvent", "{}: {error}", String::from_utf8_lossy(bad));
+        assert_eq!(
+            error.error_type(),
+            "BadEvent",
+            "{}: {error}",
+            String::from_utf8_lossy(bad)
+        );
         let ok = host.dispatch(b"{}", &invocation()).unwrap();
         assert!(String::from_utf8_lossy(&ok.body).contains("Hello, world!"));
     }
@@ -257,16 +384,27 @@ fn malformed_events_of_every_routed_shape() {
 fn table_bomb_is_refused_at_instantiation_and_others_serve() {
     // `table-bomb` declares a function table of over 4 million elements
     // (its build script moves the table base); the host allows 1 million.
-    let folder = GuestFolder::new("adv-table").with_guest("bomb", "table-bomb").with_guest("hello", "hello");
+    let folder = GuestFolder::new("adv-table")
+        .with_guest("bomb", "table-bomb")
+        .with_guest("hello", "hello");
     let (host, report) = WasmHost::init(settings(&folder)).expect("init");
     let bomb = report.guests.iter().find(|g| g.name == "bomb").unwrap();
     let reason = bomb.outcome.as_ref().unwrap_err();
     assert!(reason.contains("exceeds table limits"), "{reason}");
-    assert!(!reason.contains("Stack backtrace"), "no host backtrace in user-facing errors: {reason}");
+    assert!(
+        !reason.contains("Stack backtrace"),
+        "no host backtrace in user-facing errors: {reason}"
+    );
     for _ in 0..2 {
         let error = call(&host, "bomb", json!({})).unwrap_err();
         assert_eq!(error.error_type(), "GuestInitFailed", "{error}");
-        assert!(error.to_string().contains("exceeds table limits"), "{error}");
+        assert!(
+            error.to_string().contains("exceeds table limits"),
+            "{error}"
+        );
     }
-    assert_eq!(call(&host, "hello", json!({})).unwrap()["message"], "Hello, world!");
+    assert_eq!(
+        call(&host, "hello", json!({})).unwrap()["message"],
+        "Hello, world!"
+    );
 }

@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("tests/ lives in the workspace root").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("tests/ lives in the workspace root")
+        .to_path_buf();
     let target_dir = root.join("target").join("guests");
 
     let mut packages = Vec::new();
@@ -17,23 +21,43 @@ fn main() {
         println!("cargo:rerun-if-changed={}", folder.display());
         packages.extend(guest_packages(&folder));
     }
-    println!("cargo:rerun-if-changed={}", root.join("guest-sdk").display());
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("guest-sdk").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command
         .current_dir(&root)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     for package in &packages {
         command.args(["-p", package]);
     }
     // Flags meant for the host build must not leak into the guests'.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         command.env_remove(var);
     }
-    let output = command.output().expect("running cargo to build the test guests");
+    let output = command
+        .output()
+        .expect("running cargo to build the test guests");
     if !output.status.success() {
         panic!(
             "building the guests for wasm32-wasip2 failed (is the target installed? see rust-toolchain.toml):\n{}",
@@ -41,13 +65,18 @@ fn main() {
         );
     }
     let wasm_dir = target_dir.join("wasm32-wasip2").join("release");
-    println!("cargo:rustc-env=WASM_LAMBDA_TEST_WASM_DIR={}", wasm_dir.display());
+    println!(
+        "cargo:rustc-env=WASM_LAMBDA_TEST_WASM_DIR={}",
+        wasm_dir.display()
+    );
     println!("cargo:rustc-env=WASM_LAMBDA_WORKSPACE={}", root.display());
 }
 
 /// Package names of the guest crates directly under `folder`.
 fn guest_packages(folder: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(folder) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().join("Cargo.toml").exists())

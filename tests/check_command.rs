@@ -2,8 +2,8 @@
 
 use std::process::{Command, Output};
 
-use serde_json::{json, Value};
-use wasm_lambda_tests::{guest_wasm, wat_components, GuestFolder};
+use serde_json::{Value, json};
+use wasm_lambda_tests::{GuestFolder, guest_wasm, wat_components};
 
 const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
 
@@ -11,7 +11,9 @@ fn run(args: &[&str], folder: Option<&GuestFolder>) -> Output {
     let mut command = Command::new(HOST);
     command.args(args);
     if let Some(folder) = folder {
-        command.env("WASM_LAMBDA_GUESTS", folder.guests()).env("WASM_LAMBDA_CACHE", folder.cache());
+        command
+            .env("WASM_LAMBDA_GUESTS", folder.guests())
+            .env("WASM_LAMBDA_CACHE", folder.cache());
     }
     command.output().unwrap()
 }
@@ -33,40 +35,76 @@ fn check_accepts_sdk_guests() {
 fn check_explains_what_is_wrong() {
     let folder = GuestFolder::new("check");
     let cases = [
-        ("noexport.wasm", wat_components::no_exports(), "missing export `wasm-lambda:guest/function@0.1.0`"),
-        ("oldhost.wasm", wat_components::wrong_wit_version(), "wrong WIT version"),
-        ("newexport.wasm", wat_components::wrong_export_version(), "wrong WIT version"),
-        ("vault.wasm", wat_components::unknown_import(), "unknown import `acme:secrets/vault@1.0.0`"),
-        ("garbage.wasm", b"definitely not wasm".to_vec(), "not a valid WebAssembly component"),
+        (
+            "noexport.wasm",
+            wat_components::no_exports(),
+            "missing export `wasm-lambda:guest/function@0.1.0`",
+        ),
+        (
+            "oldhost.wasm",
+            wat_components::wrong_wit_version(),
+            "wrong WIT version",
+        ),
+        (
+            "newexport.wasm",
+            wat_components::wrong_export_version(),
+            "wrong WIT version",
+        ),
+        (
+            "vault.wasm",
+            wat_components::unknown_import(),
+            "unknown import `acme:secrets/vault@1.0.0`",
+        ),
+        (
+            "garbage.wasm",
+            b"definitely not wasm".to_vec(),
+            "not a valid WebAssembly component",
+        ),
     ];
     for (file, bytes, needle) in cases {
         let path = folder.guests().join(file);
         std::fs::write(&path, bytes).unwrap();
         let output = run(&["check", path.to_str().unwrap()], None);
         assert!(!output.status.success(), "{file} accepted");
-        assert!(stdout(&output).contains(needle), "{file}: {}", stdout(&output));
+        assert!(
+            stdout(&output).contains(needle),
+            "{file}: {}",
+            stdout(&output)
+        );
     }
 }
 
 #[test]
 fn invoke_runs_one_event_through_the_host() {
-    let folder = GuestFolder::new("invoke").with_guest("hello", "hello").with_guest("misbehave", "misbehave");
+    let folder = GuestFolder::new("invoke")
+        .with_guest("hello", "hello")
+        .with_guest("misbehave", "misbehave");
     let event = folder.root().join("event.json");
     std::fs::write(&event, r#"{"name": "CLI"}"#).unwrap();
     let output = run(&["invoke", "hello", event.to_str().unwrap()], Some(&folder));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let answer: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     assert_eq!(answer["message"], "Hello, CLI!");
 
     std::fs::write(&event, r#"{"mode": "trap"}"#).unwrap();
-    let output = run(&["invoke", "misbehave", event.to_str().unwrap()], Some(&folder));
+    let output = run(
+        &["invoke", "misbehave", event.to_str().unwrap()],
+        Some(&folder),
+    );
     assert!(!output.status.success());
     let error: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     assert_eq!(error["errorType"], "GuestTrapped");
 
     let output = run(&["invoke", "nobody"], Some(&folder));
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no guest `nobody`; guests: hello, misbehave"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("no guest `nobody`; guests: hello, misbehave")
+    );
 
     std::fs::write(&event, json!({"warmer": true}).to_string()).unwrap();
     let output = run(&["invoke", "hello", event.to_str().unwrap()], Some(&folder));
@@ -88,7 +126,11 @@ fn invoke_serves_the_classifier_with_its_model() {
         .env("WASM_LAMBDA_MODELS", folder.models())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let answer: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     assert_eq!(answer["statusCode"], 200);
     assert_eq!(answer["body"], 1);
@@ -97,7 +139,10 @@ fn invoke_serves_the_classifier_with_its_model() {
 
 #[test]
 fn runtime_mode_without_a_runtime_api_says_so() {
-    let output = Command::new(HOST).env_remove("AWS_LAMBDA_RUNTIME_API").output().unwrap();
+    let output = Command::new(HOST)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("AWS_LAMBDA_RUNTIME_API is not set"));
     let usage = run(&["bogus"], None);

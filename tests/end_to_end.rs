@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess};
 
 const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
@@ -42,7 +42,10 @@ fn hello_answers_through_the_runtime_api() {
     assert_eq!(answer["guest"], "hello");
     assert_eq!(answer["cold"], true);
     let request_id = answer["request_id"].as_str().unwrap();
-    assert!(request_id.len() >= 32, "the emulator's request id reaches the guest: {request_id}");
+    assert!(
+        request_id.len() >= 32,
+        "the emulator's request id reaches the guest: {request_id}"
+    );
     assert_eq!(lambda.emulator.invoke(&json!({})).answer()["cold"], false);
 }
 
@@ -55,17 +58,35 @@ fn classifier_answers_the_seed_004_request_through_the_runtime_api() {
     let log = lambda.host.log();
     assert!(log.contains("model ready: seed_forest: input: float32[N, 4] -> label: int64[N], probabilities: float32[N, 2]"), "{log}");
     // The seed's curl body, as is: `{"data": [0, 0, 0, 0]}`.
-    let answer = lambda.emulator.invoke(&json!({"data": [0, 0, 0, 0]})).answer();
+    let answer = lambda
+        .emulator
+        .invoke(&json!({"data": [0, 0, 0, 0]}))
+        .answer();
     assert_eq!(answer["statusCode"], 200);
     assert_eq!(answer["body"], 1);
-    let expected = &wasm_lambda_tests::model_reference("seed_forest")["outputs"]["probabilities"][0];
-    for (got, want) in answer["probabilities"].as_array().unwrap().iter().zip(expected.as_array().unwrap()) {
+    let expected =
+        &wasm_lambda_tests::model_reference("seed_forest")["outputs"]["probabilities"][0];
+    for (got, want) in answer["probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected.as_array().unwrap())
+    {
         let (got, want) = (got.as_f64().unwrap(), want.as_f64().unwrap());
-        assert!((got - want).abs() <= 1e-5 * want.abs(), "{got} vs onnxruntime {want}");
+        assert!(
+            (got - want).abs() <= 1e-5 * want.abs(),
+            "{got} vs onnxruntime {want}"
+        );
     }
     let bad = lambda.emulator.invoke(&json!({"data": [0, 0]}));
     assert_eq!(bad.error_type(), "GuestError");
-    assert_eq!(lambda.emulator.invoke(&json!({"data": [0, 0, 0, 0]})).answer()["body"], 1);
+    assert_eq!(
+        lambda
+            .emulator
+            .invoke(&json!({"data": [0, 0, 0, 0]}))
+            .answer()["body"],
+        1
+    );
 }
 
 #[test]
@@ -75,15 +96,27 @@ fn two_guests_routed_by_envelope_and_by_http_path() {
         .with_guest("counter", "counter")
         .with_guest("http-router", "http-router");
     let lambda = Lambda::start(&folder, &[]);
-    let hello = lambda.emulator.invoke(&envelope("hello", json!({"name": "Env"}))).answer();
+    let hello = lambda
+        .emulator
+        .invoke(&envelope("hello", json!({"name": "Env"})))
+        .answer();
     assert_eq!(hello["message"], "Hello, Env!");
-    let count = lambda.emulator.invoke(&envelope("counter", json!({}))).answer();
+    let count = lambda
+        .emulator
+        .invoke(&envelope("counter", json!({})))
+        .answer();
     assert_eq!(count["count"], 1);
-    let http = lambda.emulator.invoke(&http_v2("/http-router/health")).answer();
+    let http = lambda
+        .emulator
+        .invoke(&http_v2("/http-router/health"))
+        .answer();
     assert_eq!(http["statusCode"], 200);
     assert_eq!(http["body"], r#"{"ok":true}"#);
     let http = lambda.emulator.invoke(&http_v2("/hello/anything")).answer();
-    assert_eq!(http["message"], "Hello, world!", "first path segment names the guest");
+    assert_eq!(
+        http["message"], "Hello, world!",
+        "first path segment names the guest"
+    );
 }
 
 #[test]
@@ -102,76 +135,177 @@ fn warmer_ping_is_answered_without_calling_handle() {
     let folder = GuestFolder::new("e2e-warmer").with_guest("counter", "counter");
     let lambda = Lambda::start(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "counter")]);
     let started = Instant::now();
-    let ping = lambda.emulator.invoke(&json!({"warmer": true, "concurrency": 2, "delay": 300})).answer();
-    assert!(started.elapsed() >= Duration::from_millis(300), "the delay holds the answer");
+    let ping = lambda
+        .emulator
+        .invoke(&json!({"warmer": true, "concurrency": 2, "delay": 300}))
+        .answer();
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the delay holds the answer"
+    );
     assert_eq!(ping["warmed"], true);
     assert_eq!(ping["cold"], true);
     assert_eq!(ping["invocations"], 1);
     assert_eq!(ping["concurrency"], 2);
     assert!(ping["environment"].as_str().unwrap().starts_with("env-"));
-    assert_eq!(ping["guests"]["counter"]["answer"], json!({"count": 0, "warmed": 1}), "handle never ran");
-    let plugin = lambda.emulator.invoke(&json!({"source": "serverless-plugin-warmup"})).answer();
+    assert_eq!(
+        ping["guests"]["counter"]["answer"],
+        json!({"count": 0, "warmed": 1}),
+        "handle never ran"
+    );
+    let plugin = lambda
+        .emulator
+        .invoke(&json!({"source": "serverless-plugin-warmup"}))
+        .answer();
     assert_eq!(plugin["environment"], ping["environment"]);
-    assert_eq!(plugin["guests"]["counter"]["answer"], json!({"count": 0, "warmed": 2}));
-    let business = lambda.emulator.invoke(&json!({"warmer": "not a boolean"})).answer();
-    assert_eq!(business, json!({"count": 1, "warmed": 2, "cold": true}), "a near miss is a business event");
+    assert_eq!(
+        plugin["guests"]["counter"]["answer"],
+        json!({"count": 0, "warmed": 2})
+    );
+    let business = lambda
+        .emulator
+        .invoke(&json!({"warmer": "not a boolean"}))
+        .answer();
+    assert_eq!(
+        business,
+        json!({"count": 1, "warmed": 2, "cold": true}),
+        "a near miss is a business event"
+    );
 }
 
 #[test]
 fn a_trapping_guest_is_rebuilt_and_serves_the_next_event() {
-    let folder = GuestFolder::new("e2e-trap").with_guest("misbehave", "misbehave").with_guest("counter", "counter");
+    let folder = GuestFolder::new("e2e-trap")
+        .with_guest("misbehave", "misbehave")
+        .with_guest("counter", "counter");
     let mut lambda = Lambda::start(&folder, &[]);
-    assert_eq!(lambda.emulator.invoke(&envelope("misbehave", json!({}))).answer()["count"], 1);
-    assert_eq!(lambda.emulator.invoke(&envelope("counter", json!({}))).answer()["count"], 1);
-    let trapped = lambda.emulator.invoke(&envelope("misbehave", json!({"mode": "trap"})));
+    assert_eq!(
+        lambda
+            .emulator
+            .invoke(&envelope("misbehave", json!({})))
+            .answer()["count"],
+        1
+    );
+    assert_eq!(
+        lambda
+            .emulator
+            .invoke(&envelope("counter", json!({})))
+            .answer()["count"],
+        1
+    );
+    let trapped = lambda
+        .emulator
+        .invoke(&envelope("misbehave", json!({"mode": "trap"})));
     assert_eq!(trapped.error_type(), "GuestTrapped");
-    assert!(trapped.error_message().contains("misbehave"), "{}", trapped.body);
-    let next = lambda.emulator.invoke(&envelope("misbehave", json!({}))).answer();
-    assert_eq!((next["count"].clone(), next["cold"].clone()), (json!(1), json!(true)), "a fresh instance");
-    assert_eq!(lambda.emulator.invoke(&envelope("counter", json!({}))).answer()["count"], 2, "others untouched");
+    assert!(
+        trapped.error_message().contains("misbehave"),
+        "{}",
+        trapped.body
+    );
+    let next = lambda
+        .emulator
+        .invoke(&envelope("misbehave", json!({})))
+        .answer();
+    assert_eq!(
+        (next["count"].clone(), next["cold"].clone()),
+        (json!(1), json!(true)),
+        "a fresh instance"
+    );
+    assert_eq!(
+        lambda
+            .emulator
+            .invoke(&envelope("counter", json!({})))
+            .answer()["count"],
+        2,
+        "others untouched"
+    );
     assert!(lambda.host.is_running());
 }
 
 #[test]
 fn unknown_routes_and_bad_events_get_documented_errors() {
-    let folder = GuestFolder::new("e2e-noroute").with_guest("hello", "hello").with_guest("counter", "counter");
+    let folder = GuestFolder::new("e2e-noroute")
+        .with_guest("hello", "hello")
+        .with_guest("counter", "counter");
     let mut lambda = Lambda::start(&folder, &[]);
     let unrouted = lambda.emulator.invoke(&json!({"data": [0, 0, 0, 0]}));
     assert_eq!(unrouted.error_type(), "NoRoute");
-    assert!(unrouted.error_message().contains("guests: counter, hello"), "{}", unrouted.body);
+    assert!(
+        unrouted.error_message().contains("guests: counter, hello"),
+        "{}",
+        unrouted.body
+    );
     let unknown = lambda.emulator.invoke(&envelope("nope", json!({})));
     assert_eq!(unknown.error_type(), "NoRoute");
-    assert!(unknown.error_message().contains("`nope`"), "{}", unknown.body);
-    let malformed = lambda.emulator.invoke(&json!({"Records": [{"eventSource": "aws:sqs"}]}));
+    assert!(
+        unknown.error_message().contains("`nope`"),
+        "{}",
+        unknown.body
+    );
+    let malformed = lambda
+        .emulator
+        .invoke(&json!({"Records": [{"eventSource": "aws:sqs"}]}));
     assert_eq!(malformed.error_type(), "BadEvent");
-    assert_eq!(lambda.emulator.invoke(&envelope("hello", json!({}))).answer()["message"], "Hello, world!");
+    assert_eq!(
+        lambda
+            .emulator
+            .invoke(&envelope("hello", json!({})))
+            .answer()["message"],
+        "Hello, world!"
+    );
     assert!(lambda.host.is_running());
 }
 
 #[test]
 fn second_cold_start_with_a_warm_cache_compiles_nothing() {
-    let folder = GuestFolder::new("e2e-cache").with_guest("hello", "hello").with_guest("counter", "counter");
+    let folder = GuestFolder::new("e2e-cache")
+        .with_guest("hello", "hello")
+        .with_guest("counter", "counter");
     let first = Lambda::start(&folder, &[]);
     let log = first.host.wait_for_log("init complete");
-    assert!(log.contains("compiled=2 cached=0"), "first cold start compiles both:\n{log}");
+    assert!(
+        log.contains("compiled=2 cached=0"),
+        "first cold start compiles both:\n{log}"
+    );
     drop(first);
 
     let second = Lambda::start(&folder, &[]);
     let log = second.host.wait_for_log("init complete");
-    assert!(log.contains("compiled=0 cached=2"), "second cold start compiles nothing:\n{log}");
-    assert_eq!(second.emulator.invoke(&envelope("counter", json!({}))).answer()["count"], 1);
+    assert!(
+        log.contains("compiled=0 cached=2"),
+        "second cold start compiles nothing:\n{log}"
+    );
+    assert_eq!(
+        second
+            .emulator
+            .invoke(&envelope("counter", json!({})))
+            .answer()["count"],
+        1
+    );
 }
 
 #[test]
 fn precompiled_guests_load_without_compiling() {
-    let folder = GuestFolder::new("e2e-cwasm").with_guest("hello", "hello").with_guest("counter", "counter");
-    let status = std::process::Command::new(HOST).arg("precompile").arg(folder.guests()).status().unwrap();
+    let folder = GuestFolder::new("e2e-cwasm")
+        .with_guest("hello", "hello")
+        .with_guest("counter", "counter");
+    let status = std::process::Command::new(HOST)
+        .arg("precompile")
+        .arg(folder.guests())
+        .status()
+        .unwrap();
     assert!(status.success());
     assert!(folder.guests().join("hello.cwasm").exists());
     let lambda = Lambda::start(&folder, &[]);
     let log = lambda.host.wait_for_log("init complete");
     assert!(log.contains("compiled=0 cached=0 precompiled=2"), "{log}");
-    assert_eq!(lambda.emulator.invoke(&envelope("hello", json!({}))).answer()["message"], "Hello, world!");
+    assert_eq!(
+        lambda
+            .emulator
+            .invoke(&envelope("hello", json!({})))
+            .answer()["message"],
+        "Hello, world!"
+    );
 }
 
 #[test]
@@ -179,10 +313,20 @@ fn init_errors_go_to_the_runtime_api_init_error_endpoint() {
     let folder = GuestFolder::new("e2e-initerror").with_file("broken.wasm", b"not a component");
     let emulator = Emulator::start();
     let mut host = HostProcess::start(Path::new(HOST), &emulator.runtime_api(), &folder, &[]);
-    assert_eq!(host.wait_exit(Duration::from_secs(60)), Some(1), "init failure ends the process");
+    assert_eq!(
+        host.wait_exit(Duration::from_secs(60)),
+        Some(1),
+        "init failure ends the process"
+    );
     let log = host.log();
-    assert!(log.contains("error_type=\"InitError.GuestsUnavailable\""), "{log}");
-    assert!(log.contains("every guest failed to load: `broken`"), "{log}");
+    assert!(
+        log.contains("error_type=\"InitError.GuestsUnavailable\""),
+        "{log}"
+    );
+    assert!(
+        log.contains("every guest failed to load: `broken`"),
+        "{log}"
+    );
     // The emulator accepted the report (a refusal or an unreachable API is logged).
     assert!(!log.contains("could not report the init error"), "{log}");
 }
@@ -193,31 +337,46 @@ fn soak_of_10000_mixed_events_keeps_answers_right_and_memory_flat() {
         .with_guest("counter", "counter")
         .with_guest("misbehave", "misbehave")
         .with_guest("hello", "hello");
-    let lambda = Lambda::start(&folder, &[("RUST_LOG", "error,wasm_lambda_host::wasm_host=info")]);
+    let lambda = Lambda::start(
+        &folder,
+        &[("RUST_LOG", "error,wasm_lambda_host::wasm_host=info")],
+    );
     let mut expected_count = 0;
     let mut rss_at_1k = 0;
     for i in 1..=10_000u32 {
         match i % 10 {
             3 => {
-                let trapped = lambda.emulator.invoke(&envelope("misbehave", json!({"mode": "trap"})));
+                let trapped = lambda
+                    .emulator
+                    .invoke(&envelope("misbehave", json!({"mode": "trap"})));
                 assert_eq!(trapped.error_type(), "GuestTrapped", "event {i}");
             }
             6 => {
-                let bad = lambda.emulator.invoke(&json!({"Records": [{"eventSource": "aws:sqs"}]}));
+                let bad = lambda
+                    .emulator
+                    .invoke(&json!({"Records": [{"eventSource": "aws:sqs"}]}));
                 assert_eq!(bad.error_type(), "BadEvent", "event {i}");
             }
             8 => {
-                let error = lambda.emulator.invoke(&envelope("misbehave", json!({"mode": "error"})));
+                let error = lambda
+                    .emulator
+                    .invoke(&envelope("misbehave", json!({"mode": "error"})));
                 assert_eq!(error.error_type(), "GuestError", "event {i}");
             }
             9 => {
                 let name = format!("n{i}");
-                let answer = lambda.emulator.invoke(&envelope("hello", json!({"name": name}))).answer();
+                let answer = lambda
+                    .emulator
+                    .invoke(&envelope("hello", json!({"name": name})))
+                    .answer();
                 assert_eq!(answer["message"], format!("Hello, {name}!"), "event {i}");
             }
             _ => {
                 expected_count += 1;
-                let answer = lambda.emulator.invoke(&envelope("counter", json!({}))).answer();
+                let answer = lambda
+                    .emulator
+                    .invoke(&envelope("counter", json!({})))
+                    .answer();
                 assert_eq!(answer["count"], expected_count, "event {i}");
             }
         }
@@ -226,6 +385,11 @@ fn soak_of_10000_mixed_events_keeps_answers_right_and_memory_flat() {
         }
     }
     let rss_at_10k = lambda.host.resident_kb();
-    eprintln!("soak resident memory: {rss_at_1k} kB after 1,000 events, {rss_at_10k} kB after 10,000");
-    assert!(rss_at_10k <= rss_at_1k + 4 * 1024, "memory grew: {rss_at_1k} kB -> {rss_at_10k} kB");
+    eprintln!(
+        "soak resident memory: {rss_at_1k} kB after 1,000 events, {rss_at_10k} kB after 10,000"
+    );
+    assert!(
+        rss_at_10k <= rss_at_1k + 4 * 1024,
+        "memory grew: {rss_at_1k} kB -> {rss_at_10k} kB"
+    );
 }

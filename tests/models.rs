@@ -5,13 +5,13 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use wasm_lambda_host::invocation::{Invocation, InvocationError};
 use wasm_lambda_host::models::onnx_model::OnnxModel;
 use wasm_lambda_host::models::tensor_json::{tensor_from_json, tensor_to_json};
 use wasm_lambda_host::settings::Settings;
 use wasm_lambda_host::wasm_host::{InitReport, WasmHost};
-use wasm_lambda_tests::{model_file, model_reference, workspace_root, GuestFolder};
+use wasm_lambda_tests::{GuestFolder, model_file, model_reference, workspace_root};
 
 const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
 
@@ -65,7 +65,8 @@ fn call(host: &WasmHost, guest: &str, event: Value) -> Result<Value, InvocationE
         invoked_function_arn: String::new(),
     };
     let event = json!({ "guest": guest, "event": event }).to_string();
-    host.dispatch(event.as_bytes(), &invocation).map(|r| serde_json::from_slice(&r.body).expect("JSON answer"))
+    host.dispatch(event.as_bytes(), &invocation)
+        .map(|r| serde_json::from_slice(&r.body).expect("JSON answer"))
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
@@ -79,7 +80,12 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
         .unwrap();
     if let Some(text) = stdin {
         use std::io::Write as _;
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()
@@ -93,7 +99,8 @@ fn text(bytes: &[u8]) -> String {
 fn every_reference_model_matches_onnxruntime() {
     for name in REFERENCE_MODELS {
         let bytes = std::fs::read(model_file(name)).unwrap();
-        let model = OnnxModel::load(&bytes, &Default::default()).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let model = OnnxModel::load(&bytes, &Default::default())
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let reference = model_reference(name);
         let inputs = reference["inputs"]
             .as_object()
@@ -101,12 +108,19 @@ fn every_reference_model_matches_onnxruntime() {
             .iter()
             .map(|(input, nested)| {
                 let signature = model.inputs.iter().find(|s| s.name == *input).unwrap();
-                (input.clone(), tensor_from_json(nested, signature.datum_type).unwrap())
+                (
+                    input.clone(),
+                    tensor_from_json(nested, signature.datum_type).unwrap(),
+                )
             })
             .collect();
         let outputs = model.run(inputs).unwrap_or_else(|e| panic!("{name}: {e}"));
         let expected = reference["outputs"].as_object().unwrap();
-        assert_eq!(outputs.len(), expected.len(), "{name}: every output comes back");
+        assert_eq!(
+            outputs.len(),
+            expected.len(),
+            "{name}: every output comes back"
+        );
         for (output, tensor) in &outputs {
             let got = tensor_to_json(tensor).unwrap();
             let want = &expected[output.as_str()];
@@ -124,13 +138,19 @@ fn batches_of_any_size_answer_exactly_what_single_rows_answer() {
     for name in ["large_forest", "boosting_multiclass", "forest_regressor"] {
         let bytes = std::fs::read(model_file(name)).unwrap();
         let model = OnnxModel::load(&bytes, &Default::default()).unwrap();
-        let rows = model_reference(name)["inputs"]["input"].as_array().unwrap().clone();
+        let rows = model_reference(name)["inputs"]["input"]
+            .as_array()
+            .unwrap()
+            .clone();
         // 131 rows: several blocks, and a remainder that is not a multiple of 4.
         let batch: Vec<Value> = rows.iter().cycle().take(131).cloned().collect();
         let run = |rows: Vec<Value>| {
             let tensor = tensor_from_json(&Value::Array(rows), model.inputs[0].datum_type).unwrap();
             let outputs = model.run(vec![("input".into(), tensor)]).unwrap();
-            outputs.iter().map(|(_, t)| tensor_to_json(t).unwrap()).collect::<Vec<_>>()
+            outputs
+                .iter()
+                .map(|(_, t)| tensor_to_json(t).unwrap())
+                .collect::<Vec<_>>()
         };
         let together = run(batch.clone());
         for (i, row) in batch.iter().enumerate().step_by(7) {
@@ -153,24 +173,46 @@ fn infer_command_answers_the_seed_request_from_argument_file_and_stdin() {
     for output in [
         run(&["infer", seed_arg, r#"{"input": [[0, 0, 0, 0]]}"#], None),
         run(&["infer", seed_arg, input_file.to_str().unwrap()], None),
-        run(&["infer", seed_arg, "-"], Some(r#"{"input": [[0, 0, 0, 0]]}"#)),
+        run(
+            &["infer", seed_arg, "-"],
+            Some(r#"{"input": [[0, 0, 0, 0]]}"#),
+        ),
     ] {
         assert!(output.status.success(), "{}", text(&output.stderr));
         let answer: Value = serde_json::from_str(text(&output.stdout).trim()).unwrap();
         // The seed's request is classified 1, as its app.py answers.
         assert_eq!(answer["label"], json!([1]));
-        assert_close("seed_forest", "probabilities", &answer["probabilities"], &json!([expected["probabilities"][0]]));
+        assert_close(
+            "seed_forest",
+            "probabilities",
+            &answer["probabilities"],
+            &json!([expected["probabilities"][0]]),
+        );
     }
     let wrong = run(&["infer", seed_arg, r#"{"input": [[0, 0, 0]]}"#], None);
     assert!(!wrong.status.success());
-    assert!(text(&wrong.stderr).contains("must have shape [N, 4], got [1, 3]"), "{}", text(&wrong.stderr));
-    let unknown = run(&["infer", seed_arg, r#"{"features": [[0, 0, 0, 0]]}"#], None);
-    assert!(text(&unknown.stderr).contains("unknown input `features`"), "{}", text(&unknown.stderr));
+    assert!(
+        text(&wrong.stderr).contains("must have shape [N, 4], got [1, 3]"),
+        "{}",
+        text(&wrong.stderr)
+    );
+    let unknown = run(
+        &["infer", seed_arg, r#"{"features": [[0, 0, 0, 0]]}"#],
+        None,
+    );
+    assert!(
+        text(&unknown.stderr).contains("unknown input `features`"),
+        "{}",
+        text(&unknown.stderr)
+    );
 }
 
 #[test]
 fn models_command_lists_every_model_and_flags_broken_ones() {
-    let output = run(&["models", workspace_root().join("models").to_str().unwrap()], None);
+    let output = run(
+        &["models", workspace_root().join("models").to_str().unwrap()],
+        None,
+    );
     assert!(output.status.success(), "{}", text(&output.stderr));
     let listing = text(&output.stdout);
     for needle in [
@@ -182,7 +224,10 @@ fn models_command_lists_every_model_and_flags_broken_ones() {
         "output probabilities: float32[N, 3]",
         "output variable: float32[N, 1]",
     ] {
-        assert!(listing.contains(needle), "missing `{needle}` in:\n{listing}");
+        assert!(
+            listing.contains(needle),
+            "missing `{needle}` in:\n{listing}"
+        );
     }
 
     let seed = std::fs::read(model_file("seed_forest")).unwrap();
@@ -191,22 +236,35 @@ fn models_command_lists_every_model_and_flags_broken_ones() {
         .with_model_file("truncated.onnx", &seed[..seed.len() / 3])
         .with_model_file("models.toml", "[models.good.inputs]\ninput = [1, 4]\n");
     let output = run(&["models", folder.models().to_str().unwrap()], None);
-    assert!(!output.status.success(), "a broken model makes the listing fail");
+    assert!(
+        !output.status.success(),
+        "a broken model makes the listing fail"
+    );
     let listing = text(&output.stdout);
-    assert!(listing.contains("input  input: float32[1, 4]"), "models.toml fixes the shape:\n{listing}");
+    assert!(
+        listing.contains("input  input: float32[1, 4]"),
+        "models.toml fixes the shape:\n{listing}"
+    );
     assert!(listing.contains("truncated: failed to load: "), "{listing}");
 }
 
 #[test]
 fn classifier_example_answers_the_seed_request() {
-    let folder = GuestFolder::new("classifier").with_guest("classifier", "classifier").with_model("seed_forest", "seed_forest");
+    let folder = GuestFolder::new("classifier")
+        .with_guest("classifier", "classifier")
+        .with_model("seed_forest", "seed_forest");
     let (host, report) = start(&folder);
     assert!(report.models.iter().all(|m| m.outcome.is_ok()));
     let reference = model_reference("seed_forest");
     let answer = call(&host, "classifier", json!({"data": [0, 0, 0, 0]})).unwrap();
     assert_eq!(answer["statusCode"], 200);
     assert_eq!(answer["body"], 1);
-    assert_close("classifier", "probabilities", &answer["probabilities"], &reference["outputs"]["probabilities"][0]);
+    assert_close(
+        "classifier",
+        "probabilities",
+        &answer["probabilities"],
+        &reference["outputs"]["probabilities"][0],
+    );
 
     let rows = &reference["inputs"]["input"];
     let batch = call(&host, "classifier", json!({"data": rows})).unwrap();
@@ -214,7 +272,10 @@ fn classifier_example_answers_the_seed_request() {
 
     let error = call(&host, "classifier", json!({"data": [1, 2]})).unwrap_err();
     assert_eq!(error.error_type(), "GuestError");
-    assert!(error.to_string().contains("ValidationError") && error.to_string().contains("[N, 4]"), "{error}");
+    assert!(
+        error.to_string().contains("ValidationError") && error.to_string().contains("[N, 4]"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -225,10 +286,19 @@ fn typed_sdk_calls_match_the_references() {
         .with_model("forest_regressor", "forest_regressor");
     let (host, _) = start(&folder);
     let seed = model_reference("seed_forest");
-    let classified =
-        call(&host, "probe", json!({"model": "seed_forest", "task": "classify", "rows": seed["inputs"]["input"]})).unwrap();
+    let classified = call(
+        &host,
+        "probe",
+        json!({"model": "seed_forest", "task": "classify", "rows": seed["inputs"]["input"]}),
+    )
+    .unwrap();
     assert_eq!(classified["labels"], seed["outputs"]["label"]);
-    assert_close("seed_forest", "probabilities", &classified["probabilities"], &seed["outputs"]["probabilities"]);
+    assert_close(
+        "seed_forest",
+        "probabilities",
+        &classified["probabilities"],
+        &seed["outputs"]["probabilities"],
+    );
 
     let regressor = model_reference("forest_regressor");
     let predicted = call(
@@ -237,7 +307,12 @@ fn typed_sdk_calls_match_the_references() {
         json!({"model": "forest_regressor", "task": "predict", "rows": regressor["inputs"]["input"]}),
     )
     .unwrap();
-    assert_close("forest_regressor", "variable", &predicted["values"], &regressor["outputs"]["variable"]);
+    assert_close(
+        "forest_regressor",
+        "variable",
+        &predicted["values"],
+        &regressor["outputs"]["variable"],
+    );
 }
 
 #[test]
@@ -248,27 +323,67 @@ fn guest_model_errors_come_back_as_values_and_the_guest_keeps_serving() {
         .with_guest("narrow", "model-probe")
         .with_model("seed_forest", "forest")
         .with_model("mlp", "mlp")
-        .with_model_file("models.toml", "[models.mlp]\nguests = [\"probe\", \"narrow\"]\n")
+        .with_model_file(
+            "models.toml",
+            "[models.mlp]\nguests = [\"probe\", \"narrow\"]\n",
+        )
         .with_file("guests.toml", "[guests.narrow]\nmodels = [\"mlp\"]\n");
     let (host, _) = start(&folder);
     let input = |shape: Value, element: &str, data: Value| json!({"name": "input", "shape": shape, "type": element, "data": data});
     let good = json!({"model": "forest", "inputs": [input(json!([1, 4]), "float32", json!([0, 0, 0, 0]))]});
     let cases = [
-        (json!({"model": "nope", "inputs": []}), "probe", "UnknownModel", "no model `nope`; models: forest, mlp"),
-        (json!({"model": "forest", "inputs": [input(json!([1, 3]), "float32", json!([0, 0, 0]))]}), "probe", "InvalidInput", "must have shape [N, 4], got [1, 3]"),
-        (json!({"model": "forest", "inputs": [input(json!([1, 4]), "int64", json!([0, 0, 0, 0]))]}), "probe", "InvalidInput", "must be float32, got int64"),
-        (json!({"model": "forest", "inputs": [input(json!([2, 4]), "float32", json!([0, 0, 0, 0]))]}), "probe", "InvalidInput", "has shape [2, 4] but 4 elements"),
-        (json!({"model": "forest", "inputs": []}), "probe", "InvalidInput", "missing input `input`"),
-        (json!({"model": "mlp", "inputs": [input(json!([1, 8]), "float32", json!([0, 0, 0, 0, 0, 0, 0, 0]))]}), "outsider", "NotAllowed", "models.toml"),
+        (
+            json!({"model": "nope", "inputs": []}),
+            "probe",
+            "UnknownModel",
+            "no model `nope`; models: forest, mlp",
+        ),
+        (
+            json!({"model": "forest", "inputs": [input(json!([1, 3]), "float32", json!([0, 0, 0]))]}),
+            "probe",
+            "InvalidInput",
+            "must have shape [N, 4], got [1, 3]",
+        ),
+        (
+            json!({"model": "forest", "inputs": [input(json!([1, 4]), "int64", json!([0, 0, 0, 0]))]}),
+            "probe",
+            "InvalidInput",
+            "must be float32, got int64",
+        ),
+        (
+            json!({"model": "forest", "inputs": [input(json!([2, 4]), "float32", json!([0, 0, 0, 0]))]}),
+            "probe",
+            "InvalidInput",
+            "has shape [2, 4] but 4 elements",
+        ),
+        (
+            json!({"model": "forest", "inputs": []}),
+            "probe",
+            "InvalidInput",
+            "missing input `input`",
+        ),
+        (
+            json!({"model": "mlp", "inputs": [input(json!([1, 8]), "float32", json!([0, 0, 0, 0, 0, 0, 0, 0]))]}),
+            "outsider",
+            "NotAllowed",
+            "models.toml",
+        ),
         (good.clone(), "narrow", "NotAllowed", "guests.toml"),
     ];
     for (event, guest, kind, needle) in cases {
         let answer = call(&host, guest, event.clone()).unwrap_or_else(|e| panic!("{event}: {e}"));
         assert_eq!(answer["error"], kind, "{event}: {answer}");
-        assert!(answer["message"].as_str().unwrap().contains(needle), "{event}: {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(needle),
+            "{event}: {answer}"
+        );
         let next = call(&host, guest, good.clone()).unwrap();
         if guest != "narrow" {
-            assert_eq!(next["outputs"][0]["data"], json!([1]), "after {event}: {next}");
+            assert_eq!(
+                next["outputs"][0]["data"],
+                json!([1]),
+                "after {event}: {next}"
+            );
         }
     }
     // The allowed pairs work: `probe` may use mlp, `narrow` may use mlp.
@@ -276,7 +391,11 @@ fn guest_model_errors_come_back_as_values_and_the_guest_keeps_serving() {
     for guest in ["probe", "narrow"] {
         let answer = call(&host, guest, mlp.clone()).unwrap();
         assert_eq!(answer["outputs"][0]["name"], "label", "{guest}: {answer}");
-        assert_eq!(answer["outputs"][1]["shape"], json!([1, 3]), "{guest}: {answer}");
+        assert_eq!(
+            answer["outputs"][1]["shape"],
+            json!([1, 3]),
+            "{guest}: {answer}"
+        );
     }
 }
 
@@ -294,9 +413,15 @@ fn model_calls_count_against_the_guest_time_budget() {
     let error = call(&host, "probe", event).unwrap_err();
     let elapsed = started.elapsed();
     assert_eq!(error.error_type(), "GuestTimeout", "{error}");
-    assert!(elapsed < Duration::from_millis(200 + 250), "stopped {elapsed:?} after a 200 ms budget");
+    assert!(
+        elapsed < Duration::from_millis(200 + 250),
+        "stopped {elapsed:?} after a 200 ms budget"
+    );
     let again = json!({"model": "large_forest", "inputs": [{"name": "input", "shape": [1, 20], "type": "float32", "data": vec![0.0f32; 20]}]});
-    assert!(call(&host, "probe", again).unwrap()["outputs"].is_array(), "the guest serves again");
+    assert!(
+        call(&host, "probe", again).unwrap()["outputs"].is_array(),
+        "the guest serves again"
+    );
 }
 
 #[test]
@@ -308,13 +433,29 @@ fn broken_models_are_reported_while_good_models_and_guests_serve() {
         .with_model("seed_forest", "forest")
         .with_model("seed_forest", "pinned")
         .with_model_file("truncated.onnx", &seed[..seed.len() / 2])
-        .with_model_file("garbage.onnx", b"\x08\x07\x12\x04junk\xff\xff\xff garbage that is not protobuf")
+        .with_model_file(
+            "garbage.onnx",
+            b"\x08\x07\x12\x04junk\xff\xff\xff garbage that is not protobuf",
+        )
         .with_model_file("empty.onnx", b"")
         .with_model_file("bad name.onnx", &seed)
-        .with_model_file("models.toml", format!("[models.pinned]\nsha256 = \"{}\"\n", "ab".repeat(32)));
-    std::os::unix::fs::symlink(outside.models().join("escape.onnx"), folder.models().join("escape.onnx")).unwrap();
+        .with_model_file(
+            "models.toml",
+            format!("[models.pinned]\nsha256 = \"{}\"\n", "ab".repeat(32)),
+        );
+    std::os::unix::fs::symlink(
+        outside.models().join("escape.onnx"),
+        folder.models().join("escape.onnx"),
+    )
+    .unwrap();
     let (host, report) = start(&folder);
-    let outcome = |name: &str| report.models.iter().find(|m| m.name == name).map(|m| m.outcome.clone());
+    let outcome = |name: &str| {
+        report
+            .models
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.outcome.clone())
+    };
     assert!(outcome("bad name").is_none(), "invalid names are skipped");
     assert!(matches!(outcome("forest"), Some(Ok(_))));
     for (name, needle) in [
@@ -324,18 +465,34 @@ fn broken_models_are_reported_while_good_models_and_guests_serve() {
         ("pinned", "sha256 mismatch"),
         ("escape", "outside the folder"),
     ] {
-        let reason = outcome(name).unwrap_or_else(|| panic!("{name} not reported")).unwrap_err();
+        let reason = outcome(name)
+            .unwrap_or_else(|| panic!("{name} not reported"))
+            .unwrap_err();
         if name != "empty" {
             assert!(reason.contains(needle), "{name}: {reason}");
         }
-        let answer = call(&host, "probe", json!({"model": name, "inputs": [
-            {"name": "input", "shape": [1, 4], "type": "float32", "data": [0, 0, 0, 0]}]}))
+        let answer = call(
+            &host,
+            "probe",
+            json!({"model": name, "inputs": [
+            {"name": "input", "shape": [1, 4], "type": "float32", "data": [0, 0, 0, 0]}]}),
+        )
         .unwrap();
         assert_eq!(answer["error"], "Failed", "{name}: {answer}");
-        assert!(answer["message"].as_str().unwrap().contains("failed to load"), "{name}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("failed to load"),
+            "{name}: {answer}"
+        );
     }
-    let good = call(&host, "probe", json!({"model": "forest", "inputs": [
-        {"name": "input", "shape": [1, 4], "type": "float32", "data": [0, 0, 0, 0]}]}))
+    let good = call(
+        &host,
+        "probe",
+        json!({"model": "forest", "inputs": [
+        {"name": "input", "shape": [1, 4], "type": "float32", "data": [0, 0, 0, 0]}]}),
+    )
     .unwrap();
     assert_eq!(good["outputs"][0]["data"], json!([1]));
 }
@@ -351,8 +508,19 @@ fn strict_mode_and_broken_models_toml_fail_init() {
     let error = WasmHost::init(strict).err().expect("strict init fails");
     assert_eq!(error.error_type(), "InitError.ModelsUnavailable");
     assert!(error.to_string().contains("broken"), "{error}");
-    assert!(WasmHost::init(settings(&folder)).is_ok(), "without strict mode the host serves");
+    assert!(
+        WasmHost::init(settings(&folder)).is_ok(),
+        "without strict mode the host serves"
+    );
 
-    let manifest = GuestFolder::new("models-toml").with_guest("hello", "hello").with_model_file("models.toml", "[models");
-    assert_eq!(WasmHost::init(settings(&manifest)).err().unwrap().error_type(), "InitError.ManifestInvalid");
+    let manifest = GuestFolder::new("models-toml")
+        .with_guest("hello", "hello")
+        .with_model_file("models.toml", "[models");
+    assert_eq!(
+        WasmHost::init(settings(&manifest))
+            .err()
+            .unwrap()
+            .error_type(),
+        "InitError.ManifestInvalid"
+    );
 }

@@ -10,19 +10,22 @@ use proptest::prelude::*;
 use serde_json::Value;
 use wasm_lambda_host::invocation::Invocation;
 use wasm_lambda_host::manifest::{Manifest, RouteRule};
+use wasm_lambda_host::models::model_manifest::ModelManifest;
+use wasm_lambda_host::models::onnx_model::OnnxModel;
 use wasm_lambda_host::pattern::Pattern;
 use wasm_lambda_host::router::{Decision, RouteError, Router};
 use wasm_lambda_host::settings::Settings;
-use wasm_lambda_host::wasm_host::WasmHost;
-use wasm_lambda_host::warmer;
-use wasm_lambda_host::models::model_manifest::ModelManifest;
-use wasm_lambda_host::models::onnx_model::OnnxModel;
 use wasm_lambda_host::tract_prelude::{DatumType, Tensor};
-use wasm_lambda_tests::{model_file, GuestFolder};
+use wasm_lambda_host::warmer;
+use wasm_lambda_host::wasm_host::WasmHost;
+use wasm_lambda_tests::{GuestFolder, model_file};
 
 /// `PROPTEST_CASES` when set (a longer run), else the property's own count.
 fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Arbitrary JSON, biased toward the keys the router looks at.
@@ -51,19 +54,28 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
-        prop_oneof![Just("2.0".to_owned()), Just("aws:sqs".to_owned()), Just("/hello/x".to_owned()), ".{0,12}"]
-            .prop_map(Value::String),
+        prop_oneof![
+            Just("2.0".to_owned()),
+            Just("aws:sqs".to_owned()),
+            Just("/hello/x".to_owned()),
+            ".{0,12}"
+        ]
+        .prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 64, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((key.clone(), inner), 0..6).prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            prop::collection::vec((key.clone(), inner), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
         ]
     })
 }
 
 fn router() -> Router {
-    let rules = vec![RouteRule::Http("/api/*".into()), RouteRule::Sqs("arn:aws:sqs:*".into())];
+    let rules = vec![
+        RouteRule::Http("/api/*".into()),
+        RouteRule::Sqs("arn:aws:sqs:*".into()),
+    ];
     let none: Vec<RouteRule> = vec![];
     Router::new([("api", &rules[..]), ("hello", &none[..])], None)
 }
@@ -178,7 +190,9 @@ fn shared_host() -> &'static WasmHost {
     static HOST: std::sync::OnceLock<(WasmHost, GuestFolder)> = std::sync::OnceLock::new();
     &HOST
         .get_or_init(|| {
-            let folder = GuestFolder::new("props").with_guest("hello", "hello").with_guest("api", "counter");
+            let folder = GuestFolder::new("props")
+                .with_guest("hello", "hello")
+                .with_guest("api", "counter");
             let mut settings = Settings::from_env();
             settings.guests_dir = folder.guests();
             settings.cache_dir = folder.cache();

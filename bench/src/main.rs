@@ -27,10 +27,16 @@ use wasm_lambda_tests::GuestFolder;
 const RUNS: usize = 15;
 
 fn main() -> Result<()> {
-    let exe_dir = std::env::current_exe()?.parent().context("exe dir")?.to_path_buf();
+    let exe_dir = std::env::current_exe()?
+        .parent()
+        .context("exe dir")?
+        .to_path_buf();
     let host = exe_dir.join("wasm-lambda-host");
     let echo = exe_dir.join("lambda-echo");
-    anyhow::ensure!(host.exists(), "build the host first: cargo build --release -p wasm-lambda-host");
+    anyhow::ensure!(
+        host.exists(),
+        "build the host first: cargo build --release -p wasm-lambda-host"
+    );
 
     println!("## init time: process start -> first next-event request (median of {RUNS} runs)\n");
     println!("| binary | guests | code from | median ms | min ms |");
@@ -42,11 +48,25 @@ fn main() -> Result<()> {
         let folder = deploy(count);
         // Compiled at init: a fresh, empty cache every run.
         let compiled = init_times(&host, Some(&folder), &[("fresh-cache", "1")])?;
-        row("wasm-lambda-host", &count.to_string(), "compiled at init", &compiled);
-        let status = Command::new(&host).arg("precompile").arg(folder.guests()).stdout(Stdio::null()).status()?;
+        row(
+            "wasm-lambda-host",
+            &count.to_string(),
+            "compiled at init",
+            &compiled,
+        );
+        let status = Command::new(&host)
+            .arg("precompile")
+            .arg(folder.guests())
+            .stdout(Stdio::null())
+            .status()?;
         anyhow::ensure!(status.success(), "precompile failed");
         let precompiled = init_times(&host, Some(&folder), &[("fresh-cache", "1")])?;
-        row("wasm-lambda-host", &count.to_string(), ".cwasm", &precompiled);
+        row(
+            "wasm-lambda-host",
+            &count.to_string(),
+            ".cwasm",
+            &precompiled,
+        );
         if count == 10 {
             precompiled_10 = precompiled;
         }
@@ -75,14 +95,22 @@ fn timeout_overshoot() -> Result<()> {
         let mut overshoot = Vec::new();
         for _ in 0..100 {
             let started = Instant::now();
-            let error = host.dispatch(event.as_bytes(), &invocation()).err().context("runaway guest answered")?;
+            let error = host
+                .dispatch(event.as_bytes(), &invocation())
+                .err()
+                .context("runaway guest answered")?;
             anyhow::ensure!(error.error_type() == "GuestTimeout", "{error}");
             overshoot.push(started.elapsed().as_secs_f64() * 1e3 - 50.0);
         }
         overshoot.sort_by(f64::total_cmp);
-        println!("| {mode} | {:.1} | {:.1} | {:.1} |", overshoot[50], overshoot[98], overshoot[99]);
+        println!(
+            "| {mode} | {:.1} | {:.1} | {:.1} |",
+            overshoot[50], overshoot[98], overshoot[99]
+        );
     }
-    println!("\n(includes rebuilding the dropped instance at the start of each next call; target p99 < 50 ms)");
+    println!(
+        "\n(includes rebuilding the dropped instance at the start of each next call; target p99 < 50 ms)"
+    );
     Ok(())
 }
 
@@ -93,11 +121,16 @@ fn memory_bomb_peak() -> Result<()> {
     let host = host_for(&folder)?;
     let before = proc_status_kb("VmHWM")?;
     let event = json!({"guest": "misbehave", "event": {"mode": "grow"}}).to_string();
-    let error = host.dispatch(event.as_bytes(), &invocation()).err().context("memory bomb answered")?;
+    let error = host
+        .dispatch(event.as_bytes(), &invocation())
+        .err()
+        .context("memory bomb answered")?;
     anyhow::ensure!(error.error_type() == "GuestMemoryLimit", "{error}");
     let after = proc_status_kb("VmHWM")?;
     println!("\n## memory bomb (default 128 MB guest limit)\n");
-    println!("peak resident memory of the bench process: {before} kB before, {after} kB after ({error})");
+    println!(
+        "peak resident memory of the bench process: {before} kB before, {after} kB after ({error})"
+    );
     Ok(())
 }
 
@@ -133,7 +166,11 @@ fn deploy(count: usize) -> GuestFolder {
     let mut folder = GuestFolder::new(&format!("bench{count}"));
     for i in 0..count {
         let package = packages[i % packages.len()];
-        let name = if i == 0 { "hello".to_owned() } else { format!("{package}-{i}") };
+        let name = if i == 0 {
+            "hello".to_owned()
+        } else {
+            format!("{package}-{i}")
+        };
         folder = folder.with_guest(&name, package);
     }
     folder
@@ -141,7 +178,11 @@ fn deploy(count: usize) -> GuestFolder {
 
 /// Starts `binary` RUNS times against a loopback listener and returns how
 /// long each took to ask for its first event, in ms.
-fn init_times(binary: &Path, folder: Option<&GuestFolder>, options: &[(&str, &str)]) -> Result<Vec<f64>> {
+fn init_times(
+    binary: &Path,
+    folder: Option<&GuestFolder>,
+    options: &[(&str, &str)],
+) -> Result<Vec<f64>> {
     let fresh_cache = options.iter().any(|(k, _)| *k == "fresh-cache");
     let mut times = Vec::new();
     for run in 0..RUNS {
@@ -165,7 +206,9 @@ fn init_times(binary: &Path, folder: Option<&GuestFolder>, options: &[(&str, &st
             );
         }
         let started = Instant::now();
-        let mut child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
         let (mut stream, _) = listener.accept()?;
         // The request line arrives with the connection's first bytes.
         let mut buffer = [0u8; 64];
@@ -209,14 +252,26 @@ fn warm_overhead() -> Result<()> {
     }
     samples.sort_by(f64::total_cmp);
     let pct = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
-    println!("## warm invocation in process: hello, {} byte event, 20,000 calls\n", event.len());
-    println!("p50 {:.1} us, p90 {:.1} us, p99 {:.1} us (target p50 <= 20 us)\n", pct(0.5), pct(0.9), pct(0.99));
+    println!(
+        "## warm invocation in process: hello, {} byte event, 20,000 calls\n",
+        event.len()
+    );
+    println!(
+        "p50 {:.1} us, p90 {:.1} us, p99 {:.1} us (target p50 <= 20 us)\n",
+        pct(0.5),
+        pct(0.9),
+        pct(0.99)
+    );
     Ok(())
 }
 
 fn resident_memory(host: &Path) -> Result<()> {
     let folder = deploy(10);
-    Command::new(host).arg("precompile").arg(folder.guests()).stdout(Stdio::null()).status()?;
+    Command::new(host)
+        .arg("precompile")
+        .arg(folder.guests())
+        .stdout(Stdio::null())
+        .status()?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let mut child = Command::new(host)
@@ -231,17 +286,27 @@ fn resident_memory(host: &Path) -> Result<()> {
     let (_stream, _) = listener.accept()?;
     std::thread::sleep(Duration::from_millis(100));
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
-    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: ?").to_owned();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: ?")
+        .to_owned();
     let _ = child.kill();
     let _ = child.wait();
     println!("## resident memory after init, 10 guests from .cwasm, waiting for its first event\n");
-    println!("{} (target <= 48 MB)", rss.split_whitespace().skip(1).collect::<Vec<_>>().join(" "));
+    println!(
+        "{} (target <= 48 MB)",
+        rss.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+    );
     Ok(())
 }
 
 fn row(binary: &str, guests: &str, origin: &str, times: &[f64]) {
     let min = times.iter().copied().fold(f64::INFINITY, f64::min);
-    println!("| {binary} | {guests} | {origin} | {:.1} | {min:.1} |", median(times));
+    println!(
+        "| {binary} | {guests} | {origin} | {:.1} | {min:.1} |",
+        median(times)
+    );
 }
 
 fn median(times: &[f64]) -> f64 {

@@ -41,7 +41,9 @@ impl Context {
 
     /// Time left before [`deadline`](Context::deadline) (zero once past it).
     pub fn remaining(&self) -> Duration {
-        self.deadline().duration_since(SystemTime::now()).unwrap_or_default()
+        self.deadline()
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
     }
 
     /// The Lambda function's name.

@@ -32,7 +32,10 @@ impl Error {
     /// An error of the given kind (a short machine-readable name such as
     /// `ValidationError`) with a human-readable message.
     pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind: kind.into(), message: message.into() }
+        Self {
+            kind: kind.into(),
+            message: message.into(),
+        }
     }
 
     /// An error of kind `Error` with the given message.
@@ -51,7 +54,10 @@ impl Error {
     }
 
     pub(crate) fn into_wit(self) -> types::GuestError {
-        types::GuestError { kind: self.kind, message: self.message }
+        types::GuestError {
+            kind: self.kind,
+            message: self.message,
+        }
     }
 }
 

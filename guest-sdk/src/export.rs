@@ -25,23 +25,39 @@ pub fn run_handle<F: Function>(
     event: Vec<u8>,
     context: types::Context,
 ) -> Result<Vec<u8>, types::GuestError> {
-    let event: F::Event = serde_json::from_slice(&event)
-        .map_err(|e| Error::new("InvalidEvent", format!("event does not match the guest's event type: {e}")).into_wit())?;
+    let event: F::Event = serde_json::from_slice(&event).map_err(|e| {
+        Error::new(
+            "InvalidEvent",
+            format!("event does not match the guest's event type: {e}"),
+        )
+        .into_wit()
+    })?;
     let context = Context::from_wit(context);
     with_function(slot, |function| {
         let output = function.handle(event, &context)?;
-        serde_json::to_vec(&output)
-            .map_err(|e| Error::new("InvalidOutput", format!("answer could not be serialized: {e}")))
+        serde_json::to_vec(&output).map_err(|e| {
+            Error::new(
+                "InvalidOutput",
+                format!("answer could not be serialized: {e}"),
+            )
+        })
     })
 }
 
 /// Runs the `warm` hook and encodes its answer.
-pub fn run_warm<F: Function>(slot: &Slot<F>, info: types::WarmInfo) -> Result<Vec<u8>, types::GuestError> {
+pub fn run_warm<F: Function>(
+    slot: &Slot<F>,
+    info: types::WarmInfo,
+) -> Result<Vec<u8>, types::GuestError> {
     let info = WarmInfo::from_wit(info);
     with_function(slot, |function| {
         let answer = function.warm(&info)?;
-        serde_json::to_vec(&answer)
-            .map_err(|e| Error::new("InvalidOutput", format!("warm answer could not be serialized: {e}")))
+        serde_json::to_vec(&answer).map_err(|e| {
+            Error::new(
+                "InvalidOutput",
+                format!("warm answer could not be serialized: {e}"),
+            )
+        })
     })
 }
 

@@ -49,7 +49,7 @@ pub mod models;
 
 pub use context::{Context, WarmInfo};
 pub use error::Error;
-pub use host::{config, config_entries, log, LogLevel};
+pub use host::{LogLevel, config, config_entries, log};
 
 /// Re-exported so guests need not depend on `serde_json` to use [`Value`](serde_json::Value).
 pub use serde_json;

@@ -51,32 +51,56 @@ pub struct Tensor {
 impl Tensor {
     /// A tensor of `f32` elements.
     pub fn f32(name: impl Into<String>, shape: Vec<u64>, data: Vec<f32>) -> Self {
-        Self { name: name.into(), shape, data: TensorData::Float32(data) }
+        Self {
+            name: name.into(),
+            shape,
+            data: TensorData::Float32(data),
+        }
     }
 
     /// A tensor of `f64` elements.
     pub fn f64(name: impl Into<String>, shape: Vec<u64>, data: Vec<f64>) -> Self {
-        Self { name: name.into(), shape, data: TensorData::Float64(data) }
+        Self {
+            name: name.into(),
+            shape,
+            data: TensorData::Float64(data),
+        }
     }
 
     /// A tensor of `i32` elements.
     pub fn i32(name: impl Into<String>, shape: Vec<u64>, data: Vec<i32>) -> Self {
-        Self { name: name.into(), shape, data: TensorData::Int32(data) }
+        Self {
+            name: name.into(),
+            shape,
+            data: TensorData::Int32(data),
+        }
     }
 
     /// A tensor of `i64` elements.
     pub fn i64(name: impl Into<String>, shape: Vec<u64>, data: Vec<i64>) -> Self {
-        Self { name: name.into(), shape, data: TensorData::Int64(data) }
+        Self {
+            name: name.into(),
+            shape,
+            data: TensorData::Int64(data),
+        }
     }
 
     /// A tensor of `u8` elements.
     pub fn u8(name: impl Into<String>, shape: Vec<u64>, data: Vec<u8>) -> Self {
-        Self { name: name.into(), shape, data: TensorData::Uint8(data) }
+        Self {
+            name: name.into(),
+            shape,
+            data: TensorData::Uint8(data),
+        }
     }
 
     /// A tensor of `bool` elements.
     pub fn bool(name: impl Into<String>, shape: Vec<u64>, data: Vec<bool>) -> Self {
-        Self { name: name.into(), shape, data: TensorData::Boolean(data) }
+        Self {
+            name: name.into(),
+            shape,
+            data: TensorData::Boolean(data),
+        }
     }
 
     /// How many elements the data holds.
@@ -188,12 +212,20 @@ impl std::error::Error for ModelError {}
 pub fn infer(model: &str, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, ModelError> {
     let inputs: Vec<wit::Tensor> = inputs
         .into_iter()
-        .map(|t| wit::Tensor { name: t.name, shape: t.shape, data: t.data })
+        .map(|t| wit::Tensor {
+            name: t.name,
+            shape: t.shape,
+            data: t.data,
+        })
         .collect();
     match wit::infer(model, &inputs) {
         Ok(outputs) => Ok(outputs
             .into_iter()
-            .map(|t| Tensor { name: t.name, shape: t.shape, data: t.data })
+            .map(|t| Tensor {
+                name: t.name,
+                shape: t.shape,
+                data: t.data,
+            })
             .collect()),
         Err(wit::ModelError::UnknownModel(m)) => Err(ModelError::UnknownModel(m)),
         Err(wit::ModelError::NotAllowed(m)) => Err(ModelError::NotAllowed(m)),
@@ -254,13 +286,20 @@ impl Model {
     /// a model without such outputs is [`ModelError::Failed`].
     pub fn classify<R: AsRef<[f32]>>(&self, rows: &[R]) -> Result<Classification, ModelError> {
         let outputs = self.infer(vec![rows_tensor(rows)?])?;
-        let labels = pick_output(&outputs, "label", |t| t.as_i64().is_some() && t.shape.len() == 1)
-            .and_then(Tensor::as_i64)
-            .ok_or_else(|| self.unexpected("an int64 label output"))?
-            .to_vec();
-        let scores = pick_output(&outputs, "probabilities", |t| t.as_f32().is_some() && t.shape.len() == 2)
-            .ok_or_else(|| self.unexpected("a float32 [rows, classes] probabilities output"))?;
-        Ok(Classification { labels, probabilities: split_rows(scores) })
+        let labels = pick_output(&outputs, "label", |t| {
+            t.as_i64().is_some() && t.shape.len() == 1
+        })
+        .and_then(Tensor::as_i64)
+        .ok_or_else(|| self.unexpected("an int64 label output"))?
+        .to_vec();
+        let scores = pick_output(&outputs, "probabilities", |t| {
+            t.as_f32().is_some() && t.shape.len() == 2
+        })
+        .ok_or_else(|| self.unexpected("a float32 [rows, classes] probabilities output"))?;
+        Ok(Classification {
+            labels,
+            probabilities: split_rows(scores),
+        })
     }
 
     /// Runs a regressor on `rows` and returns each row's values (one per
@@ -270,8 +309,10 @@ impl Model {
     /// As [`Model::classify`].
     pub fn predict<R: AsRef<[f32]>>(&self, rows: &[R]) -> Result<Vec<Vec<f32>>, ModelError> {
         let outputs = self.infer(vec![rows_tensor(rows)?])?;
-        let values = pick_output(&outputs, "variable", |t| t.as_f32().is_some() && t.shape.len() == 2)
-            .ok_or_else(|| self.unexpected("a float32 [rows, targets] output"))?;
+        let values = pick_output(&outputs, "variable", |t| {
+            t.as_f32().is_some() && t.shape.len() == 2
+        })
+        .ok_or_else(|| self.unexpected("a float32 [rows, targets] output"))?;
         Ok(split_rows(values))
     }
 
@@ -287,7 +328,10 @@ fn rows_tensor<R: AsRef<[f32]>>(rows: &[R]) -> Result<Tensor, ModelError> {
     for (i, row) in rows.iter().enumerate() {
         let row = row.as_ref();
         if row.len() != width {
-            return Err(ModelError::InvalidInput(format!("row {i} has {} features, row 0 has {width}", row.len())));
+            return Err(ModelError::InvalidInput(format!(
+                "row {i} has {} features, row 0 has {width}",
+                row.len()
+            )));
         }
         data.extend_from_slice(row);
     }
@@ -295,11 +339,23 @@ fn rows_tensor<R: AsRef<[f32]>>(rows: &[R]) -> Result<Tensor, ModelError> {
 }
 
 /// The output called `name`, else the first that `fits`.
-fn pick_output<'a>(outputs: &'a [Tensor], name: &str, fits: impl Fn(&Tensor) -> bool) -> Option<&'a Tensor> {
-    outputs.iter().find(|t| t.name == name && fits(t)).or_else(|| outputs.iter().find(|t| fits(t)))
+fn pick_output<'a>(
+    outputs: &'a [Tensor],
+    name: &str,
+    fits: impl Fn(&Tensor) -> bool,
+) -> Option<&'a Tensor> {
+    outputs
+        .iter()
+        .find(|t| t.name == name && fits(t))
+        .or_else(|| outputs.iter().find(|t| fits(t)))
 }
 
 fn split_rows(tensor: &Tensor) -> Vec<Vec<f32>> {
     let width = tensor.shape.get(1).copied().unwrap_or(1).max(1) as usize;
-    tensor.as_f32().unwrap_or_default().chunks(width).map(<[f32]>::to_vec).collect()
+    tensor
+        .as_f32()
+        .unwrap_or_default()
+        .chunks(width)
+        .map(<[f32]>::to_vec)
+        .collect()
 }

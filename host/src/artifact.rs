@@ -16,10 +16,10 @@ use std::fs;
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use sha2::{Digest, Sha256};
-use wasmtime::component::Component;
 use wasmtime::Engine;
+use wasmtime::component::Component;
 
 use crate::engine::engine_fingerprint;
 
@@ -62,12 +62,18 @@ pub fn compile(engine: &Engine, wasm: &[u8], source: &WasmDigest) -> Result<(Com
 pub fn load(engine: &Engine, path: &Path, source: &WasmDigest) -> Result<Component> {
     let trailer = read_trailer(path)?;
     if &trailer[40..] != MAGIC {
-        bail!("{} is not an artifact made by wasm-lambda-host precompile", path.display());
+        bail!(
+            "{} is not an artifact made by wasm-lambda-host precompile",
+            path.display()
+        );
     }
     let mut fingerprint = [0u8; 8];
     fingerprint.copy_from_slice(&trailer[32..40]);
     if u64::from_le_bytes(fingerprint) != engine_fingerprint(engine) {
-        bail!("{} was compiled by another host build or engine configuration", path.display());
+        bail!(
+            "{} was compiled by another host build or engine configuration",
+            path.display()
+        );
     }
     if &trailer[..32] != source {
         bail!("{} was compiled from a different .wasm", path.display());
@@ -84,7 +90,10 @@ pub fn load(engine: &Engine, path: &Path, source: &WasmDigest) -> Result<Compone
 
 fn read_trailer(path: &Path) -> Result<[u8; TRAILER_LEN]> {
     let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let length = file.metadata().with_context(|| format!("reading {}", path.display()))?.len();
+    let length = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
     if length < TRAILER_LEN as u64 {
         bail!("{} is too short to be an artifact", path.display());
     }
@@ -106,11 +115,16 @@ pub fn store(path: &Path, artifact: &[u8]) -> Result<()> {
     }
     let temp = path.with_extension(format!("tmp{}", std::process::id()));
     fs::write(&temp, artifact).with_context(|| format!("writing {}", temp.display()))?;
-    fs::rename(&temp, path).with_context(|| format!("renaming {} to {}", temp.display(), path.display()))?;
+    fs::rename(&temp, path)
+        .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))?;
     Ok(())
 }
 
 /// Where the cache keeps the artifact for a given `.wasm`.
 pub fn cache_path(cache_dir: &Path, engine: &Engine, source: &WasmDigest) -> PathBuf {
-    cache_dir.join(format!("{}-{:016x}.cwasm", hex(source), engine_fingerprint(engine)))
+    cache_dir.join(format!(
+        "{}-{:016x}.cwasm",
+        hex(source),
+        engine_fingerprint(engine)
+    ))
 }

@@ -4,11 +4,11 @@ use std::io::Read as _;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 
 use crate::artifact;
 use crate::engine::shared_engine;
-use crate::guest_check::{self, guest_linker, WIT_PACKAGE, WIT_VERSION};
+use crate::guest_check::{self, WIT_PACKAGE, WIT_VERSION, guest_linker};
 use crate::guest_loader;
 use crate::invocation::Invocation;
 use crate::settings::Settings;
@@ -71,15 +71,21 @@ pub fn invoke(guest: &str, event_source: Option<&str>) -> Result<bool> {
         None => b"{}".to_vec(),
         Some("-") => {
             let mut buffer = Vec::new();
-            std::io::stdin().read_to_end(&mut buffer).context("reading the event from stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut buffer)
+                .context("reading the event from stdin")?;
             buffer
         }
         Some(file) => std::fs::read(file).with_context(|| format!("reading event file {file}"))?,
     };
-    let (host, report) = WasmHost::init(Settings::from_env()).map_err(|e| anyhow::anyhow!("init failed ({}): {e}", e.error_type()))?;
+    let (host, report) = WasmHost::init(Settings::from_env())
+        .map_err(|e| anyhow::anyhow!("init failed ({}): {e}", e.error_type()))?;
     report.log();
     if !host.guest_names().any(|name| name == guest) {
-        bail!("no guest `{guest}`; guests: {}", host.guest_names().collect::<Vec<_>>().join(", "));
+        bail!(
+            "no guest `{guest}`; guests: {}",
+            host.guest_names().collect::<Vec<_>>().join(", ")
+        );
     }
     let invocation = Invocation {
         request_id: format!("invoke-{}", std::process::id()),
@@ -116,12 +122,18 @@ pub fn check(file: &Path) -> Result<bool> {
         Ok(component) => {
             let ty = component.component_type();
             let imports: Vec<String> = ty.imports(&engine).map(|(n, _)| n.to_owned()).collect();
-            println!("ok: {} runs on this host ({WIT_PACKAGE}@{WIT_VERSION})", file.display());
+            println!(
+                "ok: {} runs on this host ({WIT_PACKAGE}@{WIT_VERSION})",
+                file.display()
+            );
             println!("imports: {}", imports.join(", "));
             Ok(true)
         }
         Err(error) => {
-            println!("error: {} cannot run on this host: {error:#}", file.display());
+            println!(
+                "error: {} cannot run on this host: {error:#}",
+                file.display()
+            );
             Ok(false)
         }
     }

@@ -40,7 +40,9 @@ fn build_engine() -> Result<Engine> {
         .epoch_interruption(true)
         // Deep recursion traps instead of aborting the process.
         .max_wasm_stack(1 << 20);
-    Engine::new(&config).map_err(anyhow::Error::from).context("configuring the wasmtime engine")
+    Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("configuring the wasmtime engine")
 }
 
 /// A number that changes whenever compiled artifacts stop being compatible:

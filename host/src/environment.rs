@@ -19,9 +19,18 @@ impl Environment {
         // RandomState is seeded from the OS; mixing in time and pid makes two
         // environments' ids differ even if that seed ever did not.
         let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos());
+        hasher.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
         hasher.write_u32(std::process::id());
-        Self { id: format!("env-{:016x}", hasher.finish()), started: Instant::now(), invocations: AtomicU64::new(0) }
+        Self {
+            id: format!("env-{:016x}", hasher.finish()),
+            started: Instant::now(),
+            invocations: AtomicU64::new(0),
+        }
     }
 
     /// The id, stable for the life of the process.

@@ -42,7 +42,9 @@ impl EventShape<'_> {
             Self::S3(bucket) => format!("an S3 event from bucket {bucket}"),
             Self::Dynamodb(arn) => format!("a DynamoDB stream event from {arn}"),
             Self::Kinesis(arn) => format!("a Kinesis event from {arn}"),
-            Self::EventBridge { source, .. } => format!("an EventBridge event from source {source}"),
+            Self::EventBridge { source, .. } => {
+                format!("an EventBridge event from source {source}")
+            }
             Self::Other => "an event of no known AWS shape".to_owned(),
         }
     }
@@ -55,16 +57,25 @@ impl EventShape<'_> {
 /// `Records` list, EventBridge's `detail-type`) but lacks what that shape
 /// needs is malformed: the message says what is missing.
 pub fn classify(event: &Value) -> Result<EventShape<'_>, String> {
-    let Some(object) = event.as_object() else { return Ok(EventShape::Other) };
+    let Some(object) = event.as_object() else {
+        return Ok(EventShape::Other);
+    };
 
     if let Some(context) = object.get("requestContext") {
-        if context.get("http").is_some() || object.get("version").and_then(Value::as_str) == Some("2.0") {
+        if context.get("http").is_some()
+            || object.get("version").and_then(Value::as_str) == Some("2.0")
+        {
             let raw_path = object
                 .get("rawPath")
                 .and_then(Value::as_str)
                 .ok_or("HTTP API (v2) event without a string `rawPath`")?;
-            let stage = context.get("stage").and_then(Value::as_str).unwrap_or("$default");
-            return Ok(EventShape::Http { path: strip_stage(raw_path, stage) });
+            let stage = context
+                .get("stage")
+                .and_then(Value::as_str)
+                .unwrap_or("$default");
+            return Ok(EventShape::Http {
+                path: strip_stage(raw_path, stage),
+            });
         }
         if object.contains_key("httpMethod") || context.get("elb").is_some() {
             let path = object
@@ -105,19 +116,33 @@ fn classify_record<'e>(record: &'e Value) -> Result<EventShape<'e>, String> {
     let source = field("eventSource")
         .or_else(|| field("EventSource"))
         .ok_or("record without `eventSource`")?;
-    let required = |value: Option<&'e str>, what: &str| value.ok_or_else(|| format!("{source} record without {what}"));
+    let required = |value: Option<&'e str>, what: &str| {
+        value.ok_or_else(|| format!("{source} record without {what}"))
+    };
     match source {
-        "aws:sqs" => Ok(EventShape::Sqs(required(field("eventSourceARN"), "`eventSourceARN`")?)),
+        "aws:sqs" => Ok(EventShape::Sqs(required(
+            field("eventSourceARN"),
+            "`eventSourceARN`",
+        )?)),
         "aws:sns" => {
-            let topic = record.get("Sns").and_then(|s| s.get("TopicArn")).and_then(Value::as_str);
+            let topic = record
+                .get("Sns")
+                .and_then(|s| s.get("TopicArn"))
+                .and_then(Value::as_str);
             Ok(EventShape::Sns(required(topic, "`Sns.TopicArn`")?))
         }
         "aws:s3" => {
             let bucket = record.pointer("/s3/bucket/name").and_then(Value::as_str);
             Ok(EventShape::S3(required(bucket, "`s3.bucket.name`")?))
         }
-        "aws:dynamodb" => Ok(EventShape::Dynamodb(required(field("eventSourceARN"), "`eventSourceARN`")?)),
-        "aws:kinesis" => Ok(EventShape::Kinesis(required(field("eventSourceARN"), "`eventSourceARN`")?)),
+        "aws:dynamodb" => Ok(EventShape::Dynamodb(required(
+            field("eventSourceARN"),
+            "`eventSourceARN`",
+        )?)),
+        "aws:kinesis" => Ok(EventShape::Kinesis(required(
+            field("eventSourceARN"),
+            "`eventSourceARN`",
+        )?)),
         _ => Ok(EventShape::Other),
     }
 }
@@ -127,7 +152,10 @@ fn strip_stage<'p>(raw_path: &'p str, stage: &str) -> &'p str {
     if stage == "$default" {
         return raw_path;
     }
-    match raw_path.strip_prefix('/').and_then(|p| p.strip_prefix(stage)) {
+    match raw_path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(stage))
+    {
         Some("") => "/",
         Some(rest) if rest.starts_with('/') => rest,
         _ => raw_path,

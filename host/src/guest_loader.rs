@@ -11,15 +11,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _, Result};
-use wasmtime::component::{Component, Linker};
+use anyhow::{Context as _, Result, bail};
 use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
 
 use crate::artifact;
 use crate::bindings::GuestPre;
 use crate::guest_check;
 use crate::guest_state::GuestState;
-use crate::manifest::{validate_name, GuestSpec, Manifest};
+use crate::manifest::{GuestSpec, Manifest, validate_name};
 use crate::parallel::parallel_map;
 
 /// A guest found in the guests folder.
@@ -90,15 +90,26 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
 /// # Errors
 /// An unreadable folder. Files with invalid names are skipped with a warning.
 pub fn discover(dir: &Path, manifest: &Manifest) -> Result<Vec<GuestSource>> {
-
     let mut guests: BTreeMap<String, GuestSource> = BTreeMap::new();
-    let claimed: Vec<String> = manifest.guests.iter().filter_map(|(_, s)| s.file.clone()).collect();
+    let claimed: Vec<String> = manifest
+        .guests
+        .iter()
+        .filter_map(|(_, s)| s.file.clone())
+        .collect();
     for (name, spec) in &manifest.guests {
         let file = spec.file.clone().unwrap_or_else(|| format!("{name}.wasm"));
-        guests.insert(name.clone(), GuestSource { name: name.clone(), wasm_path: dir.join(file), spec: spec.clone() });
+        guests.insert(
+            name.clone(),
+            GuestSource {
+                name: name.clone(),
+                wasm_path: dir.join(file),
+                spec: spec.clone(),
+            },
+        );
     }
 
-    let entries = fs::read_dir(dir).with_context(|| format!("reading guests folder {}", dir.display()))?;
+    let entries =
+        fs::read_dir(dir).with_context(|| format!("reading guests folder {}", dir.display()))?;
     for entry in entries {
         let entry = entry.with_context(|| format!("reading guests folder {}", dir.display()))?;
         let path = entry.path();
@@ -106,7 +117,9 @@ pub fn discover(dir: &Path, manifest: &Manifest) -> Result<Vec<GuestSource>> {
             continue;
         }
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
+        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
+            continue;
+        };
         if claimed.contains(&file_name) || guests.contains_key(&name) {
             continue;
         }
@@ -114,7 +127,14 @@ pub fn discover(dir: &Path, manifest: &Manifest) -> Result<Vec<GuestSource>> {
             tracing::warn!(file = %path.display(), "skipping guest file: {error}");
             continue;
         }
-        guests.insert(name.clone(), GuestSource { name, wasm_path: path, spec: GuestSpec::default() });
+        guests.insert(
+            name.clone(),
+            GuestSource {
+                name,
+                wasm_path: path,
+                spec: GuestSpec::default(),
+            },
+        );
     }
     Ok(guests.into_values().collect())
 }
@@ -127,7 +147,9 @@ pub fn load_all(
     cache_dir: &Path,
     sources: &[GuestSource],
 ) -> Vec<Result<LoadedGuest>> {
-    parallel_map(sources, |source| load_one(engine, linker, guests_dir, cache_dir, source))
+    parallel_map(sources, |source| {
+        load_one(engine, linker, guests_dir, cache_dir, source)
+    })
 }
 
 /// Loads one guest.
@@ -148,7 +170,10 @@ pub fn load_one(
     if let Some(pin) = &source.spec.sha256 {
         let actual = artifact::hex(&digest);
         if !actual.eq_ignore_ascii_case(pin) {
-            bail!("sha256 mismatch for {}: manifest pins {pin}, file has {actual}", source.wasm_path.display());
+            bail!(
+                "sha256 mismatch for {}: manifest pins {pin}, file has {actual}",
+                source.wasm_path.display()
+            );
         }
     }
 
@@ -164,7 +189,11 @@ pub fn load_one(
         check_ms = (elapsed - obtained).as_secs_f64() * 1e3,
         "guest loaded"
     );
-    Ok(LoadedGuest { pre, origin, elapsed })
+    Ok(LoadedGuest {
+        pre,
+        origin,
+        elapsed,
+    })
 }
 
 fn obtain_component(
@@ -178,14 +207,18 @@ fn obtain_component(
     if beside.exists() {
         match artifact::load(engine, &beside, digest) {
             Ok(component) => return Ok((component, LoadOrigin::Precompiled)),
-            Err(error) => tracing::warn!(guest = %source.name, "ignoring precompiled artifact: {error:#}"),
+            Err(error) => {
+                tracing::warn!(guest = %source.name, "ignoring precompiled artifact: {error:#}")
+            }
         }
     }
     let cached = artifact::cache_path(cache_dir, engine, digest);
     if cached.exists() {
         match artifact::load(engine, &cached, digest) {
             Ok(component) => return Ok((component, LoadOrigin::Cache)),
-            Err(error) => tracing::warn!(guest = %source.name, "ignoring cached artifact: {error:#}"),
+            Err(error) => {
+                tracing::warn!(guest = %source.name, "ignoring cached artifact: {error:#}")
+            }
         }
     }
     let (component, bytes) = artifact::compile(engine, wasm, digest)
@@ -203,10 +236,19 @@ fn obtain_component(
 /// # Errors
 /// The file is missing, unreadable, or resolves outside `dir`.
 pub fn read_inside(dir: &Path, path: &Path) -> Result<Vec<u8>> {
-    let root = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
-    let real = path.canonicalize().with_context(|| format!("file {} not found", path.display()))?;
+    let root = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
+    let real = path
+        .canonicalize()
+        .with_context(|| format!("file {} not found", path.display()))?;
     if !real.starts_with(&root) {
-        bail!("{} resolves to {}, outside the folder {}", path.display(), real.display(), root.display());
+        bail!(
+            "{} resolves to {}, outside the folder {}",
+            path.display(),
+            real.display(),
+            root.display()
+        );
     }
     fs::read(&real).with_context(|| format!("reading {}", real.display()))
 }

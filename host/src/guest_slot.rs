@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Engine, Store, Trap};
 
-use crate::bindings::{types, Guest, GuestPre};
+use crate::bindings::{Guest, GuestPre, types};
 use crate::engine::ticks_for;
 use crate::guest_state::{GuestIdentity, GuestState};
 use crate::invocation::{Invocation, InvocationError};
@@ -51,16 +51,34 @@ type CallResult = wasmtime::Result<Result<Vec<u8>, types::GuestError>>;
 
 impl GuestSlot {
     /// A guest that loaded.
-    pub fn ready(name: &str, spec: &GuestSpec, engine: &Engine, models: &Arc<ModelStore>, pre: GuestPre<GuestState>) -> Self {
+    pub fn ready(
+        name: &str,
+        spec: &GuestSpec,
+        engine: &Engine,
+        models: &Arc<ModelStore>,
+        pre: GuestPre<GuestState>,
+    ) -> Self {
         Self::new(name, spec, engine, models, Template::Ready(pre))
     }
 
     /// A guest that failed to load: its events get the reason.
-    pub fn failed(name: &str, spec: &GuestSpec, engine: &Engine, models: &Arc<ModelStore>, reason: String) -> Self {
+    pub fn failed(
+        name: &str,
+        spec: &GuestSpec,
+        engine: &Engine,
+        models: &Arc<ModelStore>,
+        reason: String,
+    ) -> Self {
         Self::new(name, spec, engine, models, Template::Failed(reason))
     }
 
-    fn new(name: &str, spec: &GuestSpec, engine: &Engine, models: &Arc<ModelStore>, template: Template) -> Self {
+    fn new(
+        name: &str,
+        spec: &GuestSpec,
+        engine: &Engine,
+        models: &Arc<ModelStore>,
+        template: Template,
+    ) -> Self {
         let identity = GuestIdentity {
             name: name.to_owned(),
             config: spec.config_strings(),
@@ -119,33 +137,49 @@ impl GuestSlot {
         deadline: Instant,
     ) -> Result<Vec<u8>, InvocationError> {
         let deadline = self.bounded(deadline);
-        self.with_instance(deadline, &invocation.request_id, |instance, store_deadline| {
-            let context = types::Context {
-                request_id: invocation.request_id.clone(),
-                deadline_ms: invocation.deadline_ms(),
-                function_name: function.name.clone(),
-                function_version: function.version.clone(),
-                invoked_function_arn: invocation.invoked_function_arn.clone(),
-                memory_limit_mb: function.memory_mb,
-                guest_name: self.identity.name.clone(),
-                cold: instance.events_handled == 0,
-                events_handled: instance.events_handled,
-            };
-            instance.events_handled += 1;
-            self.arm(&mut instance.store, store_deadline);
-            instance.guest.wasm_lambda_guest_function().call_handle(&mut instance.store, event, &context)
-        })
+        self.with_instance(
+            deadline,
+            &invocation.request_id,
+            |instance, store_deadline| {
+                let context = types::Context {
+                    request_id: invocation.request_id.clone(),
+                    deadline_ms: invocation.deadline_ms(),
+                    function_name: function.name.clone(),
+                    function_version: function.version.clone(),
+                    invoked_function_arn: invocation.invoked_function_arn.clone(),
+                    memory_limit_mb: function.memory_mb,
+                    guest_name: self.identity.name.clone(),
+                    cold: instance.events_handled == 0,
+                    events_handled: instance.events_handled,
+                };
+                instance.events_handled += 1;
+                self.arm(&mut instance.store, store_deadline);
+                instance.guest.wasm_lambda_guest_function().call_handle(
+                    &mut instance.store,
+                    event,
+                    &context,
+                )
+            },
+        )
     }
 
     /// Runs the guest's `warm` hook for a warmer ping.
     ///
     /// # Errors
     /// As [`handle`](Self::handle).
-    pub fn warm(&self, info: &types::WarmInfo, request_id: &str, deadline: Instant) -> Result<Vec<u8>, InvocationError> {
+    pub fn warm(
+        &self,
+        info: &types::WarmInfo,
+        request_id: &str,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, InvocationError> {
         let deadline = self.bounded(deadline);
         self.with_instance(deadline, request_id, |instance, store_deadline| {
             self.arm(&mut instance.store, store_deadline);
-            instance.guest.wasm_lambda_guest_function().call_warm(&mut instance.store, info)
+            instance
+                .guest
+                .wasm_lambda_guest_function()
+                .call_warm(&mut instance.store, info)
         })
     }
 
@@ -192,20 +226,34 @@ impl GuestSlot {
     /// Instantiates the template and runs `init`.
     fn instantiate(&self, deadline: Instant) -> Result<LiveInstance, InvocationError> {
         let pre = self.template()?;
-        let memory_limit = usize::try_from(self.memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
-        let mut store = Store::new(&self.engine, GuestState::new(self.identity.clone(), memory_limit));
+        let memory_limit =
+            usize::try_from(self.memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+        let mut store = Store::new(
+            &self.engine,
+            GuestState::new(self.identity.clone(), memory_limit),
+        );
         store.limiter(|state| &mut state.limits);
         self.arm(&mut store, deadline);
         let started = Instant::now();
-        let init_failed = |reason: String| InvocationError::GuestInitFailed { guest: self.identity.name.clone(), reason };
+        let init_failed = |reason: String| InvocationError::GuestInitFailed {
+            guest: self.identity.name.clone(),
+            reason,
+        };
 
         let guest = match pre.instantiate(&mut store) {
             Ok(guest) => guest,
             Err(error) => return Err(self.init_failure(error, &store, started, deadline)),
         };
         match guest.wasm_lambda_guest_function().call_init(&mut store) {
-            Ok(Ok(())) => Ok(LiveInstance { store, guest, events_handled: 0 }),
-            Ok(Err(error)) => Err(init_failed(format!("init returned an error ({}): {}", error.kind, error.message))),
+            Ok(Ok(())) => Ok(LiveInstance {
+                store,
+                guest,
+                events_handled: 0,
+            }),
+            Ok(Err(error)) => Err(init_failed(format!(
+                "init returned an error ({}): {}",
+                error.kind, error.message
+            ))),
             Err(error) => Err(self.init_failure(error, &store, started, deadline)),
         }
     }
@@ -219,10 +267,12 @@ impl GuestSlot {
     ) -> InvocationError {
         match self.classify(error, store, started, deadline) {
             // A limit hit while initializing is still a limit hit.
-            limit @ (InvocationError::GuestTimeout { .. } | InvocationError::GuestMemoryLimit { .. }) => limit,
-            InvocationError::GuestTrapped { detail, .. } => {
-                InvocationError::GuestInitFailed { guest: self.identity.name.clone(), reason: detail }
-            }
+            limit @ (InvocationError::GuestTimeout { .. }
+            | InvocationError::GuestMemoryLimit { .. }) => limit,
+            InvocationError::GuestTrapped { detail, .. } => InvocationError::GuestInitFailed {
+                guest: self.identity.name.clone(),
+                reason: detail,
+            },
             other => other,
         }
     }
@@ -230,9 +280,10 @@ impl GuestSlot {
     fn template(&self) -> Result<&GuestPre<GuestState>, InvocationError> {
         match &self.template {
             Template::Ready(pre) => Ok(pre),
-            Template::Failed(reason) => {
-                Err(InvocationError::GuestLoadFailed { guest: self.identity.name.clone(), reason: reason.clone() })
-            }
+            Template::Failed(reason) => Err(InvocationError::GuestLoadFailed {
+                guest: self.identity.name.clone(),
+                reason: reason.clone(),
+            }),
         }
     }
 
@@ -247,15 +298,26 @@ impl GuestSlot {
 
     /// Sets the store's epoch deadline so the call traps once `deadline` passes.
     fn arm(&self, store: &mut Store<GuestState>, deadline: Instant) {
-        store.set_epoch_deadline(ticks_for(deadline.saturating_duration_since(Instant::now())));
+        store.set_epoch_deadline(ticks_for(
+            deadline.saturating_duration_since(Instant::now()),
+        ));
         store.epoch_deadline_trap();
         store.data_mut().deadline = Some(deadline);
     }
 
-    fn classify(&self, error: wasmtime::Error, store: &Store<GuestState>, started: Instant, deadline: Instant) -> InvocationError {
+    fn classify(
+        &self,
+        error: wasmtime::Error,
+        store: &Store<GuestState>,
+        started: Instant,
+        deadline: Instant,
+    ) -> InvocationError {
         let guest = self.identity.name.clone();
         if store.data().limits.memory_exceeded {
-            return InvocationError::GuestMemoryLimit { guest, limit_mb: self.memory_limit_mb };
+            return InvocationError::GuestMemoryLimit {
+                guest,
+                limit_mb: self.memory_limit_mb,
+            };
         }
         if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
             let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
@@ -274,7 +336,10 @@ impl GuestSlot {
             None => format!("{error:#}"),
         };
         if detail.len() > 4096 {
-            let cut = (0..=4096).rev().find(|i| detail.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=4096)
+                .rev()
+                .find(|i| detail.is_char_boundary(*i))
+                .unwrap_or(0);
             detail.truncate(cut);
             detail.push_str(" ...");
         }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{host, models, types};
@@ -64,7 +64,10 @@ impl GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -80,12 +83,20 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl GuestLimits {
     fn new(memory_bytes: usize) -> Self {
-        Self { memory_bytes, memory_exceeded: false }
+        Self {
+            memory_bytes,
+            memory_exceeded: false,
+        }
     }
 }
 
 impl ResourceLimiter for GuestLimits {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             // Refuse the growth (memory.grow returns -1); the flag lets the
             // host report the limit rather than the allocator abort it causes.
@@ -95,7 +106,12 @@ impl ResourceLimiter for GuestLimits {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 
@@ -120,11 +136,17 @@ impl host::Host for GuestState {
         let guest = self.identity.name.as_str();
         let request_id = self.request_id.as_str();
         match level {
-            host::LogLevel::Trace => tracing::trace!(target: "guest", guest, request_id, "{message}"),
-            host::LogLevel::Debug => tracing::debug!(target: "guest", guest, request_id, "{message}"),
+            host::LogLevel::Trace => {
+                tracing::trace!(target: "guest", guest, request_id, "{message}")
+            }
+            host::LogLevel::Debug => {
+                tracing::debug!(target: "guest", guest, request_id, "{message}")
+            }
             host::LogLevel::Info => tracing::info!(target: "guest", guest, request_id, "{message}"),
             host::LogLevel::Warn => tracing::warn!(target: "guest", guest, request_id, "{message}"),
-            host::LogLevel::Error => tracing::error!(target: "guest", guest, request_id, "{message}"),
+            host::LogLevel::Error => {
+                tracing::error!(target: "guest", guest, request_id, "{message}")
+            }
         }
     }
 
@@ -133,7 +155,11 @@ impl host::Host for GuestState {
     }
 
     fn config_entries(&mut self) -> Vec<(String, String)> {
-        self.identity.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.identity
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }
 
@@ -143,7 +169,10 @@ impl models::Host for GuestState {
         model: String,
         inputs: Vec<models::Tensor>,
     ) -> wasmtime::Result<Result<Vec<models::Tensor>, models::ModelError>> {
-        if self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
             // The same trap an epoch deadline raises: reported as GuestTimeout.
             return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
         }
@@ -152,10 +181,17 @@ impl models::Host for GuestState {
 }
 
 impl GuestState {
-    fn run_model(&self, model: &str, inputs: Vec<models::Tensor>) -> Result<Vec<models::Tensor>, models::ModelError> {
+    fn run_model(
+        &self,
+        model: &str,
+        inputs: Vec<models::Tensor>,
+    ) -> Result<Vec<models::Tensor>, models::ModelError> {
         use models::ModelError;
         let identity = &self.identity;
-        let found = identity.models.for_guest(model, &identity.name, identity.allowed_models.as_deref());
+        let found =
+            identity
+                .models
+                .for_guest(model, &identity.name, identity.allowed_models.as_deref());
         let runnable = found.map_err(|error| match error {
             AccessError::Unknown(m) => ModelError::UnknownModel(m),
             AccessError::NotAllowed(m) => ModelError::NotAllowed(m),

@@ -28,7 +28,9 @@ impl Invocation {
 
     /// Time left before Lambda's deadline.
     pub fn remaining(&self) -> Duration {
-        self.deadline.duration_since(SystemTime::now()).unwrap_or_default()
+        self.deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
     }
 }
 

@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use wasm_lambda_host::{commands, logging, model_commands, runtime_api::RuntimeApi, runtime_loop, settings::Settings};
+use wasm_lambda_host::{
+    commands, logging, model_commands, runtime_api::RuntimeApi, runtime_loop, settings::Settings,
+};
 
 const USAGE: &str = "\
 wasm-lambda-host: run WebAssembly guests on AWS Lambda
@@ -33,7 +35,9 @@ fn main() -> ExitCode {
         ["check", file] => commands::check(Path::new(file)),
         ["models", dir] => model_commands::list_models(Path::new(dir)),
         ["infer", model] => model_commands::infer(Path::new(model), None).map(|()| true),
-        ["infer", model, input] => model_commands::infer(Path::new(model), Some(input)).map(|()| true),
+        ["infer", model, input] => {
+            model_commands::infer(Path::new(model), Some(input)).map(|()| true)
+        }
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");
             Ok(true)
@@ -58,11 +62,18 @@ fn main() -> ExitCode {
 }
 
 fn run_runtime() -> anyhow::Result<bool> {
-    let Some(endpoint) = std::env::var("AWS_LAMBDA_RUNTIME_API").ok().filter(|v| !v.is_empty()) else {
-        anyhow::bail!("AWS_LAMBDA_RUNTIME_API is not set: run under Lambda or a Runtime API emulator, or use `invoke`");
+    let Some(endpoint) = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        anyhow::bail!(
+            "AWS_LAMBDA_RUNTIME_API is not set: run under Lambda or a Runtime API emulator, or use `invoke`"
+        );
     };
     let api = RuntimeApi::new(&endpoint)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime_loop::run(&runtime, api, Settings::from_env())?;
     Ok(true)
 }

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
 /// The parsed manifest.
@@ -92,11 +92,13 @@ impl Manifest {
     /// TOML errors, unknown keys, bad guest names or file names, malformed
     /// sha256 pins.
     pub fn parse(text: &str) -> Result<Self> {
-        let manifest: Manifest = toml::from_str(text).context("guests.toml is not a valid manifest")?;
+        let manifest: Manifest =
+            toml::from_str(text).context("guests.toml is not a valid manifest")?;
         for (name, spec) in &manifest.guests {
             validate_name(name).with_context(|| format!("guests.toml: guest `{name}`"))?;
             if let Some(file) = &spec.file {
-                validate_file_name(file).with_context(|| format!("guests.toml: guest `{name}`: file"))?;
+                validate_file_name(file)
+                    .with_context(|| format!("guests.toml: guest `{name}`: file"))?;
             }
             if let Some(pin) = &spec.sha256 {
                 if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -137,7 +139,9 @@ pub fn validate_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('-')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !ok {
         bail!("invalid name `{name}`: use 1-64 letters, digits, `-` or `_`");
     }
@@ -146,7 +150,12 @@ pub fn validate_name(name: &str) -> Result<()> {
 
 /// A file name inside the guests folder: no separators, no `..`.
 fn validate_file_name(file: &str) -> Result<()> {
-    if file.is_empty() || file.contains(['/', '\\']) || file == "." || file == ".." || file.starts_with('.') {
+    if file.is_empty()
+        || file.contains(['/', '\\'])
+        || file == "."
+        || file == ".."
+        || file.starts_with('.')
+    {
         bail!("`{file}` must be a plain file name inside the guests folder");
     }
     Ok(())
@@ -204,7 +213,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected() {
         let err = Manifest::parse("[guests.a]\ntimeout = 3\n").unwrap_err();
-        assert!(format!("{err:#}").contains("unknown field `timeout`"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("unknown field `timeout`"),
+            "{err:#}"
+        );
         assert!(Manifest::parse("[guest.a]\n").is_err());
         assert!(Manifest::parse("[guests.a]\nroutes = [{ ftp = \"x\" }]\n").is_err());
     }
@@ -214,7 +226,9 @@ mod tests {
         assert!(Manifest::parse("[guests.a]\ninstance = \"sometimes\"\n").is_err());
         assert!(Manifest::parse("[guests.a]\nsha256 = \"abc\"\n").is_err());
         assert!(Manifest::parse("[guests.a]\nmemory_limit_mb = 0\n").is_err());
-        assert!(Manifest::parse("[guests.a]\nroutes = [{ http = \"/a\", sqs = \"b\" }]\n").is_err());
+        assert!(
+            Manifest::parse("[guests.a]\nroutes = [{ http = \"/a\", sqs = \"b\" }]\n").is_err()
+        );
         assert!(Manifest::parse("not toml at all [").is_err());
     }
 

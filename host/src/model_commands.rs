@@ -34,7 +34,11 @@ pub fn list_models(dir: &Path) -> Result<bool> {
     for report in &reports {
         match &report.outcome {
             Ok((inputs, outputs)) => {
-                println!("{} (loaded in {:.1} ms)", report.name, report.elapsed.as_secs_f64() * 1e3);
+                println!(
+                    "{} (loaded in {:.1} ms)",
+                    report.name,
+                    report.elapsed.as_secs_f64() * 1e3
+                );
                 print_signatures("input ", inputs);
                 print_signatures("output", outputs);
             }
@@ -61,10 +65,14 @@ fn print_signatures(kind: &str, signatures: &[TensorSignature]) {
 /// # Errors
 /// The model does not load, or the input is not what it takes.
 pub fn infer(model_file: &Path, input: Option<&str>) -> Result<()> {
-    let bytes = std::fs::read(model_file).with_context(|| format!("reading {}", model_file.display()))?;
+    let bytes =
+        std::fs::read(model_file).with_context(|| format!("reading {}", model_file.display()))?;
     let started = Instant::now();
     let model = OnnxModel::load(&bytes, &Default::default())?;
-    tracing::debug!("model loaded in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    tracing::debug!(
+        "model loaded in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
     let inputs = match input {
         None => zeros_for(&model)?,
         Some(source) => {
@@ -76,7 +84,10 @@ pub fn infer(model_file: &Path, input: Option<&str>) -> Result<()> {
     let outputs = model.run(inputs).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut answer = Map::new();
     for (name, tensor) in &outputs {
-        answer.insert(name.clone(), tensor_to_json(tensor).with_context(|| format!("output `{name}`"))?);
+        answer.insert(
+            name.clone(),
+            tensor_to_json(tensor).with_context(|| format!("output `{name}`"))?,
+        );
     }
     println!("{}", Value::Object(answer));
     Ok(())
@@ -85,7 +96,9 @@ pub fn infer(model_file: &Path, input: Option<&str>) -> Result<()> {
 fn read_input_text(source: &str) -> Result<String> {
     if source == "-" {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("reading the input from stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the input from stdin")?;
         Ok(text)
     } else if source.trim_start().starts_with('{') {
         Ok(source.to_owned())
@@ -96,14 +109,20 @@ fn read_input_text(source: &str) -> Result<String> {
 
 /// `{"name": nested arrays}` → tensors of each input's element type.
 fn named_tensors(model: &OnnxModel, value: &Value) -> Result<Vec<(String, Tensor)>> {
-    let object = value.as_object().context("the input must be a JSON object of input name -> nested arrays")?;
+    let object = value
+        .as_object()
+        .context("the input must be a JSON object of input name -> nested arrays")?;
     object
         .iter()
         .map(|(name, nested)| {
-            let signature = model.inputs.iter().find(|s| s.name == *name).with_context(|| {
-                let names: Vec<&str> = model.inputs.iter().map(|s| s.name.as_str()).collect();
-                format!("unknown input `{name}`; the model takes {names:?}")
-            })?;
+            let signature = model
+                .inputs
+                .iter()
+                .find(|s| s.name == *name)
+                .with_context(|| {
+                    let names: Vec<&str> = model.inputs.iter().map(|s| s.name.as_str()).collect();
+                    format!("unknown input `{name}`; the model takes {names:?}")
+                })?;
             let tensor = tensor_from_json(nested, signature.datum_type)
                 .with_context(|| format!("input `{name}` ({})", signature.describe()))?;
             Ok((name.clone(), tensor))
@@ -116,9 +135,15 @@ fn zeros_for(model: &OnnxModel) -> Result<Vec<(String, Tensor)>> {
         .inputs
         .iter()
         .map(|signature| {
-            let shape: Vec<usize> =
-                signature.shape.iter().map(|d| if let Dim::Fixed(n) = d { *n } else { 1 }).collect();
-            Ok((signature.name.clone(), Tensor::zero_dt(signature.datum_type, &shape)?))
+            let shape: Vec<usize> = signature
+                .shape
+                .iter()
+                .map(|d| if let Dim::Fixed(n) = d { *n } else { 1 })
+                .collect();
+            Ok((
+                signature.name.clone(),
+                Tensor::zero_dt(signature.datum_type, &shape)?,
+            ))
         })
         .collect()
 }

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Applies `work` to every item on up to one thread per core and returns
 /// the results in input order.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map_or(2, usize::from).min(items.len());
+    let workers = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .min(items.len());
     if workers <= 1 {
         return items.iter().map(work).collect();
     }
@@ -38,7 +40,10 @@ mod tests {
     #[test]
     fn keeps_order_and_covers_every_item() {
         let items: Vec<u64> = (0..100).collect();
-        assert_eq!(parallel_map(&items, |n| n * 2), items.iter().map(|n| n * 2).collect::<Vec<_>>());
+        assert_eq!(
+            parallel_map(&items, |n| n * 2),
+            items.iter().map(|n| n * 2).collect::<Vec<_>>()
+        );
         assert!(parallel_map(&[] as &[u8], |n| *n).is_empty());
     }
 }

@@ -9,20 +9,27 @@ pub struct Pattern {
 impl Pattern {
     /// Compiles a pattern.
     pub fn new(text: &str) -> Self {
-        Self { text: text.to_owned() }
+        Self {
+            text: text.to_owned(),
+        }
     }
 
     /// How specific the pattern is: literal patterns before wildcards, then
     /// more literal characters first. Routers try specific patterns first.
     pub fn specificity(&self) -> (bool, usize) {
-        (!self.text.contains('*'), self.text.chars().filter(|c| *c != '*').count())
+        (
+            !self.text.contains('*'),
+            self.text.chars().filter(|c| *c != '*').count(),
+        )
     }
 
     /// Whether `candidate` matches the whole pattern.
     pub fn matches(&self, candidate: &str) -> bool {
         let mut parts = self.text.split('*');
         let first = parts.next().unwrap_or_default();
-        let Some(mut rest) = candidate.strip_prefix(first) else { return false };
+        let Some(mut rest) = candidate.strip_prefix(first) else {
+            return false;
+        };
         let pieces: Vec<&str> = parts.collect();
         let Some((last, middle)) = pieces.split_last() else {
             // No `*`: the prefix had to be the whole text.
@@ -67,7 +74,9 @@ mod tests {
 
     #[test]
     fn literal_beats_wildcard() {
-        assert!(Pattern::new("/api/orders").specificity() > Pattern::new("/api/orders/*").specificity());
+        assert!(
+            Pattern::new("/api/orders").specificity() > Pattern::new("/api/orders/*").specificity()
+        );
         assert!(Pattern::new("/api/orders/*").specificity() > Pattern::new("/api/*").specificity());
     }
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::event_shape::{classify, EventShape};
+use crate::event_shape::{EventShape, classify};
 use crate::manifest::RouteRule;
 use crate::pattern::Pattern;
 use crate::warmer::{self, WarmerPing};
@@ -77,7 +77,10 @@ impl Router {
         guests: impl IntoIterator<Item = (&'a str, &'a [RouteRule])>,
         default_guest: Option<String>,
     ) -> Self {
-        let mut router = Router { default_guest, ..Router::default() };
+        let mut router = Router {
+            default_guest,
+            ..Router::default()
+        };
         for (guest, rules) in guests {
             router.guests.insert(guest.to_owned());
             for rule in rules {
@@ -90,11 +93,15 @@ impl Router {
                     RouteRule::Kinesis(p) => (Source::Kinesis, p),
                     RouteRule::Eventbridge(p) => (Source::EventBridge, p),
                 };
-                router.rules.push((source, Pattern::new(text), guest.to_owned()));
+                router
+                    .rules
+                    .push((source, Pattern::new(text), guest.to_owned()));
             }
         }
         // Stable sort: equal specificity keeps guest-name order.
-        router.rules.sort_by(|a, b| b.1.specificity().cmp(&a.1.specificity()));
+        router
+            .rules
+            .sort_by(|a, b| b.1.specificity().cmp(&a.1.specificity()));
         router
     }
 
@@ -116,7 +123,10 @@ impl Router {
             return Ok(decision);
         }
         let shape = classify(event).map_err(RouteError::BadEvent)?;
-        if let Some(guest) = self.by_rule(&shape).or_else(|| self.by_path_segment(&shape)) {
+        if let Some(guest) = self
+            .by_rule(&shape)
+            .or_else(|| self.by_path_segment(&shape))
+        {
             return Ok(whole(guest));
         }
         if let Some(guest) = &self.default_guest {
@@ -130,8 +140,12 @@ impl Router {
     }
 
     fn envelope<'e>(&self, event: &'e Value) -> Result<Option<Decision<'e>>, RouteError> {
-        let Some(object) = event.as_object() else { return Ok(None) };
-        let (Some(guest), Some(inner), 2) = (object.get("guest"), object.get("event"), object.len()) else {
+        let Some(object) = event.as_object() else {
+            return Ok(None);
+        };
+        let (Some(guest), Some(inner), 2) =
+            (object.get("guest"), object.get("event"), object.len())
+        else {
             return Ok(None);
         };
         let guest = guest
@@ -143,12 +157,18 @@ impl Router {
                 self.guest_list()
             )));
         }
-        Ok(Some(Decision::Guest { guest: guest.to_owned(), payload: Payload::Inner(inner) }))
+        Ok(Some(Decision::Guest {
+            guest: guest.to_owned(),
+            payload: Payload::Inner(inner),
+        }))
     }
 
     fn by_rule(&self, shape: &EventShape<'_>) -> Option<&str> {
         let matches = |source: Source, key: &str| {
-            self.rules.iter().find(|(s, p, _)| *s == source && p.matches(key)).map(|(_, _, g)| g.as_str())
+            self.rules
+                .iter()
+                .find(|(s, p, _)| *s == source && p.matches(key))
+                .map(|(_, _, g)| g.as_str())
         };
         match shape {
             EventShape::Http { path } => matches(Source::Http, path),
@@ -158,13 +178,19 @@ impl Router {
             EventShape::Dynamodb(arn) => matches(Source::Dynamodb, arn),
             EventShape::Kinesis(arn) => matches(Source::Kinesis, arn),
             EventShape::EventBridge { source, resources } => matches(Source::EventBridge, source)
-                .or_else(|| resources.iter().find_map(|arn| matches(Source::EventBridge, arn))),
+                .or_else(|| {
+                    resources
+                        .iter()
+                        .find_map(|arn| matches(Source::EventBridge, arn))
+                }),
             EventShape::Other => None,
         }
     }
 
     fn by_path_segment(&self, shape: &EventShape<'_>) -> Option<&str> {
-        let EventShape::Http { path } = shape else { return None };
+        let EventShape::Http { path } = shape else {
+            return None;
+        };
         let segment = path.trim_start_matches('/').split('/').next()?;
         self.guests.get(segment).map(String::as_str)
     }
@@ -173,13 +199,20 @@ impl Router {
         if self.guests.is_empty() {
             "(none loaded)".to_owned()
         } else {
-            self.guests.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+            self.guests
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     }
 }
 
 fn whole(guest: &str) -> Decision<'static> {
-    Decision::Guest { guest: guest.to_owned(), payload: Payload::Whole }
+    Decision::Guest {
+        guest: guest.to_owned(),
+        payload: Payload::Whole,
+    }
 }
 
 #[cfg(test)]
@@ -201,7 +234,12 @@ mod tests {
         let api = vec![RouteRule::Http("/api/*".into())];
         let none: Vec<RouteRule> = vec![];
         Router::new(
-            [("orders", &orders[..]), ("api", &api[..]), ("hello", &none[..]), ("classifier", &none[..])],
+            [
+                ("orders", &orders[..]),
+                ("api", &api[..]),
+                ("hello", &none[..]),
+                ("classifier", &none[..]),
+            ],
             default.map(str::to_owned),
         )
     }
@@ -216,11 +254,21 @@ mod tests {
     #[test]
     fn warmer_pings_go_to_the_host() {
         let r = router(Some("hello"));
-        for event in [json!({"warmer": true}), json!({"source": "serverless-plugin-warmup"})] {
-            assert!(matches!(r.route(&event), Ok(Decision::Warmer(_))), "{event}");
+        for event in [
+            json!({"warmer": true}),
+            json!({"source": "serverless-plugin-warmup"}),
+        ] {
+            assert!(
+                matches!(r.route(&event), Ok(Decision::Warmer(_))),
+                "{event}"
+            );
         }
         // Near misses are business events: they fall to the default guest.
-        for event in [json!({"warmer": "yes"}), json!({"warmer": false, "x": 1}), json!({"source": "serverless"})] {
+        for event in [
+            json!({"warmer": "yes"}),
+            json!({"warmer": false, "x": 1}),
+            json!({"source": "serverless"}),
+        ] {
             assert_eq!(guest_of(&r, &event), "hello", "{event}");
         }
     }
@@ -231,22 +279,42 @@ mod tests {
         let event = json!({"guest": "classifier", "event": {"data": [0, 0, 0, 0]}});
         assert_eq!(
             r.route(&event),
-            Ok(Decision::Guest { guest: "classifier".into(), payload: Payload::Inner(&json!({"data": [0, 0, 0, 0]})) })
+            Ok(Decision::Guest {
+                guest: "classifier".into(),
+                payload: Payload::Inner(&json!({"data": [0, 0, 0, 0]}))
+            })
         );
         // A warmer ping inside an envelope is the guest's business.
         let event = json!({"guest": "hello", "event": {"warmer": true}});
-        assert!(matches!(r.route(&event), Ok(Decision::Guest { payload: Payload::Inner(_), .. })));
+        assert!(matches!(
+            r.route(&event),
+            Ok(Decision::Guest {
+                payload: Payload::Inner(_),
+                ..
+            })
+        ));
     }
 
     #[test]
     fn envelope_errors() {
         let r = router(Some("hello"));
         let err = r.route(&json!({"guest": "nope", "event": {}})).unwrap_err();
-        let RouteError::NoRoute(message) = err else { panic!() };
-        assert!(message.contains("`nope`") && message.contains("classifier, hello, orders"), "{message}");
-        assert!(matches!(r.route(&json!({"guest": 7, "event": {}})), Err(RouteError::BadEvent(_))));
+        let RouteError::NoRoute(message) = err else {
+            panic!()
+        };
+        assert!(
+            message.contains("`nope`") && message.contains("classifier, hello, orders"),
+            "{message}"
+        );
+        assert!(matches!(
+            r.route(&json!({"guest": 7, "event": {}})),
+            Err(RouteError::BadEvent(_))
+        ));
         // Extra keys: not an envelope, a business event.
-        assert_eq!(guest_of(&r, &json!({"guest": "orders", "event": {}, "extra": 1})), "hello");
+        assert_eq!(
+            guest_of(&r, &json!({"guest": "orders", "event": {}, "extra": 1})),
+            "hello"
+        );
     }
 
     #[test]
@@ -258,9 +326,18 @@ mod tests {
         };
         assert_eq!(guest_of(&r, &v2("/api/orders/42", "$default")), "orders");
         assert_eq!(guest_of(&r, &v2("/api/other", "$default")), "api");
-        assert_eq!(guest_of(&r, &v2("/classifier/predict", "$default")), "classifier");
-        assert_eq!(guest_of(&r, &v2("/prod/classifier/predict", "prod")), "classifier");
-        assert!(matches!(r.route(&v2("/unknown/x", "$default")), Err(RouteError::NoRoute(_))));
+        assert_eq!(
+            guest_of(&r, &v2("/classifier/predict", "$default")),
+            "classifier"
+        );
+        assert_eq!(
+            guest_of(&r, &v2("/prod/classifier/predict", "prod")),
+            "classifier"
+        );
+        assert!(matches!(
+            r.route(&v2("/unknown/x", "$default")),
+            Err(RouteError::NoRoute(_))
+        ));
     }
 
     #[test]
@@ -286,18 +363,22 @@ mod tests {
             assert_eq!(guest_of(&r, &event), "orders", "{event}");
         }
         let other_queue = json!({"Records": [{"eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:eu-west-1:1:orders-dlq"}]});
-        assert!(matches!(r.route(&other_queue), Err(RouteError::NoRoute(m)) if m.contains("orders-dlq")));
+        assert!(
+            matches!(r.route(&other_queue), Err(RouteError::NoRoute(m)) if m.contains("orders-dlq"))
+        );
     }
 
     #[test]
     fn eventbridge_by_source_or_rule() {
         let r = router(None);
-        let custom = json!({"source": "com.shop.orders", "detail-type": "OrderPlaced", "detail": {}});
+        let custom =
+            json!({"source": "com.shop.orders", "detail-type": "OrderPlaced", "detail": {}});
         assert_eq!(guest_of(&r, &custom), "orders");
         let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
                                "resources": ["arn:aws:events:eu-west-1:1:rule/nightly"]});
         assert_eq!(guest_of(&r, &scheduled), "orders");
-        let unrouted = json!({"source": "aws.events", "detail-type": "Scheduled Event", "resources": []});
+        let unrouted =
+            json!({"source": "aws.events", "detail-type": "Scheduled Event", "resources": []});
         assert!(matches!(r.route(&unrouted), Err(RouteError::NoRoute(_))));
     }
 
@@ -305,10 +386,17 @@ mod tests {
     fn default_guest_then_no_route() {
         let event = json!({"data": [0, 0, 0, 0]});
         assert_eq!(guest_of(&router(Some("classifier")), &event), "classifier");
-        let Err(RouteError::NoRoute(message)) = router(None).route(&event) else { panic!() };
-        assert!(message.contains("guests: api, classifier, hello, orders"), "{message}");
+        let Err(RouteError::NoRoute(message)) = router(None).route(&event) else {
+            panic!()
+        };
+        assert!(
+            message.contains("guests: api, classifier, hello, orders"),
+            "{message}"
+        );
         assert!(message.contains("WASM_LAMBDA_DEFAULT_GUEST"), "{message}");
-        let Err(RouteError::NoRoute(message)) = Router::new([], None).route(&event) else { panic!() };
+        let Err(RouteError::NoRoute(message)) = Router::new([], None).route(&event) else {
+            panic!()
+        };
         assert!(message.contains("(none loaded)"), "{message}");
     }
 
@@ -330,14 +418,23 @@ mod tests {
             json!({"Records": [{"eventSource": "aws:kinesis", "eventSourceARN": 5}]}),
             json!({"detail-type": "X", "source": 1}),
         ] {
-            assert!(matches!(r.route(&event), Err(RouteError::BadEvent(_))), "{event} not refused");
+            assert!(
+                matches!(r.route(&event), Err(RouteError::BadEvent(_))),
+                "{event} not refused"
+            );
         }
     }
 
     #[test]
     fn plain_values_are_business_events() {
         let r = router(Some("hello"));
-        for event in [json!(null), json!(42), json!("text"), json!([1, 2]), json!({})] {
+        for event in [
+            json!(null),
+            json!(42),
+            json!("text"),
+            json!([1, 2]),
+            json!({}),
+        ] {
             assert_eq!(guest_of(&r, &event), "hello", "{event}");
         }
     }

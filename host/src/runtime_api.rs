@@ -3,12 +3,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{Context as _, Result, anyhow, bail};
 use bytes::Bytes;
 use http::{Method, Request, Uri};
 use http_body_util::BodyExt;
 use lambda_runtime_api_client::body::Body;
-use lambda_runtime_api_client::{build_request, Client};
+use lambda_runtime_api_client::{Client, build_request};
 use serde_json::json;
 
 use crate::invocation::Invocation;
@@ -34,12 +34,21 @@ impl RuntimeApi {
     /// # Errors
     /// The value is not a usable address.
     pub fn new(endpoint: &str) -> Result<Self> {
-        let url = if endpoint.contains("://") { endpoint.to_owned() } else { format!("http://{endpoint}") };
-        let uri: Uri = url.parse().with_context(|| format!("AWS_LAMBDA_RUNTIME_API `{endpoint}` is not an address"))?;
+        let url = if endpoint.contains("://") {
+            endpoint.to_owned()
+        } else {
+            format!("http://{endpoint}")
+        };
+        let uri: Uri = url
+            .parse()
+            .with_context(|| format!("AWS_LAMBDA_RUNTIME_API `{endpoint}` is not an address"))?;
         if uri.authority().is_none() {
             bail!("AWS_LAMBDA_RUNTIME_API `{endpoint}` has no host");
         }
-        let client = Client::builder().with_endpoint(uri).build().map_err(|e| anyhow!("Runtime API client: {e}"))?;
+        let client = Client::builder()
+            .with_endpoint(uri)
+            .build()
+            .map_err(|e| anyhow!("Runtime API client: {e}"))?;
         Ok(Self { client })
     }
 
@@ -48,18 +57,35 @@ impl RuntimeApi {
     /// # Errors
     /// The Runtime API is unreachable or answered without the request id.
     pub async fn next_event(&self) -> Result<NextEvent> {
-        let (status, headers, body) = self.call(Method::GET, "/2018-06-01/runtime/invocation/next", Bytes::new()).await?;
+        let (status, headers, body) = self
+            .call(
+                Method::GET,
+                "/2018-06-01/runtime/invocation/next",
+                Bytes::new(),
+            )
+            .await?;
         if !status.is_success() {
-            bail!("Runtime API answered {status} to next-event: {}", String::from_utf8_lossy(&body));
+            bail!(
+                "Runtime API answered {status} to next-event: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let request_id = header("lambda-runtime-aws-request-id").context("next event without a request id")?;
-        let deadline = deadline_from_header(header("lambda-runtime-deadline-ms").and_then(|v| v.parse().ok()));
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let request_id =
+            header("lambda-runtime-aws-request-id").context("next event without a request id")?;
+        let deadline =
+            deadline_from_header(header("lambda-runtime-deadline-ms").and_then(|v| v.parse().ok()));
         Ok(NextEvent {
             invocation: Invocation {
                 request_id,
                 deadline,
-                invoked_function_arn: header("lambda-runtime-invoked-function-arn").unwrap_or_default(),
+                invoked_function_arn: header("lambda-runtime-invoked-function-arn")
+                    .unwrap_or_default(),
             },
             body,
         })
@@ -78,9 +104,15 @@ impl RuntimeApi {
     ///
     /// # Errors
     /// The Runtime API refused it or is unreachable.
-    pub async fn report_error(&self, request_id: &str, error_type: &str, message: &str) -> Result<()> {
+    pub async fn report_error(
+        &self,
+        request_id: &str,
+        error_type: &str,
+        message: &str,
+    ) -> Result<()> {
         let path = format!("/2018-06-01/runtime/invocation/{request_id}/error");
-        self.post(&path, error_body(error_type, message), Some(error_type)).await
+        self.post(&path, error_body(error_type, message), Some(error_type))
+            .await
     }
 
     /// Reports that init failed; Lambda then ends the environment.
@@ -88,18 +120,31 @@ impl RuntimeApi {
     /// # Errors
     /// The Runtime API refused it or is unreachable.
     pub async fn report_init_error(&self, error_type: &str, message: &str) -> Result<()> {
-        self.post("/2018-06-01/runtime/init/error", error_body(error_type, message), Some(error_type)).await
+        self.post(
+            "/2018-06-01/runtime/init/error",
+            error_body(error_type, message),
+            Some(error_type),
+        )
+        .await
     }
 
     async fn post(&self, path: &str, body: Bytes, error_type: Option<&str>) -> Result<()> {
         let (status, _, answer) = self.call_with(Method::POST, path, body, error_type).await?;
         if !status.is_success() {
-            bail!("Runtime API answered {status} to {path}: {}", String::from_utf8_lossy(&answer));
+            bail!(
+                "Runtime API answered {status} to {path}: {}",
+                String::from_utf8_lossy(&answer)
+            );
         }
         Ok(())
     }
 
-    async fn call(&self, method: Method, path: &str, body: Bytes) -> Result<(http::StatusCode, http::HeaderMap, Bytes)> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<(http::StatusCode, http::HeaderMap, Bytes)> {
         self.call_with(method, path, body, None).await
     }
 
@@ -117,15 +162,25 @@ impl RuntimeApi {
         let request: Request<Body> = request
             .body(Body::new(http_body_util::Full::new(body)))
             .with_context(|| format!("building request for {path}"))?;
-        let response = self.client.call(request).await.map_err(|e| anyhow!("Runtime API {path}: {e}"))?;
+        let response = self
+            .client
+            .call(request)
+            .await
+            .map_err(|e| anyhow!("Runtime API {path}: {e}"))?;
         let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.with_context(|| format!("reading Runtime API answer for {path}"))?.to_bytes();
+        let bytes = body
+            .collect()
+            .await
+            .with_context(|| format!("reading Runtime API answer for {path}"))?
+            .to_bytes();
         Ok((parts.status, parts.headers, bytes))
     }
 }
 
 fn error_body(error_type: &str, message: &str) -> Bytes {
-    json!({ "errorType": error_type, "errorMessage": message, "stackTrace": [] }).to_string().into()
+    json!({ "errorType": error_type, "errorMessage": message, "stackTrace": [] })
+        .to_string()
+        .into()
 }
 
 /// Lambda sends the deadline as milliseconds since the Unix epoch. Some
@@ -148,11 +203,24 @@ mod tests {
     #[test]
     fn deadlines_absolute_relative_and_missing() {
         let absolute = deadline_from_header(Some(1_795_386_421_631));
-        assert_eq!(absolute, UNIX_EPOCH + Duration::from_millis(1_795_386_421_631));
-        let relative = deadline_from_header(Some(600_000)).duration_since(SystemTime::now()).unwrap();
-        assert!(relative > Duration::from_secs(590) && relative <= Duration::from_secs(600), "{relative:?}");
-        let default = deadline_from_header(None).duration_since(SystemTime::now()).unwrap();
-        assert!(default > Duration::from_secs(2) && default <= Duration::from_secs(3), "{default:?}");
+        assert_eq!(
+            absolute,
+            UNIX_EPOCH + Duration::from_millis(1_795_386_421_631)
+        );
+        let relative = deadline_from_header(Some(600_000))
+            .duration_since(SystemTime::now())
+            .unwrap();
+        assert!(
+            relative > Duration::from_secs(590) && relative <= Duration::from_secs(600),
+            "{relative:?}"
+        );
+        let default = deadline_from_header(None)
+            .duration_since(SystemTime::now())
+            .unwrap();
+        assert!(
+            default > Duration::from_secs(2) && default <= Duration::from_secs(3),
+            "{default:?}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The Lambda runtime loop: init once, then next event → host → answer, forever.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -34,10 +34,15 @@ pub fn run(runtime: &tokio::runtime::Runtime, api: RuntimeApi, settings: Setting
         Err(error) => {
             let message = error.to_string();
             tracing::error!(error_type = error.error_type(), "init failed: {message}");
-            if let Err(report_error) = runtime.block_on(api.report_init_error(error.error_type(), &message)) {
+            if let Err(report_error) =
+                runtime.block_on(api.report_init_error(error.error_type(), &message))
+            {
                 tracing::error!("could not report the init error: {report_error:#}");
             }
-            return Err(anyhow::anyhow!("init failed ({}): {message}", error.error_type()));
+            return Err(anyhow::anyhow!(
+                "init failed ({}): {message}",
+                error.error_type()
+            ));
         }
     };
 
@@ -75,7 +80,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, api: RuntimeApi, settings: Setting
             }
             Err(error) => {
                 tracing::warn!(request_id = %invocation.request_id, error_type = error.error_type(), "{error}");
-                runtime.block_on(api.report_error(&invocation.request_id, error.error_type(), &error.to_string()))
+                runtime.block_on(api.report_error(
+                    &invocation.request_id,
+                    error.error_type(),
+                    &error.to_string(),
+                ))
             }
         };
         if let Err(error) = sent {

@@ -36,11 +36,18 @@ impl Settings {
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         Self {
-            guests_dir: var("WASM_LAMBDA_GUESTS").unwrap_or_else(|| "/opt/guests".into()).into(),
-            models_dir: var("WASM_LAMBDA_MODELS").unwrap_or_else(|| "/opt/models".into()).into(),
-            cache_dir: var("WASM_LAMBDA_CACHE").unwrap_or_else(|| "/tmp/wasm-lambda-cache".into()).into(),
+            guests_dir: var("WASM_LAMBDA_GUESTS")
+                .unwrap_or_else(|| "/opt/guests".into())
+                .into(),
+            models_dir: var("WASM_LAMBDA_MODELS")
+                .unwrap_or_else(|| "/opt/models".into())
+                .into(),
+            cache_dir: var("WASM_LAMBDA_CACHE")
+                .unwrap_or_else(|| "/tmp/wasm-lambda-cache".into())
+                .into(),
             default_guest: var("WASM_LAMBDA_DEFAULT_GUEST"),
-            strict: var("WASM_LAMBDA_STRICT").is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+            strict: var("WASM_LAMBDA_STRICT")
+                .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
             function: FunctionInfo {
                 name: var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "wasm-lambda".into()),
                 version: var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "$LATEST".into()),

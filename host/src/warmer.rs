@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// The longest a ping may hold its answer, whatever it asks for.
 pub const MAX_DELAY: Duration = Duration::from_secs(10);
@@ -34,20 +34,28 @@ pub struct WarmerPing {
 pub fn detect(event: &Value) -> Option<WarmerPing> {
     let object = event.as_object()?;
     let flagged = object.get("warmer") == Some(&Value::Bool(true));
-    let fan_out = object.get("__WARMER_INVOCATION__").is_some_and(Value::is_u64)
-        && object.get("__WARMER_CONCURRENCY__").is_some_and(Value::is_u64);
+    let fan_out = object
+        .get("__WARMER_INVOCATION__")
+        .is_some_and(Value::is_u64)
+        && object
+            .get("__WARMER_CONCURRENCY__")
+            .is_some_and(Value::is_u64);
     let plugin = object.get("source").and_then(Value::as_str) == Some("serverless-plugin-warmup");
     if !(flagged || fan_out || plugin) {
         return None;
     }
     let number = |key: &str| object.get(key).and_then(Value::as_u64);
     let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_owned);
-    let concurrency = number("__WARMER_CONCURRENCY__").or_else(|| number("concurrency")).unwrap_or(1);
+    let concurrency = number("__WARMER_CONCURRENCY__")
+        .or_else(|| number("concurrency"))
+        .unwrap_or(1);
     let delay_ms = number("delay").unwrap_or(0);
     Some(WarmerPing {
         concurrency: u32::try_from(concurrency).unwrap_or(u32::MAX).max(1),
         delay: Duration::from_millis(delay_ms).min(MAX_DELAY),
-        correlation_id: text("__WARMER_CORRELATIONID__").or_else(|| text("correlationId")).or_else(|| text("correlation_id")),
+        correlation_id: text("__WARMER_CORRELATIONID__")
+            .or_else(|| text("correlationId"))
+            .or_else(|| text("correlation_id")),
         invocation: number("__WARMER_INVOCATION__"),
     })
 }
@@ -80,12 +88,19 @@ pub enum WarmOutcome {
 }
 
 /// Builds the warmer answer.
-pub fn answer(ping: &WarmerPing, report: &EnvironmentReport, guests: Vec<(String, WarmOutcome)>) -> Value {
+pub fn answer(
+    ping: &WarmerPing,
+    report: &EnvironmentReport,
+    guests: Vec<(String, WarmOutcome)>,
+) -> Value {
     let mut by_guest = Map::new();
     for (name, outcome) in guests {
         let entry = match outcome {
             WarmOutcome::Warmed(answer) => json!({ "ok": true, "answer": answer }),
-            WarmOutcome::Failed { error_type, error_message } => {
+            WarmOutcome::Failed {
+                error_type,
+                error_message,
+            } => {
                 json!({ "ok": false, "errorType": error_type, "errorMessage": error_message })
             }
         };
@@ -129,7 +144,12 @@ mod tests {
         assert_eq!((ping.concurrency, ping.invocation), (3, Some(2)));
         assert_eq!(ping.correlation_id.as_deref(), Some("abc-123"));
         // lambda-warmer with a custom flag name still sends the fan-out fields.
-        assert!(detect(&json!({"keepwarm": true, "__WARMER_INVOCATION__": 1, "__WARMER_CONCURRENCY__": 2})).is_some());
+        assert!(
+            detect(
+                &json!({"keepwarm": true, "__WARMER_INVOCATION__": 1, "__WARMER_CONCURRENCY__": 2})
+            )
+            .is_some()
+        );
     }
 
     #[test]
@@ -182,7 +202,13 @@ mod tests {
             &report,
             vec![
                 ("counter".into(), WarmOutcome::Warmed(json!({"warmed": 1}))),
-                ("broken".into(), WarmOutcome::Failed { error_type: "GuestTrapped".into(), error_message: "boom".into() }),
+                (
+                    "broken".into(),
+                    WarmOutcome::Failed {
+                        error_type: "GuestTrapped".into(),
+                        error_message: "boom".into(),
+                    },
+                ),
             ],
         );
         assert_eq!(a["warmed"], true);
@@ -191,7 +217,10 @@ mod tests {
         assert_eq!(a["invocations"], 1);
         assert_eq!(a["uptime_ms"], 42);
         assert_eq!(a["correlation_id"], "c1");
-        assert_eq!(a["guests"]["counter"], json!({"ok": true, "answer": {"warmed": 1}}));
+        assert_eq!(
+            a["guests"]["counter"],
+            json!({"ok": true, "answer": {"warmed": 1}})
+        );
         assert_eq!(a["guests"]["broken"]["errorType"], "GuestTrapped");
     }
 }

@@ -61,9 +61,19 @@ pub struct InitReport {
 impl InitReport {
     /// How many guests got their code each way, and how many failed.
     pub fn counts(&self) -> (usize, usize, usize, usize) {
-        let count = |origin| self.guests.iter().filter(|g| g.outcome == Ok(origin)).count();
+        let count = |origin| {
+            self.guests
+                .iter()
+                .filter(|g| g.outcome == Ok(origin))
+                .count()
+        };
         let failed = self.guests.iter().filter(|g| g.outcome.is_err()).count();
-        (count(LoadOrigin::Compiled), count(LoadOrigin::Cache), count(LoadOrigin::Precompiled), failed)
+        (
+            count(LoadOrigin::Compiled),
+            count(LoadOrigin::Cache),
+            count(LoadOrigin::Precompiled),
+            failed,
+        )
     }
 
     /// Logs one line per guest and a summary line.
@@ -71,14 +81,18 @@ impl InitReport {
         for guest in &self.guests {
             let ms = guest.elapsed.as_secs_f64() * 1e3;
             match &guest.outcome {
-                Ok(origin) => tracing::info!(guest = %guest.name, origin = origin.as_str(), "guest ready in {ms:.1} ms"),
+                Ok(origin) => {
+                    tracing::info!(guest = %guest.name, origin = origin.as_str(), "guest ready in {ms:.1} ms")
+                }
                 Err(reason) => tracing::error!(guest = %guest.name, "guest unavailable: {reason}"),
             }
         }
         for model in &self.models {
             match &model.outcome {
                 Ok(_) => tracing::info!(model = %model.name, "model ready: {}", model.summary()),
-                Err(_) => tracing::error!(model = %model.name, "model unavailable: {}", model.summary()),
+                Err(_) => {
+                    tracing::error!(model = %model.name, "model unavailable: {}", model.summary())
+                }
             }
         }
         let (compiled, cached, precompiled, failed) = self.counts();
@@ -160,7 +174,8 @@ impl WasmHost {
         let engine = shared_engine().map_err(|e| InitError::Engine(format!("{e:#}")))?;
         let linker = guest_linker(&engine).map_err(|e| InitError::Engine(format!("{e:#}")))?;
         let dir = &settings.guests_dir;
-        let manifest = guest_loader::read_manifest(dir).map_err(|e| InitError::ManifestInvalid(format!("{e:#}")))?;
+        let manifest = guest_loader::read_manifest(dir)
+            .map_err(|e| InitError::ManifestInvalid(format!("{e:#}")))?;
         let sources = guest_loader::discover(dir, &manifest)
             .map_err(|e| InitError::GuestsFolderUnreadable(format!("{e:#}")))?;
         if sources.is_empty() {
@@ -169,8 +184,18 @@ impl WasmHost {
         // Models load on their own thread while the guests compile.
         let (loaded, models) = std::thread::scope(|scope| {
             let models = scope.spawn(|| ModelStore::load_dir(&settings.models_dir));
-            let loaded = guest_loader::load_all(&engine, &linker, &settings.guests_dir, &settings.cache_dir, &sources);
-            let models = models.join().unwrap_or_else(|_| Err(ModelsDirError::Unreadable("loading the models panicked".into())));
+            let loaded = guest_loader::load_all(
+                &engine,
+                &linker,
+                &settings.guests_dir,
+                &settings.cache_dir,
+                &sources,
+            );
+            let models = models.join().unwrap_or_else(|_| {
+                Err(ModelsDirError::Unreadable(
+                    "loading the models panicked".into(),
+                ))
+            });
             (loaded, models)
         });
         let (models, model_reports) = models.map_err(|e| match e {
@@ -185,13 +210,27 @@ impl WasmHost {
             .map(|(source, result)| match result {
                 Ok(loaded) => (
                     GuestSlot::ready(&source.name, &source.spec, &engine, &models, loaded.pre),
-                    GuestReport { name: source.name.clone(), outcome: Ok(loaded.origin), elapsed: loaded.elapsed },
+                    GuestReport {
+                        name: source.name.clone(),
+                        outcome: Ok(loaded.origin),
+                        elapsed: loaded.elapsed,
+                    },
                 ),
                 Err(error) => {
                     let reason = format!("{error:#}");
                     (
-                        GuestSlot::failed(&source.name, &source.spec, &engine, &models, reason.clone()),
-                        GuestReport { name: source.name.clone(), outcome: Err(reason), elapsed: Duration::ZERO },
+                        GuestSlot::failed(
+                            &source.name,
+                            &source.spec,
+                            &engine,
+                            &models,
+                            reason.clone(),
+                        ),
+                        GuestReport {
+                            name: source.name.clone(),
+                            outcome: Err(reason),
+                            elapsed: Duration::ZERO,
+                        },
                     )
                 }
             })
@@ -202,7 +241,10 @@ impl WasmHost {
                 return (Ok(()), Duration::ZERO);
             }
             let started = Instant::now();
-            (slot.prepare(Instant::now() + INIT_BUDGET), started.elapsed())
+            (
+                slot.prepare(Instant::now() + INIT_BUDGET),
+                started.elapsed(),
+            )
         });
 
         let mut guests = BTreeMap::new();
@@ -217,15 +259,25 @@ impl WasmHost {
         }
 
         let router = Router::new(
-            sources.iter().map(|s| (s.name.as_str(), s.spec.routes.as_slice())),
+            sources
+                .iter()
+                .map(|s| (s.name.as_str(), s.spec.routes.as_slice())),
             settings.default_guest.clone(),
         );
         let failures: Vec<String> = reports
             .iter()
-            .filter_map(|r| r.outcome.as_ref().err().map(|reason| format!("`{}`: {reason}", r.name)))
+            .filter_map(|r| {
+                r.outcome
+                    .as_ref()
+                    .err()
+                    .map(|reason| format!("`{}`: {reason}", r.name))
+            })
             .collect();
         if failures.len() == reports.len() {
-            return Err(InitError::GuestsUnavailable(format!("every guest failed to load: {}", failures.join("; "))));
+            return Err(InitError::GuestsUnavailable(format!(
+                "every guest failed to load: {}",
+                failures.join("; ")
+            )));
         }
         if settings.strict && !failures.is_empty() {
             return Err(InitError::GuestsUnavailable(format!(
@@ -235,7 +287,11 @@ impl WasmHost {
                 failures.join("; ")
             )));
         }
-        let model_failures: Vec<String> = model_reports.iter().filter(|r| r.outcome.is_err()).map(ModelReport::summary).collect();
+        let model_failures: Vec<String> = model_reports
+            .iter()
+            .filter(|r| r.outcome.is_err())
+            .map(ModelReport::summary)
+            .collect();
         if settings.strict && !model_failures.is_empty() {
             return Err(InitError::ModelsUnavailable(format!(
                 "WASM_LAMBDA_STRICT is set and {} of {} models failed: {}",
@@ -244,8 +300,20 @@ impl WasmHost {
                 model_failures.join("; ")
             )));
         }
-        let host = Self { settings, guests, router, environment: Environment::new() };
-        Ok((host, InitReport { guests: reports, models: model_reports, elapsed: started.elapsed() }))
+        let host = Self {
+            settings,
+            guests,
+            router,
+            environment: Environment::new(),
+        };
+        Ok((
+            host,
+            InitReport {
+                guests: reports,
+                models: model_reports,
+                elapsed: started.elapsed(),
+            },
+        ))
     }
 
     /// Names of all guests, loaded or not.
@@ -257,7 +325,11 @@ impl WasmHost {
     ///
     /// # Errors
     /// See [`InvocationError`].
-    pub fn dispatch(&self, payload: &[u8], invocation: &Invocation) -> Result<Response, InvocationError> {
+    pub fn dispatch(
+        &self,
+        payload: &[u8],
+        invocation: &Invocation,
+    ) -> Result<Response, InvocationError> {
         let event = self.parse_event(payload)?;
         let decision = self.router.route(&event).map_err(|e| match e {
             RouteError::NoRoute(message) => InvocationError::NoRoute(message),
@@ -271,11 +343,19 @@ impl WasmHost {
     ///
     /// # Errors
     /// See [`InvocationError`].
-    pub fn dispatch_to(&self, guest: &str, payload: &[u8], invocation: &Invocation) -> Result<Response, InvocationError> {
+    pub fn dispatch_to(
+        &self,
+        guest: &str,
+        payload: &[u8],
+        invocation: &Invocation,
+    ) -> Result<Response, InvocationError> {
         let event = self.parse_event(payload)?;
         let decision = match warmer::detect(&event) {
             Some(ping) => Decision::Warmer(ping),
-            None => Decision::Guest { guest: guest.to_owned(), payload: Payload::Whole },
+            None => Decision::Guest {
+                guest: guest.to_owned(),
+                payload: Payload::Whole,
+            },
         };
         self.serve(decision, payload, invocation)
     }
@@ -287,15 +367,26 @@ impl WasmHost {
                 payload.len()
             )));
         }
-        serde_json::from_slice(payload).map_err(|e| InvocationError::BadEvent(format!("event is not JSON: {e}")))
+        serde_json::from_slice(payload)
+            .map_err(|e| InvocationError::BadEvent(format!("event is not JSON: {e}")))
     }
 
-    fn serve(&self, decision: Decision<'_>, payload: &[u8], invocation: &Invocation) -> Result<Response, InvocationError> {
+    fn serve(
+        &self,
+        decision: Decision<'_>,
+        payload: &[u8],
+        invocation: &Invocation,
+    ) -> Result<Response, InvocationError> {
         let invocations = self.environment.record_invocation();
         let deadline = Instant::now() + invocation.remaining().saturating_sub(DEADLINE_MARGIN);
         match decision {
-            Decision::Warmer(ping) => Ok(self.answer_warmer(&ping, invocations, invocation, deadline)),
-            Decision::Guest { guest, payload: part } => {
+            Decision::Warmer(ping) => {
+                Ok(self.answer_warmer(&ping, invocations, invocation, deadline))
+            }
+            Decision::Guest {
+                guest,
+                payload: part,
+            } => {
                 let slot = self.guests.get(&guest).ok_or_else(|| {
                     InvocationError::NoRoute(format!(
                         "guest `{guest}` does not exist; guests: {}",
@@ -306,18 +397,28 @@ impl WasmHost {
                 let event = match part {
                     Payload::Whole => payload,
                     Payload::Inner(value) => {
-                        inner = serde_json::to_vec(value).map_err(|e| InvocationError::BadEvent(e.to_string()))?;
+                        inner = serde_json::to_vec(value)
+                            .map_err(|e| InvocationError::BadEvent(e.to_string()))?;
                         &inner
                     }
                 };
                 let answer = slot.handle(event, invocation, &self.settings.function, deadline)?;
                 check_answer(&guest, &answer)?;
-                Ok(Response { body: answer, hold: Duration::ZERO })
+                Ok(Response {
+                    body: answer,
+                    hold: Duration::ZERO,
+                })
             }
         }
     }
 
-    fn answer_warmer(&self, ping: &WarmerPing, invocations: u64, invocation: &Invocation, deadline: Instant) -> Response {
+    fn answer_warmer(
+        &self,
+        ping: &WarmerPing,
+        invocations: u64,
+        invocation: &Invocation,
+        deadline: Instant,
+    ) -> Response {
         let cold = invocations == 1;
         let info = types::WarmInfo {
             environment: self.environment.id().to_owned(),
@@ -329,14 +430,16 @@ impl WasmHost {
             .guests
             .values()
             .map(|slot| {
-                let outcome = slot
-                    .warm(&info, &invocation.request_id, deadline)
-                    .and_then(|bytes| {
-                        serde_json::from_slice::<Value>(&bytes).map_err(|e| InvocationError::InvalidAnswer {
-                            guest: slot.name().to_owned(),
-                            detail: e.to_string(),
-                        })
-                    });
+                let outcome =
+                    slot.warm(&info, &invocation.request_id, deadline)
+                        .and_then(|bytes| {
+                            serde_json::from_slice::<Value>(&bytes).map_err(|e| {
+                                InvocationError::InvalidAnswer {
+                                    guest: slot.name().to_owned(),
+                                    detail: e.to_string(),
+                                }
+                            })
+                        });
                 let outcome = match outcome {
                     Ok(answer) => WarmOutcome::Warmed(answer),
                     Err(error) => WarmOutcome::Failed {
@@ -353,9 +456,13 @@ impl WasmHost {
             invocations,
             uptime: self.environment.uptime(),
         };
-        let body = warmer::answer(ping, &report, outcomes).to_string().into_bytes();
+        let body = warmer::answer(ping, &report, outcomes)
+            .to_string()
+            .into_bytes();
         // Hold the answer, but never past the point where it could still be sent.
-        let hold = ping.delay.min(deadline.saturating_duration_since(Instant::now()));
+        let hold = ping
+            .delay
+            .min(deadline.saturating_duration_since(Instant::now()));
         Response { body, hold }
     }
 }
@@ -368,7 +475,11 @@ fn check_answer(guest: &str, answer: &[u8]) -> Result<(), InvocationError> {
             answer.len()
         )));
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(answer)
-        .map_err(|e| InvocationError::InvalidAnswer { guest: guest.to_owned(), detail: e.to_string() })?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(answer).map_err(|e| {
+        InvocationError::InvalidAnswer {
+            guest: guest.to_owned(),
+            detail: e.to_string(),
+        }
+    })?;
     Ok(())
 }

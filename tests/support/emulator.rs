@@ -36,7 +36,11 @@ impl Invoked {
 
     /// The `errorType`, failing the test if the invocation succeeded.
     pub fn error_type(&self) -> &str {
-        assert_ne!(self.status, 200, "invocation unexpectedly succeeded: {}", self.body);
+        assert_ne!(
+            self.status, 200,
+            "invocation unexpectedly succeeded: {}",
+            self.body
+        );
         self.body["errorType"].as_str().unwrap_or_default()
     }
 
@@ -66,7 +70,15 @@ impl Emulator {
             Command::new("timeout")
                 .args(["-s", "KILL", &MAX_LIFETIME_SECS.to_string()])
                 .arg(cargo_lambda())
-                .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+                .args([
+                    "lambda",
+                    "watch",
+                    "--only-lambda-apis",
+                    "-A",
+                    "127.0.0.1",
+                    "-P",
+                    &port.to_string(),
+                ])
                 .current_dir(project.root())
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
@@ -79,10 +91,18 @@ impl Emulator {
             .timeout_global(Some(Duration::from_secs(120)))
             .build()
             .into();
-        let emulator = Self { child, port, agent, _project: project };
+        let emulator = Self {
+            child,
+            port,
+            agent,
+            _project: project,
+        };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(60), "cargo-lambda did not start listening on {port}");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "cargo-lambda did not start listening on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         emulator
@@ -100,10 +120,20 @@ impl Emulator {
 
     /// Invokes with raw bytes (which need not be JSON).
     pub fn invoke_raw(&self, payload: &[u8]) -> Invoked {
-        let url = format!("http://127.0.0.1:{}/2015-03-31/functions/_/invocations", self.port);
-        let mut response = self.agent.post(&url).send(payload).expect("invoking through the emulator");
+        let url = format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/_/invocations",
+            self.port
+        );
+        let mut response = self
+            .agent
+            .post(&url)
+            .send(payload)
+            .expect("invoking through the emulator");
         let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().expect("reading the invocation answer");
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .expect("reading the invocation answer");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Invoked { status, body }
     }
@@ -129,5 +159,8 @@ fn cargo_lambda() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }

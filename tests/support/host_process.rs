@@ -17,7 +17,12 @@ pub struct HostProcess {
 impl HostProcess {
     /// Starts `binary` against a Runtime API with the given guests and
     /// cache folders and extra environment variables.
-    pub fn start(binary: &Path, runtime_api: &str, folder: &crate::GuestFolder, env: &[(&str, &str)]) -> Self {
+    pub fn start(
+        binary: &Path,
+        runtime_api: &str,
+        folder: &crate::GuestFolder,
+        env: &[(&str, &str)],
+    ) -> Self {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = folder.root().join(format!("host-{n}.log"));
@@ -42,7 +47,9 @@ impl HostProcess {
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = own_group(&mut command).spawn().expect("starting wasm-lambda-host");
+        let child = own_group(&mut command)
+            .spawn()
+            .expect("starting wasm-lambda-host");
         Self { child, log }
     }
 
@@ -59,7 +66,10 @@ impl HostProcess {
             if log.contains(needle) {
                 return log;
             }
-            assert!(started.elapsed() < Duration::from_secs(120), "host never logged {needle:?}; log:\n{log}");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "host never logged {needle:?}; log:\n{log}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -67,9 +77,15 @@ impl HostProcess {
     /// The host's resident memory in kB (`VmRSS`), read from /proc. The
     /// spawned process is `timeout`; the host is its only child.
     pub fn resident_kb(&self) -> u64 {
-        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.child.id())).unwrap_or_default();
-        let pid = children.split_whitespace().next().expect("the host process is running");
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("host /proc status");
+        let children =
+            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.child.id()))
+                .unwrap_or_default();
+        let pid = children
+            .split_whitespace()
+            .next()
+            .expect("the host process is running");
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("host /proc status");
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -110,7 +126,9 @@ pub fn own_group(command: &mut Command) -> &mut Command {
 
 /// Kills a child's whole process group and reaps the child.
 pub fn kill_group(child: &mut Child) {
-    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status();
     let _ = child.kill();
     let _ = child.wait();
 }

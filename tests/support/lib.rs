@@ -8,7 +8,7 @@ pub mod host_process;
 pub mod wat_components;
 
 pub use emulator::Emulator;
-pub use guests::{guest_wasm, model_file, model_reference, GuestFolder};
+pub use guests::{GuestFolder, guest_wasm, model_file, model_reference};
 pub use host_process::HostProcess;
 
 /// The workspace root.

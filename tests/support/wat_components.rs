@@ -8,7 +8,8 @@ pub fn no_exports() -> Vec<u8> {
 
 /// A component importing our host interface at another WIT version.
 pub fn wrong_wit_version() -> Vec<u8> {
-    wat::parse_str(r#"(component (import "wasm-lambda:guest/host@0.2.0" (instance)))"#).expect("valid WAT")
+    wat::parse_str(r#"(component (import "wasm-lambda:guest/host@0.2.0" (instance)))"#)
+        .expect("valid WAT")
 }
 
 /// A component exporting our function interface at another WIT version.

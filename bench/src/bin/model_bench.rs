@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, Result};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use wasm_lambda_host::invocation::Invocation;
 use wasm_lambda_host::models::onnx_model::OnnxModel;
 use wasm_lambda_host::models::tensor_json::tensor_from_json;
 use wasm_lambda_host::settings::Settings;
+use wasm_lambda_host::tract_prelude::*;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::GuestFolder;
-use wasm_lambda_host::tract_prelude::*;
 
 const SINGLE_ROW_CALLS: usize = 20_000;
 const BATCH_ROWS: usize = 1024;
@@ -26,7 +26,9 @@ const GUEST_CALLS: u64 = 20_000;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (dir, names) = args.split_first().context("usage: model-bench MODELS_DIR NAME [NAME ...]")?;
+    let (dir, names) = args
+        .split_first()
+        .context("usage: model-bench MODELS_DIR NAME [NAME ...]")?;
     let dir = PathBuf::from(dir);
     let mut results = Map::new();
     for name in names {
@@ -38,8 +40,12 @@ fn main() -> Result<()> {
 
 fn measure(dir: &Path, name: &str) -> Result<Value> {
     let bytes = std::fs::read(dir.join(format!("{name}.onnx")))?;
-    let reference: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.reference.json")))?)?;
-    let rows = reference["inputs"]["input"].as_array().context("reference rows")?;
+    let reference: Value = serde_json::from_str(&std::fs::read_to_string(
+        dir.join(format!("{name}.reference.json")),
+    )?)?;
+    let rows = reference["inputs"]["input"]
+        .as_array()
+        .context("reference rows")?;
 
     let mut loads = Vec::new();
     let mut model = None;
@@ -52,7 +58,10 @@ fn measure(dir: &Path, name: &str) -> Result<Value> {
 
     let one_row = json!([rows[1]]);
     let single = || -> Result<Vec<(String, Tensor)>> {
-        Ok(vec![("input".to_string(), tensor_from_json(&one_row, DatumType::F32)?)])
+        Ok(vec![(
+            "input".to_string(),
+            tensor_from_json(&one_row, DatumType::F32)?,
+        )])
     };
     for _ in 0..200 {
         model.run(single()?).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -87,7 +96,10 @@ fn measure(dir: &Path, name: &str) -> Result<Value> {
 /// passed to the host, model run, outputs copied back into the guest.
 fn guest_call_us(dir: &Path, name: &str, row: &Value) -> Result<f64> {
     let folder = GuestFolder::new("model-bench").with_guest("probe", "model-probe");
-    std::fs::copy(dir.join(format!("{name}.onnx")), folder.models().join(format!("{name}.onnx")))?;
+    std::fs::copy(
+        dir.join(format!("{name}.onnx")),
+        folder.models().join(format!("{name}.onnx")),
+    )?;
     let mut settings = Settings::from_env();
     settings.guests_dir = folder.guests();
     settings.cache_dir = folder.cache();
@@ -104,10 +116,13 @@ fn guest_call_us(dir: &Path, name: &str, row: &Value) -> Result<f64> {
         deadline: SystemTime::now() + Duration::from_secs(600),
         invoked_function_arn: String::new(),
     };
-    host.dispatch(event(500).as_bytes(), &invocation).map_err(|e| anyhow::anyhow!("{e}"))?;
+    host.dispatch(event(500).as_bytes(), &invocation)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut per_call = Vec::new();
     for _ in 0..5 {
-        let answer = host.dispatch(event(GUEST_CALLS).as_bytes(), &invocation).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let answer = host
+            .dispatch(event(GUEST_CALLS).as_bytes(), &invocation)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let answer: Value = serde_json::from_slice(&answer.body)?;
         let loop_ns = answer["loop_ns"].as_f64().context("loop_ns")?;
         per_call.push(loop_ns / GUEST_CALLS as f64 / 1e3);

@@ -11,8 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 use wasm_lambda_sdk::models::{Model, ModelError};
-use wasm_lambda_sdk::serde_json::{json, Value};
-use wasm_lambda_sdk::{config, export_function, Context, Error, Function};
+use wasm_lambda_sdk::serde_json::{Value, json};
+use wasm_lambda_sdk::{Context, Error, Function, config, export_function};
 
 struct Classifier {
     model: Model,
@@ -20,7 +20,9 @@ struct Classifier {
 
 impl Default for Classifier {
     fn default() -> Self {
-        Self { model: Model::new(config("model").unwrap_or_else(|| "seed_forest".into())) }
+        Self {
+            model: Model::new(config("model").unwrap_or_else(|| "seed_forest".into())),
+        }
     }
 }
 
@@ -59,9 +61,17 @@ impl Function for Classifier {
             other => Error::new("ModelError", other.to_string()),
         })?;
         Ok(if single {
-            Answer { status_code: 200, body: json!(answer.labels[0]), probabilities: json!(answer.probabilities[0]) }
+            Answer {
+                status_code: 200,
+                body: json!(answer.labels[0]),
+                probabilities: json!(answer.probabilities[0]),
+            }
         } else {
-            Answer { status_code: 200, body: json!(answer.labels), probabilities: json!(answer.probabilities) }
+            Answer {
+                status_code: 200,
+                body: json!(answer.labels),
+                probabilities: json!(answer.probabilities),
+            }
         })
     }
 }

@@ -5,8 +5,8 @@
 //! count as events; the `warm` hook records them separately.
 
 use serde::Serialize;
-use wasm_lambda_sdk::serde_json::{json, Value};
-use wasm_lambda_sdk::{export_function, Context, Error, Function, WarmInfo};
+use wasm_lambda_sdk::serde_json::{Value, json};
+use wasm_lambda_sdk::{Context, Error, Function, WarmInfo, export_function};
 
 #[derive(Default)]
 struct Counter {
@@ -27,7 +27,11 @@ impl Function for Counter {
 
     fn handle(&mut self, _event: Value, ctx: &Context) -> Result<Count, Error> {
         self.count += 1;
-        Ok(Count { count: self.count, warmed: self.warmed, cold: ctx.is_cold() })
+        Ok(Count {
+            count: self.count,
+            warmed: self.warmed,
+            cold: ctx.is_cold(),
+        })
     }
 
     fn warm(&mut self, _info: &WarmInfo) -> Result<Value, Error> {

@@ -7,7 +7,7 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
 use wasm_lambda_sdk::serde_json::json;
-use wasm_lambda_sdk::{export_function, Context, Error, Function};
+use wasm_lambda_sdk::{Context, Error, Function, export_function};
 
 #[derive(Default)]
 struct HttpRouter;
@@ -16,19 +16,31 @@ impl Function for HttpRouter {
     type Event = ApiGatewayV2httpRequest;
     type Output = ApiGatewayV2httpResponse;
 
-    fn handle(&mut self, request: ApiGatewayV2httpRequest, ctx: &Context) -> Result<Self::Output, Error> {
+    fn handle(
+        &mut self,
+        request: ApiGatewayV2httpRequest,
+        ctx: &Context,
+    ) -> Result<Self::Output, Error> {
         let path = request.raw_path.as_deref().unwrap_or("/");
         let route = strip_guest_prefix(path, ctx.guest_name());
         let method = request.request_context.http.method.as_str();
         let response = match (method, route) {
             ("GET", "/hello") => {
-                let name = request.query_string_parameters.first("name").unwrap_or("world");
+                let name = request
+                    .query_string_parameters
+                    .first("name")
+                    .unwrap_or("world");
                 respond(200, json!({ "message": format!("Hello, {name}!") }))
             }
             ("GET", "/health") => respond(200, json!({ "ok": true })),
             ("POST", "/echo") => respond(200, json!({ "echo": request.body.unwrap_or_default() })),
-            (_, "/hello" | "/health" | "/echo") => respond(405, json!({ "error": "method not allowed" })),
-            _ => respond(404, json!({ "error": format!("no route for {method} {route}") })),
+            (_, "/hello" | "/health" | "/echo") => {
+                respond(405, json!({ "error": "method not allowed" }))
+            }
+            _ => respond(
+                404,
+                json!({ "error": format!("no route for {method} {route}") }),
+            ),
         };
         Ok(response)
     }

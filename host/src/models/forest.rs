@@ -246,7 +246,10 @@ impl Forest {
                     n_features = n_features.max(feature as usize + 1);
                     let child = |id: i64| {
                         index_of.get(&(tree, id)).copied().with_context(|| {
-                            format!("node {} of tree {tree} points to missing node {id}", a.node_ids[i])
+                            format!(
+                                "node {} of tree {tree} points to missing node {id}",
+                                a.node_ids[i]
+                            )
                         })
                     };
                     nodes.push(Node {
@@ -258,9 +261,15 @@ impl Forest {
                 }
                 None => {
                     // A leaf with no weights contributes nothing (onnxruntime agrees).
-                    let (start, end) =
-                        leaf_range.get(&(tree, a.node_ids[i])).copied().unwrap_or((0, 0));
-                    nodes.push(Node { threshold: 0.0, feature: LEAF, children: [start, end] });
+                    let (start, end) = leaf_range
+                        .get(&(tree, a.node_ids[i]))
+                        .copied()
+                        .unwrap_or((0, 0));
+                    nodes.push(Node {
+                        threshold: 0.0,
+                        feature: LEAF,
+                        children: [start, end],
+                    });
                     branch_modes.push(BranchMode::Leq);
                 }
             }
@@ -372,20 +381,31 @@ impl Forest {
     /// does not fit in cache, so each tree is walked for a whole block of
     /// rows while it is hot. Each row still sums its trees in tree order,
     /// as onnxruntime does, so results are the same for any batch size.
-    fn accumulate(&self, rows: &[f32], n_columns: usize, scores: &mut [f32], has_score: &mut [bool]) {
+    fn accumulate(
+        &self,
+        rows: &[f32],
+        n_columns: usize,
+        scores: &mut [f32],
+        has_score: &mut [bool],
+    ) {
         const BLOCK_ROWS: usize = 64;
         let t = self.n_targets;
         scores.fill(0.0);
         has_score.fill(false);
-        let blocks = rows
-            .chunks(BLOCK_ROWS * n_columns)
-            .zip(scores.chunks_mut(BLOCK_ROWS * t).zip(has_score.chunks_mut(BLOCK_ROWS * t)));
+        let blocks = rows.chunks(BLOCK_ROWS * n_columns).zip(
+            scores
+                .chunks_mut(BLOCK_ROWS * t)
+                .zip(has_score.chunks_mut(BLOCK_ROWS * t)),
+        );
         for (block, (block_scores, block_has)) in blocks {
             let n_rows = block.len() / n_columns;
             if self.all_leq && n_rows < LANES {
                 // Few rows: walk LANES trees at once for each row.
                 for (r, row) in block.chunks_exact(n_columns).enumerate() {
-                    let (row_scores, row_has) = (&mut block_scores[r * t..][..t], &mut block_has[r * t..][..t]);
+                    let (row_scores, row_has) = (
+                        &mut block_scores[r * t..][..t],
+                        &mut block_has[r * t..][..t],
+                    );
                     let mut trees = self.roots.chunks_exact(LANES);
                     for roots in &mut trees {
                         let roots: [u32; LANES] = std::array::from_fn(|k| roots[k]);
@@ -404,10 +424,17 @@ impl Forest {
                 if self.all_leq {
                     // Many rows: walk LANES rows at once down each tree.
                     while r + LANES <= n_rows {
-                        let rows: [&[f32]; LANES] = std::array::from_fn(|k| &block[(r + k) * n_columns..][..n_columns]);
-                        for (k, leaf) in self.leaves_leq([root; LANES], rows).into_iter().enumerate() {
+                        let rows: [&[f32]; LANES] =
+                            std::array::from_fn(|k| &block[(r + k) * n_columns..][..n_columns]);
+                        for (k, leaf) in
+                            self.leaves_leq([root; LANES], rows).into_iter().enumerate()
+                        {
                             let at = (r + k) * t;
-                            self.add_leaf(&self.nodes[leaf as usize], &mut block_scores[at..at + t], &mut block_has[at..at + t]);
+                            self.add_leaf(
+                                &self.nodes[leaf as usize],
+                                &mut block_scores[at..at + t],
+                                &mut block_has[at..at + t],
+                            );
                         }
                         r += LANES;
                     }
@@ -415,7 +442,11 @@ impl Forest {
                 for r in r..n_rows {
                     let row = &block[r * n_columns..][..n_columns];
                     let at = r * t;
-                    self.add_leaf(self.leaf(root, row), &mut block_scores[at..at + t], &mut block_has[at..at + t]);
+                    self.add_leaf(
+                        self.leaf(root, row),
+                        &mut block_scores[at..at + t],
+                        &mut block_has[at..at + t],
+                    );
                 }
             }
         }
@@ -446,7 +477,10 @@ impl Forest {
     #[inline(always)]
     fn add_leaf(&self, leaf: &Node, scores: &mut [f32], has_score: &mut [bool]) {
         let (start, end) = (leaf.children[0] as usize, leaf.children[1] as usize);
-        for (target, weight) in self.leaf_targets[start..end].iter().zip(&self.leaf_weights[start..end]) {
+        for (target, weight) in self.leaf_targets[start..end]
+            .iter()
+            .zip(&self.leaf_weights[start..end])
+        {
             let t = *target as usize;
             let (score, has) = (&mut scores[t], &mut has_score[t]);
             match self.aggregate {
@@ -495,15 +529,27 @@ impl Forest {
             if t == 1 {
                 // onnxruntime's single-target path: a lone base value is the
                 // origin and only PROBIT applies.
-                let origin = if base_values.len() == 1 { base_values[0] } else { 0.0 };
+                let origin = if base_values.len() == 1 {
+                    base_values[0]
+                } else {
+                    0.0
+                };
                 let score = match self.aggregate {
                     Aggregate::Sum => scores[0] + origin,
                     Aggregate::Average => scores[0] / n_trees + origin,
                     Aggregate::Min | Aggregate::Max => {
-                        if has[0] { scores[0] + origin } else { origin }
+                        if has[0] {
+                            scores[0] + origin
+                        } else {
+                            origin
+                        }
                     }
                 };
-                scores[0] = if post == PostTransform::Probit { probit(score) } else { score };
+                scores[0] = if post == PostTransform::Probit {
+                    probit(score)
+                } else {
+                    score
+                };
                 continue;
             }
             for (k, score) in scores.iter_mut().enumerate() {
@@ -758,9 +804,17 @@ mod tests {
     fn sums_and_averages_leaves_over_trees() {
         let a = stumps(4, BranchMode::Leq, [(0, 1.0), (0, 3.0)]);
         let sum = Forest::build(&a, 1, Aggregate::Sum).unwrap();
-        assert_eq!(sum.regress(&[0.0, 1.0], 1, &[], PostTransform::None).unwrap(), [4.0, 12.0]);
+        assert_eq!(
+            sum.regress(&[0.0, 1.0], 1, &[], PostTransform::None)
+                .unwrap(),
+            [4.0, 12.0]
+        );
         let avg = Forest::build(&a, 1, Aggregate::Average).unwrap();
-        assert_eq!(avg.regress(&[0.0, 1.0], 1, &[10.0], PostTransform::None).unwrap(), [11.0, 13.0]);
+        assert_eq!(
+            avg.regress(&[0.0, 1.0], 1, &[10.0], PostTransform::None)
+                .unwrap(),
+            [11.0, 13.0]
+        );
     }
 
     #[test]
@@ -779,17 +833,29 @@ mod tests {
         }
         let mut a = stumps(1, BranchMode::Leq, [(0, 1.0), (0, 2.0)]);
         let plain = Forest::build(&a, 1, Aggregate::Sum).unwrap();
-        assert_eq!(plain.regress(&[f32::NAN], 1, &[], PostTransform::None).unwrap(), [2.0]);
+        assert_eq!(
+            plain
+                .regress(&[f32::NAN], 1, &[], PostTransform::None)
+                .unwrap(),
+            [2.0]
+        );
         a.node_missing_tracks_true = vec![true, false, false];
         let tracking = Forest::build(&a, 1, Aggregate::Sum).unwrap();
-        assert_eq!(tracking.regress(&[f32::NAN], 1, &[], PostTransform::None).unwrap(), [1.0]);
+        assert_eq!(
+            tracking
+                .regress(&[f32::NAN], 1, &[], PostTransform::None)
+                .unwrap(),
+            [1.0]
+        );
     }
 
     #[test]
     fn binary_probability_forest_writes_complement_and_thresholds_at_one_half() {
         let a = stumps(2, BranchMode::Leq, [(0, 0.1), (0, 0.4)]);
         let f = Forest::build(&a, 2, Aggregate::Sum).unwrap();
-        let (labels, scores) = f.classify(&[0.0, 1.0], 1, &[], PostTransform::None).unwrap();
+        let (labels, scores) = f
+            .classify(&[0.0, 1.0], 1, &[], PostTransform::None)
+            .unwrap();
         assert_eq!(labels, [ClassChoice::Label(0), ClassChoice::Label(1)]);
         assert!((scores[0] - 0.8).abs() < 1e-6 && (scores[1] - 0.2).abs() < 1e-6);
         assert!((scores[3] - 0.8).abs() < 1e-6);
@@ -799,7 +865,9 @@ mod tests {
     fn multiclass_adds_base_values_and_softmaxes() {
         let a = stumps(1, BranchMode::Leq, [(2, 1.0), (0, 1.0)]);
         let f = Forest::build(&a, 3, Aggregate::Sum).unwrap();
-        let (labels, scores) = f.classify(&[0.0], 1, &[0.0, 0.5, 0.0], PostTransform::Softmax).unwrap();
+        let (labels, scores) = f
+            .classify(&[0.0], 1, &[0.0, 0.5, 0.0], PostTransform::Softmax)
+            .unwrap();
         assert_eq!(labels, [ClassChoice::Label(2)]);
         assert!((scores.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!(scores[2] > scores[1] && scores[1] > scores[0]);
@@ -809,11 +877,21 @@ mod tests {
     fn dangling_children_and_cycles_are_refused() {
         let mut a = stumps(1, BranchMode::Leq, [(0, 1.0), (0, 2.0)]);
         a.node_false_ids[0] = 7;
-        assert!(Forest::build(&a, 1, Aggregate::Sum).unwrap_err().to_string().contains("missing node 7"));
+        assert!(
+            Forest::build(&a, 1, Aggregate::Sum)
+                .unwrap_err()
+                .to_string()
+                .contains("missing node 7")
+        );
         let mut a = stumps(1, BranchMode::Leq, [(0, 1.0), (0, 2.0)]);
         a.node_modes[1] = Some(BranchMode::Leq);
         a.node_true_ids[1] = 0;
-        assert!(Forest::build(&a, 1, Aggregate::Sum).unwrap_err().to_string().contains("cycle"));
+        assert!(
+            Forest::build(&a, 1, Aggregate::Sum)
+                .unwrap_err()
+                .to_string()
+                .contains("cycle")
+        );
         let mut a = stumps(1, BranchMode::Leq, [(0, 1.0), (0, 2.0)]);
         a.weight_targets[0] = 3;
         assert!(Forest::build(&a, 1, Aggregate::Sum).is_err());

@@ -65,17 +65,22 @@ impl ModelManifest {
             if let Some(file) = &spec.file
                 && (file.is_empty() || file.contains(['/', '\\']) || file.starts_with('.'))
             {
-                bail!("models.toml: model `{name}`: `{file}` must be a plain file name inside the models folder");
+                bail!(
+                    "models.toml: model `{name}`: `{file}` must be a plain file name inside the models folder"
+                );
             }
             for guest in spec.guests.iter().flatten() {
-                validate_name(guest).with_context(|| format!("models.toml: model `{name}`, guests"))?;
+                validate_name(guest)
+                    .with_context(|| format!("models.toml: model `{name}`, guests"))?;
             }
             for (input, dims) in &spec.inputs {
                 for dim in dims {
                     if let DimSpec::Symbol(symbol) = dim
                         && !is_symbol(symbol)
                     {
-                        bail!("models.toml: model `{name}`, input `{input}`: `{symbol}` is not a dimension symbol (letters, digits, `_`)");
+                        bail!(
+                            "models.toml: model `{name}`, input `{input}`: `{symbol}` is not a dimension symbol (letters, digits, `_`)"
+                        );
                     }
                 }
             }
@@ -99,7 +104,9 @@ impl ModelManifest {
 
 fn is_symbol(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -120,8 +127,14 @@ mod tests {
         )
         .unwrap();
         let forest = &m.models["forest"];
-        assert_eq!(forest.inputs["input"], [DimSpec::Symbol("N".into()), DimSpec::Fixed(4)]);
-        assert_eq!(forest.guests.as_deref(), Some(&["classifier".to_string()][..]));
+        assert_eq!(
+            forest.inputs["input"],
+            [DimSpec::Symbol("N".into()), DimSpec::Fixed(4)]
+        );
+        assert_eq!(
+            forest.guests.as_deref(),
+            Some(&["classifier".to_string()][..])
+        );
     }
 
     #[test]

@@ -38,8 +38,16 @@ impl ModelReport {
             Ok((inputs, outputs)) => format!(
                 "{}: {} -> {} ({:.1} ms)",
                 self.name,
-                inputs.iter().map(TensorSignature::describe).collect::<Vec<_>>().join(", "),
-                outputs.iter().map(TensorSignature::describe).collect::<Vec<_>>().join(", "),
+                inputs
+                    .iter()
+                    .map(TensorSignature::describe)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                outputs
+                    .iter()
+                    .map(TensorSignature::describe)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 self.elapsed.as_secs_f64() * 1e3
             ),
             Err(reason) => format!("{}: failed to load: {reason}", self.name),
@@ -48,7 +56,10 @@ impl ModelReport {
 }
 
 enum Entry {
-    Ready { model: Arc<OnnxModel>, guests: Option<Vec<String>> },
+    Ready {
+        model: Arc<OnnxModel>,
+        guests: Option<Vec<String>>,
+    },
     Failed(String),
 }
 
@@ -92,8 +103,10 @@ impl ModelStore {
         if !dir.exists() {
             return Ok((Self::default(), Vec::new()));
         }
-        let manifest = ModelManifest::read(dir).map_err(|e| ModelsDirError::ManifestInvalid(format!("{e:#}")))?;
-        let sources = discover(dir, &manifest).map_err(|e| ModelsDirError::Unreadable(format!("{e:#}")))?;
+        let manifest = ModelManifest::read(dir)
+            .map_err(|e| ModelsDirError::ManifestInvalid(format!("{e:#}")))?;
+        let sources =
+            discover(dir, &manifest).map_err(|e| ModelsDirError::Unreadable(format!("{e:#}")))?;
         let results = parallel_map(&sources, |source| {
             let started = Instant::now();
             let result = load_one(dir, source);
@@ -105,7 +118,13 @@ impl ModelStore {
             let (entry, outcome) = match result {
                 Ok(model) => {
                     let outcome = Ok((model.inputs.clone(), model.outputs.clone()));
-                    (Entry::Ready { model: Arc::new(model), guests: source.spec.guests.clone() }, outcome)
+                    (
+                        Entry::Ready {
+                            model: Arc::new(model),
+                            guests: source.spec.guests.clone(),
+                        },
+                        outcome,
+                    )
                 }
                 Err(error) => {
                     let reason = format!("{error:#}");
@@ -113,7 +132,11 @@ impl ModelStore {
                 }
             };
             store.entries.insert(source.name.clone(), entry);
-            reports.push(ModelReport { name: source.name, outcome, elapsed });
+            reports.push(ModelReport {
+                name: source.name,
+                outcome,
+                elapsed,
+            });
         }
         Ok((store, reports))
     }
@@ -136,12 +159,17 @@ impl ModelStore {
     ) -> Result<&Arc<OnnxModel>, AccessError> {
         let entry = self.entries.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.names().collect();
-            AccessError::Unknown(format!("no model `{name}`; models: {}", list_or_none(&known)))
+            AccessError::Unknown(format!(
+                "no model `{name}`; models: {}",
+                list_or_none(&known)
+            ))
         })?;
         let (model, model_allows) = match entry {
             Entry::Ready { model, guests } => (model, guests),
             Entry::Failed(reason) => {
-                return Err(AccessError::Unavailable(format!("model `{name}` failed to load: {reason}")));
+                return Err(AccessError::Unavailable(format!(
+                    "model `{name}` failed to load: {reason}"
+                )));
             }
         };
         if guest_allows.is_some_and(|allowed| !allowed.iter().any(|m| m == name)) {
@@ -149,7 +177,10 @@ impl ModelStore {
                 "guest `{guest}` may not use model `{name}` (its `models` in guests.toml leave it out)"
             )));
         }
-        if model_allows.as_ref().is_some_and(|allowed| !allowed.iter().any(|g| g == guest)) {
+        if model_allows
+            .as_ref()
+            .is_some_and(|allowed| !allowed.iter().any(|g| g == guest))
+        {
             return Err(AccessError::NotAllowed(format!(
                 "guest `{guest}` may not use model `{name}` (the model's `guests` in models.toml leave it out)"
             )));
@@ -159,7 +190,11 @@ impl ModelStore {
 }
 
 fn list_or_none(names: &[&str]) -> String {
-    if names.is_empty() { "none".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// Lists the models of a folder: every `*.onnx`, plus the manifest's entries.
@@ -168,19 +203,38 @@ fn list_or_none(names: &[&str]) -> String {
 /// An unreadable folder. Files with invalid names are skipped with a warning.
 pub fn discover(dir: &Path, manifest: &ModelManifest) -> Result<Vec<ModelSource>> {
     let mut models: BTreeMap<String, ModelSource> = BTreeMap::new();
-    let claimed: Vec<&str> = manifest.models.values().filter_map(|s| s.file.as_deref()).collect();
+    let claimed: Vec<&str> = manifest
+        .models
+        .values()
+        .filter_map(|s| s.file.as_deref())
+        .collect();
     for (name, spec) in &manifest.models {
         let file = spec.file.clone().unwrap_or_else(|| format!("{name}.onnx"));
-        models.insert(name.clone(), ModelSource { name: name.clone(), path: dir.join(file), spec: spec.clone() });
+        models.insert(
+            name.clone(),
+            ModelSource {
+                name: name.clone(),
+                path: dir.join(file),
+                spec: spec.clone(),
+            },
+        );
     }
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading models folder {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading models folder {}", dir.display()))?;
     for entry in entries {
-        let path = entry.with_context(|| format!("reading models folder {}", dir.display()))?.path();
+        let path = entry
+            .with_context(|| format!("reading models folder {}", dir.display()))?
+            .path();
         if path.extension().and_then(|e| e.to_str()) != Some("onnx") {
             continue;
         }
-        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else { continue };
-        let file_name = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
+            continue;
+        };
+        let file_name = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or_default();
         if claimed.contains(&file_name) || models.contains_key(&name) {
             continue;
         }
@@ -188,7 +242,14 @@ pub fn discover(dir: &Path, manifest: &ModelManifest) -> Result<Vec<ModelSource>
             tracing::warn!(file = %path.display(), "skipping model file: {error}");
             continue;
         }
-        models.insert(name.clone(), ModelSource { name, path, spec: ModelSpec::default() });
+        models.insert(
+            name.clone(),
+            ModelSource {
+                name,
+                path,
+                spec: ModelSpec::default(),
+            },
+        );
     }
     Ok(models.into_values().collect())
 }
@@ -199,8 +260,12 @@ fn load_one(dir: &Path, source: &ModelSource) -> Result<OnnxModel> {
     if let Some(pin) = &source.spec.sha256 {
         let actual = crate::artifact::hex(&crate::artifact::digest(&bytes));
         if !actual.eq_ignore_ascii_case(pin) {
-            bail!("sha256 mismatch for {}: models.toml pins {pin}, file has {actual}", source.path.display());
+            bail!(
+                "sha256 mismatch for {}: models.toml pins {pin}, file has {actual}",
+                source.path.display()
+            );
         }
     }
-    OnnxModel::load(&bytes, &source.spec.inputs).with_context(|| format!("{}", source.path.display()))
+    OnnxModel::load(&bytes, &source.spec.inputs)
+        .with_context(|| format!("{}", source.path.display()))
 }

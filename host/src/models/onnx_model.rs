@@ -62,12 +62,24 @@ impl TensorSignature {
 
     /// `[N, 4]`.
     pub fn shape_text(&self) -> String {
-        format!("[{}]", self.shape.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            self.shape
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 
     /// `input: float32[N, 4]`.
     pub fn describe(&self) -> String {
-        format!("{}: {}{}", self.name, self.element_type(), self.shape_text())
+        format!(
+            "{}: {}{}",
+            self.name,
+            self.element_type(),
+            self.shape_text()
+        )
     }
 }
 
@@ -115,8 +127,9 @@ impl OnnxModel {
     /// A panic inside the parser is turned into an error too: a garbage file
     /// must not take the host down.
     pub fn load(bytes: &[u8], fixed: &BTreeMap<String, Vec<DimSpec>>) -> Result<Self> {
-        catch_unwind(AssertUnwindSafe(|| Self::load_unguarded(bytes, fixed)))
-            .unwrap_or_else(|panic| Err(anyhow!("the ONNX parser panicked: {}", panic_text(&panic))))
+        catch_unwind(AssertUnwindSafe(|| Self::load_unguarded(bytes, fixed))).unwrap_or_else(
+            |panic| Err(anyhow!("the ONNX parser panicked: {}", panic_text(&panic))),
+        )
     }
 
     fn load_unguarded(bytes: &[u8], fixed: &BTreeMap<String, Vec<DimSpec>>) -> Result<Self> {
@@ -148,11 +161,21 @@ impl OnnxModel {
             .outputs
             .iter()
             .map(|outlet| {
-                model.outlet_label(*outlet).map(str::to_owned).unwrap_or_else(|| model.node(outlet.node).name.clone())
+                model
+                    .outlet_label(*outlet)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| model.node(outlet.node).name.clone())
             })
             .collect();
-        let input_names: Vec<String> = model.inputs.iter().map(|o| model.node(o.node).name.clone()).collect();
-        let optimized = model.into_optimized().map_err(|e| anyhow!("{e:#}")).context("cannot optimize the model")?;
+        let input_names: Vec<String> = model
+            .inputs
+            .iter()
+            .map(|o| model.node(o.node).name.clone())
+            .collect();
+        let optimized = model
+            .into_optimized()
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("cannot optimize the model")?;
         let signature = |names: &[String], facts: Vec<&TypedFact>| -> Vec<TensorSignature> {
             names
                 .iter()
@@ -164,12 +187,23 @@ impl OnnxModel {
                 })
                 .collect()
         };
-        let input_facts = (0..input_names.len()).map(|i| optimized.input_fact(i)).collect::<TractResult<Vec<_>>>()?;
-        let output_facts = (0..output_names.len()).map(|i| optimized.output_fact(i)).collect::<TractResult<Vec<_>>>()?;
+        let input_facts = (0..input_names.len())
+            .map(|i| optimized.input_fact(i))
+            .collect::<TractResult<Vec<_>>>()?;
+        let output_facts = (0..output_names.len())
+            .map(|i| optimized.output_fact(i))
+            .collect::<TractResult<Vec<_>>>()?;
         let inputs = signature(&input_names, input_facts);
         let outputs = signature(&output_names, output_facts);
-        let plan = optimized.into_runnable().map_err(|e| anyhow!("{e:#}")).context("cannot plan the model")?;
-        Ok(Self { plan, inputs, outputs })
+        let plan = optimized
+            .into_runnable()
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("cannot plan the model")?;
+        Ok(Self {
+            plan,
+            inputs,
+            outputs,
+        })
     }
 
     /// Runs the model on named inputs; answers every output, by name. A lone
@@ -189,19 +223,30 @@ impl OnnxModel {
         let mut ordered = TVec::new();
         let mut bound: HashMap<String, usize> = HashMap::new();
         for signature in &self.inputs {
-            let position = named.iter().position(|(name, _)| *name == signature.name).ok_or_else(|| {
-                RunError::InvalidInput(format!("missing input `{}` ({})", signature.name, signature.describe()))
-            })?;
+            let position = named
+                .iter()
+                .position(|(name, _)| *name == signature.name)
+                .ok_or_else(|| {
+                    RunError::InvalidInput(format!(
+                        "missing input `{}` ({})",
+                        signature.name,
+                        signature.describe()
+                    ))
+                })?;
             let (_, tensor) = named.swap_remove(position);
             check_input(signature, &tensor, &mut bound).map_err(RunError::InvalidInput)?;
             ordered.push(tensor.into_tvalue());
         }
         if let Some((name, _)) = named.first() {
             let expected: Vec<&str> = self.inputs.iter().map(|s| s.name.as_str()).collect();
-            return Err(RunError::InvalidInput(format!("unknown input `{name}`; the model takes {expected:?}")));
+            return Err(RunError::InvalidInput(format!(
+                "unknown input `{name}`; the model takes {expected:?}"
+            )));
         }
         let outputs = catch_unwind(AssertUnwindSafe(|| self.plan.run(ordered)))
-            .map_err(|panic| RunError::Failed(format!("the model panicked: {}", panic_text(&panic))))?
+            .map_err(|panic| {
+                RunError::Failed(format!("the model panicked: {}", panic_text(&panic)))
+            })?
             .map_err(|e| RunError::Failed(format!("{e:#}")))?;
         self.outputs
             .iter()
@@ -209,7 +254,9 @@ impl OnnxModel {
             .map(|(signature, value)| {
                 let tensor = value.into_tensor();
                 if tensor.datum_type() == DatumType::TDim {
-                    let ints = tensor.cast_to::<i64>().map_err(|e| RunError::Failed(format!("{e:#}")))?;
+                    let ints = tensor
+                        .cast_to::<i64>()
+                        .map_err(|e| RunError::Failed(format!("{e:#}")))?;
                     return Ok((signature.name.clone(), ints.into_owned()));
                 }
                 Ok((signature.name.clone(), tensor))
@@ -221,11 +268,19 @@ impl OnnxModel {
 /// tract computes some integer outputs (an `ArgMax` feeding a label lookup)
 /// as symbolic dimensions; they are answered as `int64`, as ONNX declares.
 fn answered_type(datum_type: DatumType) -> DatumType {
-    if datum_type == DatumType::TDim { DatumType::I64 } else { datum_type }
+    if datum_type == DatumType::TDim {
+        DatumType::I64
+    } else {
+        datum_type
+    }
 }
 
 /// Checks element type and shape; symbols must take one value per run.
-fn check_input(signature: &TensorSignature, tensor: &Tensor, bound: &mut HashMap<String, usize>) -> Result<(), String> {
+fn check_input(
+    signature: &TensorSignature,
+    tensor: &Tensor,
+    bound: &mut HashMap<String, usize>,
+) -> Result<(), String> {
     if tensor.datum_type() != signature.datum_type {
         return Err(format!(
             "input `{}` must be {}, got {}",
@@ -235,7 +290,12 @@ fn check_input(signature: &TensorSignature, tensor: &Tensor, bound: &mut HashMap
         ));
     }
     let wrong_shape = || {
-        format!("input `{}` must have shape {}, got {:?}", signature.name, signature.shape_text(), tensor.shape())
+        format!(
+            "input `{}` must have shape {}, got {:?}",
+            signature.name,
+            signature.shape_text(),
+            tensor.shape()
+        )
     };
     if tensor.rank() != signature.shape.len() {
         return Err(wrong_shape());
@@ -247,7 +307,10 @@ fn check_input(signature: &TensorSignature, tensor: &Tensor, bound: &mut HashMap
             Dim::Symbolic(symbol) => {
                 let previous = *bound.entry(symbol.clone()).or_insert(*actual);
                 if previous != *actual {
-                    return Err(format!("{}: `{symbol}` is {previous} elsewhere", wrong_shape()));
+                    return Err(format!(
+                        "{}: `{symbol}` is {previous} elsewhere",
+                        wrong_shape()
+                    ));
                 }
             }
         }
@@ -267,7 +330,11 @@ fn fixed_dims(symbols: &SymbolScope, spec: &[DimSpec]) -> TVec<TDim> {
 /// skl2onnx writes `[None, n]`; stock tract refuses such an input ("Source
 /// node without a determined fact"). A free leading dimension becomes the
 /// batch symbol `N`, any other a symbol of its own.
-fn free_dims_as_symbols(symbols: &SymbolScope, input: &str, fact: &InferenceFact) -> Result<TVec<TDim>> {
+fn free_dims_as_symbols(
+    symbols: &SymbolScope,
+    input: &str,
+    fact: &InferenceFact,
+) -> Result<TVec<TDim>> {
     if fact.shape.is_open() {
         bail!("input `{input}` has no known rank; fix its shape in models.toml");
     }
@@ -284,8 +351,15 @@ fn free_dims_as_symbols(symbols: &SymbolScope, input: &str, fact: &InferenceFact
 }
 
 fn sanitize(name: &str) -> String {
-    let cleaned: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    if cleaned.starts_with(|c: char| c.is_ascii_digit()) { format!("d{cleaned}") } else { cleaned }
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if cleaned.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("d{cleaned}")
+    } else {
+        cleaned
+    }
 }
 
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {

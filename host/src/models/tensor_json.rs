@@ -37,64 +37,116 @@ pub fn tensor_from_json(value: &Value, dt: DatumType) -> Result<Tensor> {
             None => break,
         }
     }
-    let count = shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d)).filter(|n| *n <= MAX_ELEMENTS);
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, d| n.checked_mul(*d))
+        .filter(|n| *n <= MAX_ELEMENTS);
     let count = count.with_context(|| format!("a tensor of shape {shape:?} is too large"))?;
     let mut leaves = Vec::with_capacity(count);
     collect_leaves(value, &shape, &mut leaves)?;
-    let to_f64 = |v: &Value| v.as_f64().with_context(|| format!("expected a number, got {v}"));
+    let to_f64 = |v: &Value| {
+        v.as_f64()
+            .with_context(|| format!("expected a number, got {v}"))
+    };
     let to_i64 = |v: &Value| {
         v.as_i64()
-            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+            .or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
             .with_context(|| format!("expected an integer, got {v}"))
     };
     Ok(match dt {
         DatumType::F32 => {
-            let data: Vec<f32> = leaves.iter().map(|v| to_f64(v).map(|f| f as f32)).collect::<Result<_>>()?;
+            let data: Vec<f32> = leaves
+                .iter()
+                .map(|v| to_f64(v).map(|f| f as f32))
+                .collect::<Result<_>>()?;
             Tensor::from_shape(&shape, &data)?
         }
-        DatumType::F64 => Tensor::from_shape(&shape, &leaves.iter().map(|v| to_f64(v)).collect::<Result<Vec<_>>>()?)?,
-        DatumType::I64 => Tensor::from_shape(&shape, &leaves.iter().map(|v| to_i64(v)).collect::<Result<Vec<_>>>()?)?,
+        DatumType::F64 => Tensor::from_shape(
+            &shape,
+            &leaves
+                .iter()
+                .map(|v| to_f64(v))
+                .collect::<Result<Vec<_>>>()?,
+        )?,
+        DatumType::I64 => Tensor::from_shape(
+            &shape,
+            &leaves
+                .iter()
+                .map(|v| to_i64(v))
+                .collect::<Result<Vec<_>>>()?,
+        )?,
         DatumType::I32 => {
             let data: Vec<i32> = leaves
                 .iter()
-                .map(|v| to_i64(v).and_then(|i| i32::try_from(i).with_context(|| format!("{i} does not fit int32"))))
+                .map(|v| {
+                    to_i64(v).and_then(|i| {
+                        i32::try_from(i).with_context(|| format!("{i} does not fit int32"))
+                    })
+                })
                 .collect::<Result<_>>()?;
             Tensor::from_shape(&shape, &data)?
         }
         DatumType::U8 => {
             let data: Vec<u8> = leaves
                 .iter()
-                .map(|v| to_i64(v).and_then(|i| u8::try_from(i).with_context(|| format!("{i} does not fit uint8"))))
+                .map(|v| {
+                    to_i64(v).and_then(|i| {
+                        u8::try_from(i).with_context(|| format!("{i} does not fit uint8"))
+                    })
+                })
                 .collect::<Result<_>>()?;
             Tensor::from_shape(&shape, &data)?
         }
         DatumType::Bool => {
             let data: Vec<bool> = leaves
                 .iter()
-                .map(|v| v.as_bool().with_context(|| format!("expected true or false, got {v}")))
+                .map(|v| {
+                    v.as_bool()
+                        .with_context(|| format!("expected true or false, got {v}"))
+                })
                 .collect::<Result<_>>()?;
             Tensor::from_shape(&shape, &data)?
         }
         DatumType::String => {
             let data: Vec<String> = leaves
                 .iter()
-                .map(|v| v.as_str().map(str::to_owned).with_context(|| format!("expected a string, got {v}")))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .with_context(|| format!("expected a string, got {v}"))
+                })
                 .collect::<Result<_>>()?;
             tract_ndarray::ArrayD::from_shape_vec(shape, data)?.into_tensor()
         }
-        other => bail!("element type {} is not supported in JSON", element_type_name(other)),
+        other => bail!(
+            "element type {} is not supported in JSON",
+            element_type_name(other)
+        ),
     })
 }
 
 fn collect_leaves<'v>(value: &'v Value, shape: &[usize], out: &mut Vec<&'v Value>) -> Result<()> {
     match shape.split_first() {
         None => {
-            ensure!(!value.is_array(), "ragged nesting: found an array where the first row has a number");
+            ensure!(
+                !value.is_array(),
+                "ragged nesting: found an array where the first row has a number"
+            );
             out.push(value);
         }
         Some((len, rest)) => {
-            let items = value.as_array().context("ragged nesting: found a number where the first row has an array")?;
-            ensure!(items.len() == *len, "ragged nesting: a row of {} where the first has {len}", items.len());
+            let items = value
+                .as_array()
+                .context("ragged nesting: found a number where the first row has an array")?;
+            ensure!(
+                items.len() == *len,
+                "ragged nesting: a row of {} where the first has {len}",
+                items.len()
+            );
             for item in items {
                 collect_leaves(item, rest, out)?;
             }
@@ -111,14 +163,45 @@ fn collect_leaves<'v>(value: &'v Value, shape: &[usize], out: &mut Vec<&'v Value
 pub fn tensor_to_json(tensor: &Tensor) -> Result<Value> {
     let view = tensor.try_as_plain_ram()?;
     let leaves: Vec<Value> = match tensor.datum_type() {
-        DatumType::F32 => view.as_slice::<f32>()?.iter().map(|f| float_json(f.to_string(), f.is_finite())).collect(),
-        DatumType::F64 => view.as_slice::<f64>()?.iter().map(|f| float_json(f.to_string(), f.is_finite())).collect(),
-        DatumType::I64 => view.as_slice::<i64>()?.iter().map(|i| Value::from(*i)).collect(),
-        DatumType::I32 => view.as_slice::<i32>()?.iter().map(|i| Value::from(*i)).collect(),
-        DatumType::U8 => view.as_slice::<u8>()?.iter().map(|i| Value::from(*i)).collect(),
-        DatumType::Bool => view.as_slice::<bool>()?.iter().map(|b| Value::from(*b)).collect(),
-        DatumType::String => view.as_slice::<String>()?.iter().map(|s| Value::from(s.as_str())).collect(),
-        other => bail!("element type {} is not supported in JSON", element_type_name(other)),
+        DatumType::F32 => view
+            .as_slice::<f32>()?
+            .iter()
+            .map(|f| float_json(f.to_string(), f.is_finite()))
+            .collect(),
+        DatumType::F64 => view
+            .as_slice::<f64>()?
+            .iter()
+            .map(|f| float_json(f.to_string(), f.is_finite()))
+            .collect(),
+        DatumType::I64 => view
+            .as_slice::<i64>()?
+            .iter()
+            .map(|i| Value::from(*i))
+            .collect(),
+        DatumType::I32 => view
+            .as_slice::<i32>()?
+            .iter()
+            .map(|i| Value::from(*i))
+            .collect(),
+        DatumType::U8 => view
+            .as_slice::<u8>()?
+            .iter()
+            .map(|i| Value::from(*i))
+            .collect(),
+        DatumType::Bool => view
+            .as_slice::<bool>()?
+            .iter()
+            .map(|b| Value::from(*b))
+            .collect(),
+        DatumType::String => view
+            .as_slice::<String>()?
+            .iter()
+            .map(|s| Value::from(s.as_str()))
+            .collect(),
+        other => bail!(
+            "element type {} is not supported in JSON",
+            element_type_name(other)
+        ),
     };
     Ok(nest(&leaves, tensor.shape()))
 }
@@ -127,7 +210,11 @@ fn float_json(shortest: String, finite: bool) -> Value {
     if !finite {
         return Value::Null;
     }
-    shortest.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+    shortest
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
 }
 
 fn nest(leaves: &[Value], shape: &[usize]) -> Value {
@@ -135,7 +222,11 @@ fn nest(leaves: &[Value], shape: &[usize]) -> Value {
         None => leaves.first().cloned().unwrap_or(Value::Null),
         Some((len, rest)) => {
             let stride: usize = rest.iter().product();
-            Value::Array((0..*len).map(|i| nest(&leaves[i * stride..(i + 1) * stride], rest)).collect())
+            Value::Array(
+                (0..*len)
+                    .map(|i| nest(&leaves[i * stride..(i + 1) * stride], rest))
+                    .collect(),
+            )
         }
     }
 }

@@ -23,7 +23,11 @@ pub fn wit_datum_type(data: &TensorData) -> DatumType {
 /// # Errors
 /// The element count does not match the shape.
 pub fn tensor_from_wit(tensor: WitTensor) -> Result<Tensor> {
-    let shape: Vec<usize> = tensor.shape.iter().map(|d| usize::try_from(*d)).collect::<Result<_, _>>()?;
+    let shape: Vec<usize> = tensor
+        .shape
+        .iter()
+        .map(|d| usize::try_from(*d))
+        .collect::<Result<_, _>>()?;
     let expected = shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
     let (len, result) = match &tensor.data {
         TensorData::Float32(v) => (v.len(), Tensor::from_shape(&shape, v)),
@@ -55,7 +59,14 @@ pub fn tensor_to_wit(name: &str, tensor: &Tensor) -> Result<WitTensor> {
         DatumType::I64 => TensorData::Int64(view.as_slice::<i64>()?.to_vec()),
         DatumType::U8 => TensorData::Uint8(view.as_slice::<u8>()?.to_vec()),
         DatumType::Bool => TensorData::Boolean(view.as_slice::<bool>()?.to_vec()),
-        other => bail!("output `{name}` has element type {}, which guests cannot receive", element_type_name(other)),
+        other => bail!(
+            "output `{name}` has element type {}, which guests cannot receive",
+            element_type_name(other)
+        ),
     };
-    Ok(WitTensor { name: name.to_owned(), shape: tensor.shape().iter().map(|d| *d as u64).collect(), data })
+    Ok(WitTensor {
+        name: name.to_owned(),
+        shape: tensor.shape().iter().map(|d| *d as u64).collect(),
+        data,
+    })
 }

@@ -58,7 +58,10 @@ fn classifier_from_node(
     ) {
         (Some(ints), None) => rctensor1(&ints),
         (None, Some(strings)) => rctensor1(&strings),
-        _ => bail!("{}: exactly one of classlabels_int64s and classlabels_strings must be set", node.name),
+        _ => bail!(
+            "{}: exactly one of classlabels_int64s and classlabels_strings must be set",
+            node.name
+        ),
     };
     let n_classes = labels.len();
     let attributes = read_attributes(node, "class")?;
@@ -79,7 +82,11 @@ fn regressor_from_node(
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
     let n_targets: i64 = node.get_attr_opt("n_targets")?.unwrap_or(1);
     // Bounded: every row allocates n_targets scores.
-    ensure!((1..=1 << 16).contains(&n_targets), "{}: n_targets must be in 1..=65536, got {n_targets}", node.name);
+    ensure!(
+        (1..=1 << 16).contains(&n_targets),
+        "{}: n_targets must be in 1..=65536, got {n_targets}",
+        node.name
+    );
     let aggregate = Aggregate::parse(node.get_attr_opt("aggregate_function")?.unwrap_or("SUM"))?;
     let attributes = read_attributes(node, "target")?;
     let forest = Forest::build(&attributes, n_targets as usize, aggregate)
@@ -94,7 +101,9 @@ fn regressor_from_node(
 }
 
 fn read_post_transform(node: &NodeProto) -> TractResult<PostTransform> {
-    Ok(PostTransform::parse(node.get_attr_opt("post_transform")?.unwrap_or("NONE"))?)
+    Ok(PostTransform::parse(
+        node.get_attr_opt("post_transform")?.unwrap_or("NONE"),
+    )?)
 }
 
 /// `base_values`, or the opset-3 `base_values_as_tensor` (doubles).
@@ -110,7 +119,8 @@ fn floats_from_tensor_attr(node: &NodeProto, name: &str) -> TractResult<Option<V
     let Some(proto) = node.get_attr_opt::<&tract_onnx::pb::TensorProto>(name)? else {
         return Ok(None);
     };
-    let tensor = tract_onnx::tensor::load_tensor(&tract_onnx::data_resolver::MmapDataResolver, proto, None)?;
+    let tensor =
+        tract_onnx::tensor::load_tensor(&tract_onnx::data_resolver::MmapDataResolver, proto, None)?;
     let floats = tensor.cast_to::<f32>()?;
     Ok(Some(floats.try_as_plain_ram()?.as_slice::<f32>()?.to_vec()))
 }
@@ -185,8 +195,10 @@ impl TreeEnsembleOp {
             Ok(tensor1(&picked))
         } else {
             let all = view.as_slice::<String>()?;
-            let picked: Vec<String> =
-                choices.iter().map(|c| all.get(pick(c)).cloned().unwrap_or_default()).collect();
+            let picked: Vec<String> = choices
+                .iter()
+                .map(|c| all.get(pick(c)).cloned().unwrap_or_default())
+                .collect();
             Ok(tensor1(&picked))
         }
     }
@@ -218,7 +230,12 @@ impl EvalOp for TreeEnsembleOp {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        ensure!(input.rank() == 2, "{}: input must be [rows, features], got {:?}", Op::name(self), input.shape());
+        ensure!(
+            input.rank() == 2,
+            "{}: input must be [rows, features], got {:?}",
+            Op::name(self),
+            input.shape()
+        );
         let (n_rows, n_columns) = (input.shape()[0], input.shape()[1]);
         let rows = input.cast_to::<f32>()?;
         let rows = rows.try_as_plain_ram()?;
@@ -226,12 +243,20 @@ impl EvalOp for TreeEnsembleOp {
         let width = self.forest.n_targets();
         match &self.kind {
             Kind::Regressor => {
-                let values = self.forest.regress(rows, n_columns, &self.base_values, self.post_transform)?;
-                Ok(tvec!(Tensor::from_shape(&[n_rows, width], &values)?.into_tvalue()))
+                let values =
+                    self.forest
+                        .regress(rows, n_columns, &self.base_values, self.post_transform)?;
+                Ok(tvec!(
+                    Tensor::from_shape(&[n_rows, width], &values)?.into_tvalue()
+                ))
             }
             Kind::Classifier { labels } => {
-                let (choices, scores) =
-                    self.forest.classify(rows, n_columns, &self.base_values, self.post_transform)?;
+                let (choices, scores) = self.forest.classify(
+                    rows,
+                    n_columns,
+                    &self.base_values,
+                    self.post_transform,
+                )?;
                 let labels = Self::labels_tensor(labels, &choices)?;
                 let scores = Tensor::from_shape(&[n_rows, width], &scores)?;
                 Ok(tvec!(labels.into_tvalue(), scores.into_tvalue()))
@@ -242,7 +267,11 @@ impl EvalOp for TreeEnsembleOp {
 
 impl TypedOp for TreeEnsembleOp {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        ensure!(inputs[0].rank() == 2, "{}: input must be [rows, features]", Op::name(self));
+        ensure!(
+            inputs[0].rank() == 2,
+            "{}: input must be [rows, features]",
+            Op::name(self)
+        );
         let n = inputs[0].shape[0].clone();
         let scores = f32::fact([n.clone(), self.forest.n_targets().to_dim()]);
         Ok(match &self.kind {

@@ -21,8 +21,8 @@
 //! hooks misbehave too.
 
 use serde::Deserialize;
-use wasm_lambda_sdk::serde_json::{json, Value};
-use wasm_lambda_sdk::{export_function, log, Context, Error, Function, LogLevel, WarmInfo};
+use wasm_lambda_sdk::serde_json::{Value, json};
+use wasm_lambda_sdk::{Context, Error, Function, LogLevel, WarmInfo, export_function, log};
 
 #[derive(Default)]
 struct Misbehave {
@@ -55,7 +55,9 @@ impl Function for Misbehave {
         match order.mode.as_str() {
             "" | "count" => {
                 self.count += 1;
-                Ok(json!({ "count": self.count, "events_handled": ctx.events_handled(), "cold": ctx.is_cold() }))
+                Ok(
+                    json!({ "count": self.count, "events_handled": ctx.events_handled(), "cold": ctx.is_cold() }),
+                )
             }
             "trap" => panic!("asked to trap"),
             "error" => Err(Error::new("Refused", "asked to fail")),
@@ -77,7 +79,13 @@ impl Function for Misbehave {
             })),
             "env" => Ok(json!({ "vars": std::env::vars().map(|(k, _)| k).collect::<Vec<_>>() })),
             "log" => {
-                for level in [LogLevel::Trace, LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error] {
+                for level in [
+                    LogLevel::Trace,
+                    LogLevel::Debug,
+                    LogLevel::Info,
+                    LogLevel::Warn,
+                    LogLevel::Error,
+                ] {
                     log(level, &format!("misbehave says {level:?}"));
                 }
                 Ok(json!({ "logged": true }))

@@ -8,9 +8,9 @@
 //! SDK's typed calls.
 
 use serde::Deserialize;
-use wasm_lambda_sdk::models::{infer, Model, ModelError, Tensor, TensorData};
-use wasm_lambda_sdk::serde_json::{json, Value};
-use wasm_lambda_sdk::{export_function, Context, Error, Function};
+use wasm_lambda_sdk::models::{Model, ModelError, Tensor, TensorData, infer};
+use wasm_lambda_sdk::serde_json::{Value, json};
+use wasm_lambda_sdk::{Context, Error, Function, export_function};
 
 #[derive(Default)]
 struct Probe;
@@ -45,12 +45,36 @@ fn tensor(input: Input) -> Result<Tensor, Error> {
     let numbers = || input.data.iter().map(|v| v.as_f64().unwrap_or(0.0));
     let bad = |e: &str| Error::new("BadProbe", e.to_owned());
     Ok(match input.element.as_str() {
-        "float32" => Tensor::f32(input.name, input.shape, numbers().map(|x| x as f32).collect()),
+        "float32" => Tensor::f32(
+            input.name,
+            input.shape,
+            numbers().map(|x| x as f32).collect(),
+        ),
         "float64" => Tensor::f64(input.name, input.shape, numbers().collect()),
-        "int32" => Tensor::i32(input.name, input.shape, numbers().map(|x| x as i32).collect()),
-        "int64" => Tensor::i64(input.name, input.shape, numbers().map(|x| x as i64).collect()),
-        "uint8" => Tensor::u8(input.name, input.shape, numbers().map(|x| x as u8).collect()),
-        "bool" => Tensor::bool(input.name, input.shape, input.data.iter().map(|v| v.as_bool().unwrap_or(false)).collect()),
+        "int32" => Tensor::i32(
+            input.name,
+            input.shape,
+            numbers().map(|x| x as i32).collect(),
+        ),
+        "int64" => Tensor::i64(
+            input.name,
+            input.shape,
+            numbers().map(|x| x as i64).collect(),
+        ),
+        "uint8" => Tensor::u8(
+            input.name,
+            input.shape,
+            numbers().map(|x| x as u8).collect(),
+        ),
+        "bool" => Tensor::bool(
+            input.name,
+            input.shape,
+            input
+                .data
+                .iter()
+                .map(|v| v.as_bool().unwrap_or(false))
+                .collect(),
+        ),
         other => return Err(bad(other)),
     })
 }
@@ -88,17 +112,21 @@ impl Function for Probe {
                 return Ok(match model.classify(&request.rows) {
                     Ok(c) => json!({"labels": c.labels, "probabilities": c.probabilities}),
                     Err(e) => error_json(&e),
-                })
+                });
             }
             Some("predict") => {
                 return Ok(match model.predict(&request.rows) {
                     Ok(values) => json!({"values": values}),
                     Err(e) => error_json(&e),
-                })
+                });
             }
             _ => {}
         }
-        let inputs: Vec<Tensor> = request.inputs.into_iter().map(tensor).collect::<Result<_, _>>()?;
+        let inputs: Vec<Tensor> = request
+            .inputs
+            .into_iter()
+            .map(tensor)
+            .collect::<Result<_, _>>()?;
         // Timed inside the guest (WASI's monotonic clock), so benchmarks see
         // the guest-side cost of a model call without the event around it.
         let started = std::time::Instant::now();

@@ -2,7 +2,7 @@
 //! build.rs); the host must refuse to instantiate it, with a clear error.
 
 use wasm_lambda_sdk::serde_json::Value;
-use wasm_lambda_sdk::{export_function, Context, Error, Function};
+use wasm_lambda_sdk::{Context, Error, Function, export_function};
 
 #[derive(Default)]
 struct TableBomb;
