@@ -5,6 +5,10 @@
 //!
 //! This file knows nothing of tract; `tree_ops.rs` wires it into tract's
 //! ONNX op registry.
+//!
+//! `!(x <= t)` (not `x > t`) is deliberate throughout: it sends NaN to the
+//! false side, as onnxruntime does for nodes that do not track missing values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use anyhow::{Context, bail, ensure};
 

@@ -44,73 +44,16 @@ pub fn tensor_from_json(value: &Value, dt: DatumType) -> Result<Tensor> {
     let count = count.with_context(|| format!("a tensor of shape {shape:?} is too large"))?;
     let mut leaves = Vec::with_capacity(count);
     collect_leaves(value, &shape, &mut leaves)?;
-    let to_f64 = |v: &Value| {
-        v.as_f64()
-            .with_context(|| format!("expected a number, got {v}"))
-    };
-    let to_i64 = |v: &Value| {
-        v.as_i64()
-            .or_else(|| {
-                v.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                    .map(|f| f as i64)
-            })
-            .with_context(|| format!("expected an integer, got {v}"))
-    };
     Ok(match dt {
-        DatumType::F32 => {
-            let data: Vec<f32> = leaves
-                .iter()
-                .map(|v| to_f64(v).map(|f| f as f32))
-                .collect::<Result<_>>()?;
-            Tensor::from_shape(&shape, &data)?
-        }
-        DatumType::F64 => Tensor::from_shape(
-            &shape,
-            &leaves
-                .iter()
-                .map(|v| to_f64(v))
-                .collect::<Result<Vec<_>>>()?,
-        )?,
-        DatumType::I64 => Tensor::from_shape(
-            &shape,
-            &leaves
-                .iter()
-                .map(|v| to_i64(v))
-                .collect::<Result<Vec<_>>>()?,
-        )?,
-        DatumType::I32 => {
-            let data: Vec<i32> = leaves
-                .iter()
-                .map(|v| {
-                    to_i64(v).and_then(|i| {
-                        i32::try_from(i).with_context(|| format!("{i} does not fit int32"))
-                    })
-                })
-                .collect::<Result<_>>()?;
-            Tensor::from_shape(&shape, &data)?
-        }
-        DatumType::U8 => {
-            let data: Vec<u8> = leaves
-                .iter()
-                .map(|v| {
-                    to_i64(v).and_then(|i| {
-                        u8::try_from(i).with_context(|| format!("{i} does not fit uint8"))
-                    })
-                })
-                .collect::<Result<_>>()?;
-            Tensor::from_shape(&shape, &data)?
-        }
-        DatumType::Bool => {
-            let data: Vec<bool> = leaves
-                .iter()
-                .map(|v| {
-                    v.as_bool()
-                        .with_context(|| format!("expected true or false, got {v}"))
-                })
-                .collect::<Result<_>>()?;
-            Tensor::from_shape(&shape, &data)?
-        }
+        DatumType::F32 => build(&shape, &leaves, |v| as_f64(v).map(|f| f as f32))?,
+        DatumType::F64 => build(&shape, &leaves, as_f64)?,
+        DatumType::I64 => build(&shape, &leaves, as_i64)?,
+        DatumType::I32 => build(&shape, &leaves, |v| narrow::<i32>(v, "int32"))?,
+        DatumType::U8 => build(&shape, &leaves, |v| narrow::<u8>(v, "uint8"))?,
+        DatumType::Bool => build(&shape, &leaves, |v| {
+            v.as_bool()
+                .with_context(|| format!("expected true or false, got {v}"))
+        })?,
         DatumType::String => {
             let data: Vec<String> = leaves
                 .iter()
@@ -127,6 +70,39 @@ pub fn tensor_from_json(value: &Value, dt: DatumType) -> Result<Tensor> {
             element_type_name(other)
         ),
     })
+}
+
+/// A tensor of `shape` from leaves converted one by one.
+fn build<T: Datum + Copy>(
+    shape: &[usize],
+    leaves: &[&Value],
+    convert: impl Fn(&Value) -> Result<T>,
+) -> Result<Tensor> {
+    let data: Vec<T> = leaves.iter().map(|v| convert(v)).collect::<Result<_>>()?;
+    Tensor::from_shape(shape, &data)
+}
+
+fn as_f64(v: &Value) -> Result<f64> {
+    v.as_f64()
+        .with_context(|| format!("expected a number, got {v}"))
+}
+
+/// An integer, also written as a float with no fraction (`3.0`).
+fn as_i64(v: &Value) -> Result<i64> {
+    v.as_i64()
+        .or_else(|| {
+            v.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        })
+        .with_context(|| format!("expected an integer, got {v}"))
+}
+
+fn narrow<T: TryFrom<i64>>(v: &Value, type_name: &str) -> Result<T> {
+    let i = as_i64(v)?;
+    T::try_from(i)
+        .ok()
+        .with_context(|| format!("{i} does not fit {type_name}"))
 }
 
 fn collect_leaves<'v>(value: &'v Value, shape: &[usize], out: &mut Vec<&'v Value>) -> Result<()> {

@@ -101,9 +101,7 @@ fn regressor_from_node(
 }
 
 fn read_post_transform(node: &NodeProto) -> TractResult<PostTransform> {
-    Ok(PostTransform::parse(
-        node.get_attr_opt("post_transform")?.unwrap_or("NONE"),
-    )?)
+    PostTransform::parse(node.get_attr_opt("post_transform")?.unwrap_or("NONE"))
 }
 
 /// `base_values`, or the opset-3 `base_values_as_tensor` (doubles).
