@@ -6,7 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-cargo build --release -p wasm-lambda-host
+# The host binary is built exactly as `scripts/test.sh` builds it (`cargo
+# test` unifies the features of the SDK, the test support and dev-only
+# crates into shared dependencies such as wasmtime and tract; a plain
+# `cargo build -p wasm-lambda-host` would resolve other features and build
+# them all a second time). So the demo's build is the tests' build.
+cargo test --release --no-run
 scripts/build-guests.sh
 
 work=$(mktemp -d)

@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before building or testing:
-# the wasm32-wasip2 target; a venv with cargo-lambda, hadolint and the model
-# generator's pinned tools; and the generated models too large to commit.
+# the wasm32-wasip2 target, rustfmt and clippy; qemu-user (the tests run
+# the host on other x86_64 CPU models); a venv with cargo-lambda, hadolint
+# and the model generator's pinned tools; and the generated models too
+# large to commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rustup target add wasm32-wasip2 >/dev/null
+rustup component add rustfmt clippy >/dev/null 2>&1
+
+if ! command -v qemu-x86_64 >/dev/null; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-user >/dev/null
+fi
 
 [ -x .venv/bin/pip ] || python3 -m venv .venv
 # Quick when everything pinned is already there.

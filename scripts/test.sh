@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The test command: set-up, Dockerfile lint, then every test (unit, guest
-# behaviour, the real host binary under cargo-lambda's Runtime API emulator).
+# The test command: set-up, Dockerfile lint, formatting and clippy, then
+# every test (unit, guest behaviour, the real host binary under
+# cargo-lambda's Runtime API emulator and under qemu-user's CPU models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 .venv/bin/hadolint Dockerfile
+cargo fmt --all --check
+# Release, like the tests and the main job: one profile, one set of features.
+cargo clippy --release --all-targets -p wasm-lambda-host -p wasm-lambda-sdk \
+    -p wasm-lambda-tests -p wasm-lambda-bench -- -D warnings
 # Release: the tests compile guests with cranelift, which is very slow
 # unoptimised; the main job builds release too, so nothing is built twice.
 cargo test --release "$@"

@@ -4,18 +4,13 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
-use wasm_lambda_host::invocation::{Invocation, InvocationError};
-use wasm_lambda_host::settings::Settings;
+use wasm_lambda_host::runtime::invocation::{Invocation, InvocationError};
+use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::{GuestFolder, guest_wasm, wat_components};
 
 fn settings(folder: &GuestFolder) -> Settings {
-    let mut settings = Settings::from_env();
-    settings.guests_dir = folder.guests();
-    settings.cache_dir = folder.cache();
-    settings.default_guest = None;
-    settings.strict = false;
-    settings
+    Settings::new(folder.guests(), folder.models(), folder.cache())
 }
 
 fn start(folder: &GuestFolder) -> WasmHost {
@@ -217,14 +212,26 @@ fn no_environment_files_or_sockets() {
         "read /etc/passwd: {files}"
     );
     assert!(files["root"]["Err"].is_string(), "listed /: {files}");
-    let sockets = call(&host, "misbehave", json!({"mode": "connect"})).unwrap();
+    // A real listener the guest could reach if the host let it: the
+    // refusal must come from the host (access denied), not the network.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let sockets = call(
+        &host,
+        "misbehave",
+        json!({"mode": "connect", "address": address}),
+    )
+    .unwrap();
+    let refusal = sockets["connect"]["Err"].as_str().unwrap_or_default();
     assert!(
-        sockets["runtime_api"]["Err"].is_string(),
-        "reached 127.0.0.1: {sockets}"
+        refusal.starts_with("PermissionDenied"),
+        "the guest's connect to {address} was not refused by the host: {sockets}"
     );
-    assert!(
-        sockets["outside"]["Err"].is_string(),
-        "reached the network: {sockets}"
+    assert_eq!(
+        listener.accept().map(|_| ()).unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "the listener saw a connection"
     );
 }
 
@@ -297,6 +304,183 @@ fn broken_files_and_names() {
         hello_report.outcome.as_ref().map(|o| o.as_str()),
         Ok("compiled")
     );
+}
+
+#[test]
+fn strict_mode_covers_fresh_guests_whose_init_fails() {
+    let folder = GuestFolder::new("adv-strict-fresh")
+        .with_guest("misbehave", "misbehave")
+        .with_guest("hello", "hello")
+        .with_file(
+            "guests.toml",
+            "[guests.misbehave]\ninstance = \"fresh\"\n[guests.misbehave.config]\ninit = \"error\"\n",
+        );
+    let (_, report) = WasmHost::init(settings(&folder)).expect("not strict: others serve");
+    let misbehave = report
+        .guests
+        .iter()
+        .find(|g| g.name == "misbehave")
+        .unwrap();
+    assert!(
+        misbehave
+            .outcome
+            .as_ref()
+            .is_err_and(|e| e.contains("InitRefused")),
+        "a fresh guest's failing init shows at init: {misbehave:?}"
+    );
+    let mut strict = settings(&folder);
+    strict.strict = true;
+    let error = WasmHost::init(strict).err().expect("strict init fails");
+    assert_eq!(error.error_type(), "InitError.GuestsUnavailable");
+    assert!(error.to_string().contains("misbehave"), "{error}");
+}
+
+#[test]
+fn a_looping_init_is_retried_with_back_off_not_on_every_event() {
+    let folder = GuestFolder::new("adv-backoff")
+        .with_guest("misbehave", "misbehave")
+        .with_guest("hello", "hello")
+        .with_file(
+            "guests.toml",
+            "[guests.misbehave]\ntimeout_ms = 300\n[guests.misbehave.config]\ninit = \"loop\"\n",
+        );
+    let host = start(&folder);
+    // Without back-off each event would rerun the 300 ms init: 1.2 s for
+    // four. With it, at most one of them (the back-off starts at 100 ms and
+    // doubles) runs `init` again.
+    let started = Instant::now();
+    for _ in 0..4 {
+        let error = call(&host, "misbehave", json!({})).unwrap_err();
+        assert_eq!(error.error_type(), "GuestTimeout", "{error}");
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(900),
+        "four events took {elapsed:?}: init reran on each"
+    );
+    assert_eq!(
+        call(&host, "hello", json!({})).unwrap()["message"],
+        "Hello, world!"
+    );
+
+    // A guest whose init returns an error says when it will try again.
+    let folder = GuestFolder::new("adv-backoff-error")
+        .with_guest("misbehave", "misbehave")
+        .with_guest("hello", "hello")
+        .with_file(
+            "guests.toml",
+            "[guests.misbehave.config]\ninit = \"error\"\n",
+        );
+    let host = start(&folder);
+    let error = call(&host, "misbehave", json!({})).unwrap_err();
+    assert_eq!(error.error_type(), "GuestInitFailed");
+    assert!(
+        error.to_string().contains("asked to fail in init"),
+        "{error}"
+    );
+}
+
+#[test]
+fn each_warm_hook_has_its_own_budget() {
+    // `a-stuck` sorts (and warms) first and loops forever in `warm`.
+    let folder = GuestFolder::new("adv-warm-budget")
+        .with_guest("a-stuck", "misbehave")
+        .with_guest("counter", "counter")
+        .with_file("guests.toml", "[guests.a-stuck.config]\nwarm = \"loop\"\n");
+    let host = start(&folder);
+    let ping = host
+        .dispatch(br#"{"warmer": true}"#, &invocation())
+        .expect("the ping is answered");
+    let ping: Value = serde_json::from_slice(&ping.body).unwrap();
+    assert_eq!(
+        ping["guests"]["a-stuck"]["errorType"], "GuestTimeout",
+        "{ping}"
+    );
+    assert_eq!(
+        ping["guests"]["counter"],
+        json!({"ok": true, "answer": {"count": 0, "warmed": 1}}),
+        "the guest after a stuck one is still warmed: {ping}"
+    );
+}
+
+#[test]
+fn fresh_guests_are_not_instantiated_by_warmer_pings() {
+    // Its warm hook would trap: a ping must not build an instance to run it.
+    let folder = GuestFolder::new("adv-warm-fresh")
+        .with_guest("misbehave", "misbehave")
+        .with_file(
+            "guests.toml",
+            "[guests.misbehave]\ninstance = \"fresh\"\n[guests.misbehave.config]\nwarm = \"trap\"\n",
+        );
+    let host = start(&folder);
+    let ping = host
+        .dispatch(br#"{"warmer": true}"#, &invocation())
+        .unwrap();
+    let ping: Value = serde_json::from_slice(&ping.body).unwrap();
+    let entry = &ping["guests"]["misbehave"];
+    assert_eq!(entry["ok"], true, "{ping}");
+    assert!(
+        entry["skipped"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("fresh"),
+        "{ping}"
+    );
+}
+
+#[test]
+fn an_oversized_warmer_answer_is_refused_like_any_answer() {
+    let folder = GuestFolder::new("adv-warm-huge")
+        .with_guest("misbehave", "misbehave")
+        .with_file(
+            "guests.toml",
+            "[guests.misbehave.config]\nwarm = \"huge\"\n",
+        );
+    let host = start(&folder);
+    let error = host
+        .dispatch(br#"{"warmer": true}"#, &invocation())
+        .unwrap_err();
+    assert_eq!(error.error_type(), "PayloadTooLarge", "{error}");
+    assert!(error.to_string().contains("warmer"), "{error}");
+    assert_eq!(call(&host, "misbehave", json!({})).unwrap()["count"], 1);
+}
+
+#[test]
+fn a_cwasm_symlinked_out_of_the_folder_is_not_loaded() {
+    let outside = GuestFolder::new("adv-cwasm-outside").with_guest("hello", "hello");
+    wasm_lambda_host::commands::precompile::precompile(&outside.guests(), None).unwrap();
+    let folder = GuestFolder::new("adv-cwasm-link").with_guest("hello", "hello");
+    std::os::unix::fs::symlink(
+        outside.guests().join("hello.cwasm"),
+        folder.guests().join("hello.cwasm"),
+    )
+    .unwrap();
+    let (host, report) = WasmHost::init(settings(&folder)).expect("init");
+    let counts = report.counts();
+    assert_eq!((counts.precompiled, counts.compiled), (0, 1), "{report:?}");
+    assert_eq!(
+        call(&host, "hello", json!({})).unwrap()["message"],
+        "Hello, world!"
+    );
+    // The control: the same artifact inside the folder is used.
+    std::fs::remove_file(folder.guests().join("hello.cwasm")).unwrap();
+    std::fs::copy(
+        outside.guests().join("hello.cwasm"),
+        folder.guests().join("hello.cwasm"),
+    )
+    .unwrap();
+    let (_, report) = WasmHost::init(settings(&folder)).expect("init");
+    assert_eq!(report.counts().precompiled, 1, "{report:?}");
+}
+
+#[test]
+fn envelope_events_reach_the_guest_byte_for_byte() {
+    let folder = GuestFolder::new("adv-envelope").with_guest("raw", "raw-answer");
+    let host = start(&folder);
+    let inner = r#"{"z": 1, "a": {"y": [1, 2.50, -0]}, "a": "duplicate", "big": 340282366920938463463374607431768211457}"#;
+    let payload = format!(r#"{{"guest": "raw", "event": {inner}}}"#);
+    let answer = host.dispatch(payload.as_bytes(), &invocation()).unwrap();
+    assert_eq!(String::from_utf8(answer.body).unwrap(), inner);
 }
 
 #[test]

@@ -13,7 +13,10 @@ fn run(args: &[&str], folder: Option<&GuestFolder>) -> Output {
     if let Some(folder) = folder {
         command
             .env("WASM_LAMBDA_GUESTS", folder.guests())
-            .env("WASM_LAMBDA_CACHE", folder.cache());
+            .env("WASM_LAMBDA_CACHE", folder.cache())
+            .env("WASM_LAMBDA_MODELS", folder.models())
+            .env_remove("WASM_LAMBDA_STRICT")
+            .env_remove("WASM_LAMBDA_DEFAULT_GUEST");
     }
     command.output().unwrap()
 }
@@ -147,4 +150,79 @@ fn runtime_mode_without_a_runtime_api_says_so() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("AWS_LAMBDA_RUNTIME_API is not set"));
     let usage = run(&["bogus"], None);
     assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn every_command_has_help_and_misuse_exits_with_2() {
+    for command in ["precompile", "invoke", "check", "models", "infer"] {
+        let help = run(&[command, "--help"], None);
+        assert!(help.status.success(), "{command} --help");
+        let text = stdout(&help);
+        assert!(
+            text.contains("Usage: wasm-lambda-host"),
+            "{command}: {text}"
+        );
+    }
+    let help = stdout(&run(&["--help"], None));
+    for variable in [
+        "WASM_LAMBDA_GUESTS",
+        "WASM_LAMBDA_CACHE",
+        "AWS_LAMBDA_RUNTIME_API",
+    ] {
+        assert!(
+            help.contains(variable),
+            "{variable} missing from --help: {help}"
+        );
+    }
+    assert!(stdout(&run(&["precompile", "--help"], None)).contains("--target <ARCH>"));
+    for args in [
+        &["precompile"][..],
+        &["precompile", "--target", "mips", "guests"],
+        &["check"],
+        &["invoke"],
+        &["models", "a", "b"],
+        &["--no-such-flag"],
+    ] {
+        let output = run(args, None);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn guest_traps_never_carry_the_host_backtrace() {
+    let folder = GuestFolder::new("backtrace").with_guest("misbehave", "misbehave");
+    let event = folder.root().join("event.json");
+    std::fs::write(&event, r#"{"mode": "trap"}"#).unwrap();
+    // RUST_BACKTRACE=1 as when debugging; RUST_LIB_BACKTRACE=1 also forces
+    // wasmtime's errors to capture the host stack.
+    for lib_backtrace in [None, Some("1")] {
+        let mut command = Command::new(HOST);
+        command
+            .args(["invoke", "misbehave", event.to_str().unwrap()])
+            .env("WASM_LAMBDA_GUESTS", folder.guests())
+            .env("WASM_LAMBDA_CACHE", folder.cache())
+            .env("WASM_LAMBDA_MODELS", folder.models())
+            .env("RUST_BACKTRACE", "1");
+        match lib_backtrace {
+            Some(value) => command.env("RUST_LIB_BACKTRACE", value),
+            None => command.env_remove("RUST_LIB_BACKTRACE"),
+        };
+        let output = command.output().unwrap();
+        let error: Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+        assert_eq!(error["errorType"], "GuestTrapped");
+        let message = error["errorMessage"].as_str().unwrap();
+        assert!(message.contains("wasm backtrace"), "{message}");
+        assert!(message.contains("misbehave"), "{message}");
+        for host_frame in [
+            "Stack backtrace",
+            "wasm_lambda_host::",
+            "wasmtime::runtime",
+            "std::rt",
+        ] {
+            assert!(
+                !message.contains(host_frame),
+                "{host_frame} in the guest's error ({lib_backtrace:?}): {message}"
+            );
+        }
+    }
 }

@@ -50,6 +50,36 @@ fn hello_answers_through_the_runtime_api() {
 }
 
 #[test]
+fn guest_logs_land_in_the_host_log_with_guest_and_request_id() {
+    let folder = GuestFolder::new("e2e-log").with_guest("misbehave", "misbehave");
+    let lambda = Lambda::start(&folder, &[]);
+    let answer = lambda
+        .emulator
+        .invoke(&envelope("misbehave", json!({"mode": "log"})))
+        .answer();
+    assert_eq!(answer["logged"], true);
+    let request_id = answer["request_id"].as_str().unwrap().to_owned();
+    let line = lambda.host.wait_for_log("misbehave says Warn");
+    let line = line
+        .lines()
+        .find(|l| l.contains("misbehave says Warn"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.contains("WARN") && line.contains(r#"guest="misbehave""#),
+        "{line}"
+    );
+    assert!(
+        line.contains(&request_id),
+        "no request id {request_id}: {line}"
+    );
+    let log = lambda.host.log();
+    assert!(log.contains("misbehave says Error"), "{log}");
+    // RUST_LOG's default (info) keeps the guest's debug and trace lines out.
+    assert!(!log.contains("misbehave says Debug"), "{log}");
+}
+
+#[test]
 fn classifier_answers_the_seed_004_request_through_the_runtime_api() {
     let folder = GuestFolder::new("e2e-classifier")
         .with_guest("classifier", "classifier")

@@ -8,15 +8,15 @@ use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
 use serde_json::Value;
-use wasm_lambda_host::invocation::Invocation;
-use wasm_lambda_host::manifest::{Manifest, RouteRule};
-use wasm_lambda_host::models::model_manifest::ModelManifest;
+use wasm_lambda_host::guests::manifest::{Manifest, RouteRule};
+use wasm_lambda_host::models::manifest::ModelManifest;
 use wasm_lambda_host::models::onnx_model::OnnxModel;
-use wasm_lambda_host::pattern::Pattern;
-use wasm_lambda_host::router::{Decision, RouteError, Router};
-use wasm_lambda_host::settings::Settings;
+use wasm_lambda_host::routing::pattern::Pattern;
+use wasm_lambda_host::routing::router::{Decision, RouteError, Router};
+use wasm_lambda_host::routing::warmer;
+use wasm_lambda_host::runtime::invocation::Invocation;
+use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::tract_prelude::{DatumType, Tensor};
-use wasm_lambda_host::warmer;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::{GuestFolder, model_file};
 
@@ -72,11 +72,11 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 fn router() -> Router {
-    let rules = vec![
+    let rules = [
         RouteRule::Http("/api/*".into()),
         RouteRule::Sqs("arn:aws:sqs:*".into()),
     ];
-    let none: Vec<RouteRule> = vec![];
+    let none: [RouteRule; 0] = [];
     Router::new([("api", &rules[..]), ("hello", &none[..])], None)
 }
 
@@ -101,7 +101,7 @@ proptest! {
     fn manifest_parsing_never_panics(text in "(\\[guests(\\.[a-z./-]{0,6})?\\]\n|[a-z_]{1,16} = (\"[^\"\n]{0,10}\"|[0-9]{1,4}|\\[\\]|\\{ http = \"/x\" \\})\n|.{0,20}\n){0,8}") {
         if let Ok(manifest) = Manifest::parse(&text) {
             for name in manifest.guests.keys() {
-                prop_assert!(wasm_lambda_host::manifest::validate_name(name).is_ok());
+                prop_assert!(wasm_lambda_host::sources::names::validate_name(name).is_ok());
             }
         }
     }
@@ -193,10 +193,7 @@ fn shared_host() -> &'static WasmHost {
             let folder = GuestFolder::new("props")
                 .with_guest("hello", "hello")
                 .with_guest("api", "counter");
-            let mut settings = Settings::from_env();
-            settings.guests_dir = folder.guests();
-            settings.cache_dir = folder.cache();
-            settings.default_guest = None;
+            let settings = Settings::new(folder.guests(), folder.models(), folder.cache());
             let (host, _) = WasmHost::init(settings).expect("init");
             (host, folder)
         })

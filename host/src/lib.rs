@@ -1,35 +1,20 @@
 //! wasm-lambda host: one AWS Lambda container image that runs many
 //! WebAssembly guests.
 //!
-//! The event path runs one way: [`runtime_loop`] takes an event from the
-//! [`runtime_api`], [`wasm_host`] parses it, the [`router`] picks a guest (or
-//! the [`warmer`]), the guest's [`guest_slot`] calls its instance, and the
-//! answer goes back. Everything the path borrows is built once at init:
-//! the [`engine`], guests compiled or loaded by the [`guest_loader`] (with
-//! [`artifact`]s cached by content), checked by [`guest_check`].
+//! The event path runs one way: the [`runtime`] loop takes an event from
+//! Lambda's Runtime API, [`wasm_host`] parses it, [`routing`] picks a guest
+//! (or answers a warmer ping), the guest's slot in [`guests`] calls its
+//! instance, and the answer goes back. Everything the path borrows is built
+//! once at init: the engine, the guests, and the [`models`], each read from
+//! a folder by the rules in [`sources`]. [`commands`] are the tools beside
+//! the loop.
 
-pub mod artifact;
-pub mod bindings;
 pub mod commands;
-pub mod engine;
-pub mod environment;
-pub mod event_shape;
-pub mod guest_check;
-pub mod guest_loader;
-pub mod guest_slot;
-pub mod guest_state;
-pub mod invocation;
-pub mod logging;
-pub mod manifest;
-pub mod model_commands;
+pub mod guests;
 pub mod models;
-pub mod parallel;
-pub mod pattern;
-pub mod router;
-pub mod runtime_api;
-pub mod runtime_loop;
-pub mod settings;
-pub mod warmer;
+pub mod routing;
+pub mod runtime;
+pub mod sources;
 pub mod wasm_host;
 
 /// tract's prelude (tensors, datum types) at the version the host uses, for

@@ -1,54 +1,31 @@
 //! `wasm-lambda-host`: the Lambda `bootstrap`, and its tools.
 
-use std::path::Path;
 use std::process::ExitCode;
 
-use wasm_lambda_host::{
-    commands, logging, model_commands, runtime_api::RuntimeApi, runtime_loop, settings::Settings,
+use clap::Parser as _;
+use wasm_lambda_host::commands::cli::{Cli, Command};
+use wasm_lambda_host::commands::{check, invoke, models, precompile};
+use wasm_lambda_host::runtime::{
+    logging, runtime_api::RuntimeApi, runtime_loop, settings::Settings,
 };
 
-const USAGE: &str = "\
-wasm-lambda-host: run WebAssembly guests on AWS Lambda
-
-usage:
-  wasm-lambda-host                            the Lambda runtime loop (needs AWS_LAMBDA_RUNTIME_API)
-  wasm-lambda-host precompile DIR             compile the guests in DIR to .cwasm beside them
-  wasm-lambda-host invoke GUEST [EVENT|-]     run one event (file, or - for stdin) and print the answer
-  wasm-lambda-host check FILE.wasm            say whether this host can run a guest, and why not
-  wasm-lambda-host models DIR                 list the models in DIR with their inputs and outputs
-  wasm-lambda-host infer MODEL [INPUT|-]      run a model once; INPUT is {\"name\": nested arrays}
-                                              (inline, a file, or - for stdin; default zeros)
-
-environment: WASM_LAMBDA_GUESTS (/opt/guests), WASM_LAMBDA_MODELS (/opt/models),
-             WASM_LAMBDA_CACHE (/tmp/wasm-lambda-cache), WASM_LAMBDA_DEFAULT_GUEST,
-             WASM_LAMBDA_STRICT (unset), RUST_LOG (info)";
-
 fn main() -> ExitCode {
+    keep_host_backtraces_out_of_errors();
+    // Usage errors print clap's message and exit with 2.
+    let cli = Cli::parse();
     logging::init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = match args.as_slice() {
-        [] => run_runtime(),
-        ["precompile", dir] => commands::precompile(Path::new(dir)).map(|()| true),
-        ["invoke", guest] => commands::invoke(guest, None),
-        ["invoke", guest, event] => commands::invoke(guest, Some(event)),
-        ["check", file] => commands::check(Path::new(file)),
-        ["models", dir] => model_commands::list_models(Path::new(dir)),
-        ["infer", model] => model_commands::infer(Path::new(model), None).map(|()| true),
-        ["infer", model, input] => {
-            model_commands::infer(Path::new(model), Some(input)).map(|()| true)
+    let result = match cli.command {
+        None => run_runtime(),
+        Some(Command::Precompile { target, dir }) => {
+            precompile::precompile(&dir, target).map(|()| true)
         }
-        ["--help" | "-h" | "help"] => {
-            println!("{USAGE}");
-            Ok(true)
+        Some(Command::Invoke { guest, event }) => {
+            invoke::invoke(Settings::from_env(), &guest, event.as_deref())
         }
-        ["--version" | "-V"] => {
-            println!("wasm-lambda-host {}", env!("CARGO_PKG_VERSION"));
-            Ok(true)
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
+        Some(Command::Check { file }) => check::check(&file),
+        Some(Command::Models { dir }) => models::list_models(&dir),
+        Some(Command::Infer { model, input }) => {
+            models::infer(&model, input.as_deref()).map(|()| true)
         }
     };
     match result {
@@ -58,6 +35,18 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// With `RUST_BACKTRACE=1` (common while debugging a Rust Lambda) every
+/// wasmtime error, and so every guest trap, would capture the host's native
+/// stack. Guest errors never show it, so don't pay for it: library
+/// backtraces stay off unless `RUST_LIB_BACKTRACE` asks for them (panics
+/// still follow `RUST_BACKTRACE`).
+fn keep_host_backtraces_out_of_errors() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
 }
 

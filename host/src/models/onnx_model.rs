@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid as _;
 
-use super::model_manifest::DimSpec;
+use super::manifest::DimSpec;
 use super::tensor_json::element_type_name;
 use super::tree_ops::register_tree_ensembles;
 
@@ -128,7 +128,12 @@ impl OnnxModel {
     /// must not take the host down.
     pub fn load(bytes: &[u8], fixed: &BTreeMap<String, Vec<DimSpec>>) -> Result<Self> {
         catch_unwind(AssertUnwindSafe(|| Self::load_unguarded(bytes, fixed))).unwrap_or_else(
-            |panic| Err(anyhow!("the ONNX parser panicked: {}", panic_text(&panic))),
+            |panic| {
+                Err(anyhow!(
+                    "the ONNX parser panicked: {}",
+                    crate::runtime::invocation::panic_message(&panic)
+                ))
+            },
         )
     }
 
@@ -245,7 +250,10 @@ impl OnnxModel {
         }
         let outputs = catch_unwind(AssertUnwindSafe(|| self.plan.run(ordered)))
             .map_err(|panic| {
-                RunError::Failed(format!("the model panicked: {}", panic_text(&panic)))
+                RunError::Failed(format!(
+                    "the model panicked: {}",
+                    crate::runtime::invocation::panic_message(&panic)
+                ))
             })?
             .map_err(|e| RunError::Failed(format!("{e:#}")))?;
         self.outputs
@@ -360,12 +368,4 @@ fn sanitize(name: &str) -> String {
     } else {
         cleaned
     }
-}
-
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-        .unwrap_or_else(|| "unknown panic".into())
 }

@@ -4,19 +4,7 @@ use anyhow::{Result, bail, ensure};
 use tract_onnx::prelude::*;
 
 use super::tensor_json::element_type_name;
-use crate::bindings::models::{Tensor as WitTensor, TensorData};
-
-/// The element type a guest's tensor carries.
-pub fn wit_datum_type(data: &TensorData) -> DatumType {
-    match data {
-        TensorData::Float32(_) => DatumType::F32,
-        TensorData::Float64(_) => DatumType::F64,
-        TensorData::Int32(_) => DatumType::I32,
-        TensorData::Int64(_) => DatumType::I64,
-        TensorData::Uint8(_) => DatumType::U8,
-        TensorData::Boolean(_) => DatumType::Bool,
-    }
-}
+use crate::guests::bindings::models::{Tensor as WitTensor, TensorData};
 
 /// A guest's tensor as a tract tensor.
 ///
@@ -28,14 +16,16 @@ pub fn tensor_from_wit(tensor: WitTensor) -> Result<Tensor> {
         .iter()
         .map(|d| usize::try_from(*d))
         .collect::<Result<_, _>>()?;
+    // The guest chose the shape: check the element count (overflow-safe)
+    // before tract sees it, so no shape can make it panic or wrap.
     let expected = shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
-    let (len, result) = match &tensor.data {
-        TensorData::Float32(v) => (v.len(), Tensor::from_shape(&shape, v)),
-        TensorData::Float64(v) => (v.len(), Tensor::from_shape(&shape, v)),
-        TensorData::Int32(v) => (v.len(), Tensor::from_shape(&shape, v)),
-        TensorData::Int64(v) => (v.len(), Tensor::from_shape(&shape, v)),
-        TensorData::Uint8(v) => (v.len(), Tensor::from_shape(&shape, v)),
-        TensorData::Boolean(v) => (v.len(), Tensor::from_shape(&shape, v)),
+    let len = match &tensor.data {
+        TensorData::Float32(v) => v.len(),
+        TensorData::Float64(v) => v.len(),
+        TensorData::Int32(v) => v.len(),
+        TensorData::Int64(v) => v.len(),
+        TensorData::Uint8(v) => v.len(),
+        TensorData::Boolean(v) => v.len(),
     };
     ensure!(
         expected == Some(len),
@@ -43,7 +33,14 @@ pub fn tensor_from_wit(tensor: WitTensor) -> Result<Tensor> {
         tensor.name,
         tensor.shape
     );
-    result
+    match &tensor.data {
+        TensorData::Float32(v) => Tensor::from_shape(&shape, v),
+        TensorData::Float64(v) => Tensor::from_shape(&shape, v),
+        TensorData::Int32(v) => Tensor::from_shape(&shape, v),
+        TensorData::Int64(v) => Tensor::from_shape(&shape, v),
+        TensorData::Uint8(v) => Tensor::from_shape(&shape, v),
+        TensorData::Boolean(v) => Tensor::from_shape(&shape, v),
+    }
 }
 
 /// A tract tensor as a guest receives it.
@@ -69,4 +66,35 @@ pub fn tensor_to_wit(name: &str, tensor: &Tensor) -> Result<WitTensor> {
         shape: tensor.shape().iter().map(|d| *d as u64).collect(),
         data,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_whose_count_overflows_are_refused_before_tract_sees_them() {
+        for shape in [
+            vec![1u64 << 32, 1 << 32],
+            vec![u64::MAX, 2],
+            vec![(1 << 62) + 1, 4], // wraps to exactly 4 elements
+        ] {
+            let tensor = WitTensor {
+                name: "input".into(),
+                shape: shape.clone(),
+                data: TensorData::Float32(vec![0.0; 4]),
+            };
+            let error = tensor_from_wit(tensor).unwrap_err();
+            assert!(
+                error.to_string().contains("but 4 elements"),
+                "{shape:?}: {error}"
+            );
+        }
+        let fine = WitTensor {
+            name: "input".into(),
+            shape: vec![2, 2],
+            data: TensorData::Float32(vec![1.0, 2.0, 3.0, 4.0]),
+        };
+        assert_eq!(tensor_from_wit(fine).unwrap().shape(), &[2, 2]);
+    }
 }

@@ -14,11 +14,11 @@
 //! | `copy` | spins on large `memory.copy`s |
 //! | `huge` | answers more than 6 MB |
 //! | `files` | tries to read files |
-//! | `connect` | tries to open a TCP connection to the Runtime API's address |
+//! | `connect` | tries to open a TCP connection to the event's `address` |
 //! | `stash` / `peek` | writes / reads a value kept in instance state |
 //!
-//! Config `init` (`trap`, `error`, `loop`) and `warm` (`trap`) make those
-//! hooks misbehave too.
+//! Config `init` (`trap`, `error`, `loop`) and `warm` (`trap`, `loop`,
+//! `huge`) make those hooks misbehave too.
 
 use serde::Deserialize;
 use wasm_lambda_sdk::serde_json::{Value, json};
@@ -34,6 +34,8 @@ struct Misbehave {
 struct Order {
     #[serde(default)]
     mode: String,
+    #[serde(default)]
+    address: String,
 }
 
 impl Function for Misbehave {
@@ -88,7 +90,7 @@ impl Function for Misbehave {
                 ] {
                     log(level, &format!("misbehave says {level:?}"));
                 }
-                Ok(json!({ "logged": true }))
+                Ok(json!({ "logged": true, "request_id": ctx.request_id() }))
             }
             "copy" => {
                 let mut buffer = vec![0u8; 32 << 20];
@@ -105,8 +107,9 @@ impl Function for Misbehave {
                 "cwd": std::env::current_dir().map(|d| d.display().to_string()).map_err(|e| e.to_string()),
             })),
             "connect" => Ok(json!({
-                "runtime_api": std::net::TcpStream::connect("127.0.0.1:9001").map(|_| "connected").map_err(|e| e.to_string()),
-                "outside": std::net::TcpStream::connect("1.1.1.1:443").map(|_| "connected").map_err(|e| e.to_string()),
+                "connect": std::net::TcpStream::connect(order.address.as_str())
+                    .map(|_| "connected")
+                    .map_err(|e| format!("{:?}: {e}", e.kind())),
             })),
             "stash" => {
                 self.stash = Some(format!("secret-{}", ctx.request_id()));
@@ -118,8 +121,13 @@ impl Function for Misbehave {
     }
 
     fn warm(&mut self, _info: &WarmInfo) -> Result<Value, Error> {
-        if wasm_lambda_sdk::config("warm").as_deref() == Some("trap") {
-            panic!("asked to trap in warm");
+        match wasm_lambda_sdk::config("warm").as_deref() {
+            Some("trap") => panic!("asked to trap in warm"),
+            Some("loop") => loop {
+                self.count = std::hint::black_box(self.count.wrapping_add(1));
+            },
+            Some("huge") => return Ok(json!({ "padding": "x".repeat(7 << 20) })),
+            _ => {}
         }
         Ok(json!({ "count": self.count }))
     }

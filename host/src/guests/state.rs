@@ -10,9 +10,9 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{host, models, types};
-use crate::models::model_store::{AccessError, ModelStore};
+use crate::guests::bindings::{host, models, types};
 use crate::models::onnx_model::RunError;
+use crate::models::store::{AccessError, ModelStore};
 use crate::models::tensor_wit::{tensor_from_wit, tensor_to_wit};
 
 /// Who a guest is: its name and configuration, shared by all its instances.

@@ -4,8 +4,8 @@ use anyhow::{Result, bail};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::bindings::GuestPre;
-use crate::guest_state::GuestState;
+use crate::guests::bindings::GuestPre;
+use crate::guests::state::GuestState;
 
 /// The WIT package guests are built against.
 pub const WIT_PACKAGE: &str = "wasm-lambda:guest";
@@ -23,10 +23,10 @@ const IMPORTABLE: &[&str] = &["host", "models", "types"];
 pub fn guest_linker(engine: &Engine) -> Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    crate::bindings::Guest::add_to_linker::<GuestState, wasmtime::component::HasSelf<GuestState>>(
-        &mut linker,
-        |state| state,
-    )?;
+    crate::guests::bindings::Guest::add_to_linker::<
+        GuestState,
+        wasmtime::component::HasSelf<GuestState>,
+    >(&mut linker, |state| state)?;
     Ok(linker)
 }
 

@@ -3,13 +3,13 @@
 //!
 //! [`forest`] and [`tree_ops`] replace tract's tree ensemble operators with
 //! fast, complete ones; [`onnx_model`] loads and runs one model;
-//! [`model_store`] holds them all; [`tensor_json`] and [`tensor_wit`]
+//! [`store`] holds them all; [`tensor_json`] and [`tensor_wit`]
 //! convert tensors for the command line and for guests.
 
 pub mod forest;
-pub mod model_manifest;
-pub mod model_store;
+pub mod manifest;
 pub mod onnx_model;
+pub mod store;
 pub mod tensor_json;
 pub mod tensor_wit;
 pub mod tree_ops;

@@ -31,6 +31,20 @@ pub struct FunctionInfo {
 }
 
 impl Settings {
+    /// Settings for these folders, with every other value at its default
+    /// (no default guest, not strict, a function named `wasm-lambda`):
+    /// what tests and tools build, independent of the machine's variables.
+    pub fn new(guests_dir: PathBuf, models_dir: PathBuf, cache_dir: PathBuf) -> Self {
+        Self {
+            guests_dir,
+            models_dir,
+            cache_dir,
+            default_guest: None,
+            strict: false,
+            function: FunctionInfo::default(),
+        }
+    }
+
     /// Reads the environment. Missing or unparsable values get defaults:
     /// start-up never fails (or panics) over a variable.
     pub fn from_env() -> Self {
@@ -55,6 +69,16 @@ impl Settings {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(128),
             },
+        }
+    }
+}
+
+impl Default for FunctionInfo {
+    fn default() -> Self {
+        Self {
+            name: "wasm-lambda".into(),
+            version: "$LATEST".into(),
+            memory_mb: 128,
         }
     }
 }

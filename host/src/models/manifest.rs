@@ -17,7 +17,9 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
-use crate::manifest::validate_name;
+use crate::sources::folder::read_manifest;
+use crate::sources::names::{validate_file_name, validate_name};
+use crate::sources::pin::is_pin;
 
 /// The parsed `models.toml`.
 #[derive(Debug, Default, Deserialize)]
@@ -62,12 +64,14 @@ impl ModelManifest {
         let manifest: Self = toml::from_str(text).context("models.toml is invalid")?;
         for (name, spec) in &manifest.models {
             validate_name(name).with_context(|| format!("models.toml: model `{name}`"))?;
-            if let Some(file) = &spec.file
-                && (file.is_empty() || file.contains(['/', '\\']) || file.starts_with('.'))
+            if let Some(file) = &spec.file {
+                validate_file_name(file)
+                    .with_context(|| format!("models.toml: model `{name}`: file"))?;
+            }
+            if let Some(pin) = &spec.sha256
+                && !is_pin(pin)
             {
-                bail!(
-                    "models.toml: model `{name}`: `{file}` must be a plain file name inside the models folder"
-                );
+                bail!("models.toml: model `{name}`: sha256 must be 64 hex digits");
             }
             for guest in spec.guests.iter().flatten() {
                 validate_name(guest)
@@ -93,12 +97,7 @@ impl ModelManifest {
     /// # Errors
     /// The file exists but cannot be read or is invalid.
     pub fn read(dir: &Path) -> Result<Self> {
-        let path = dir.join("models.toml");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-        }
+        read_manifest(dir, "models.toml", Self::parse)
     }
 }
 

@@ -5,22 +5,36 @@
 //! outside a Lambda handler); `fresh` guests get a new instance per event.
 //! Any trap, timeout or memory-limit failure drops the instance; the next
 //! event builds a new one from the template and runs `init` again.
+//!
+//! `init` runs under its own budget (the guest's `timeout_ms`, else
+//! [`DEFAULT_INIT_BUDGET`]), and after it fails the guest is not
+//! instantiated again until a back-off has passed (doubling from
+//! [`INIT_RETRY_FIRST`] up to [`INIT_RETRY_MAX`]): a guest whose `init`
+//! loops or keeps failing costs its events an immediate error, not every
+//! event's whole Lambda timeout.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wasmtime::{Engine, Store, Trap};
 
-use crate::bindings::{Guest, GuestPre, types};
-use crate::engine::ticks_for;
-use crate::guest_state::{GuestIdentity, GuestState};
-use crate::invocation::{Invocation, InvocationError};
-use crate::manifest::{GuestSpec, InstanceMode};
-use crate::models::model_store::ModelStore;
-use crate::settings::FunctionInfo;
+use crate::guests::bindings::{Guest, GuestPre, types};
+use crate::guests::engine::ticks_for;
+use crate::guests::manifest::{GuestSpec, InstanceMode};
+use crate::guests::state::{GuestIdentity, GuestState};
+use crate::models::store::ModelStore;
+use crate::runtime::invocation::{Invocation, InvocationError};
+use crate::runtime::settings::FunctionInfo;
 
 /// Linear-memory limit for guests whose manifest entry sets none.
 pub const DEFAULT_MEMORY_LIMIT_MB: u64 = 128;
+
+/// Longest instantiation plus `init` may take, for guests with no `timeout_ms`.
+pub const DEFAULT_INIT_BUDGET: Duration = Duration::from_secs(10);
+/// Wait after a first failed `init` before trying again.
+pub const INIT_RETRY_FIRST: Duration = Duration::from_millis(100);
+/// Longest wait between `init` attempts.
+pub const INIT_RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// A live instance and what it has done.
 struct LiveInstance {
@@ -44,40 +58,29 @@ pub struct GuestSlot {
     memory_limit_mb: u64,
     timeout: Option<Duration>,
     live: Mutex<Option<LiveInstance>>,
+    init_backoff: Mutex<InitBackoff>,
+}
+
+/// Failed `init` attempts, and when the next may run.
+#[derive(Debug, Default)]
+struct InitBackoff {
+    failures: u32,
+    retry_at: Option<Instant>,
+    last_error: Option<InvocationError>,
 }
 
 /// How one call ended, before it becomes an answer or an error.
 type CallResult = wasmtime::Result<Result<Vec<u8>, types::GuestError>>;
 
 impl GuestSlot {
-    /// A guest that loaded.
-    pub fn ready(
+    /// A guest's slot: `template` is its pre-instantiated component, or
+    /// why it failed to load (its events then get that reason).
+    pub fn new(
         name: &str,
         spec: &GuestSpec,
         engine: &Engine,
         models: &Arc<ModelStore>,
-        pre: GuestPre<GuestState>,
-    ) -> Self {
-        Self::new(name, spec, engine, models, Template::Ready(pre))
-    }
-
-    /// A guest that failed to load: its events get the reason.
-    pub fn failed(
-        name: &str,
-        spec: &GuestSpec,
-        engine: &Engine,
-        models: &Arc<ModelStore>,
-        reason: String,
-    ) -> Self {
-        Self::new(name, spec, engine, models, Template::Failed(reason))
-    }
-
-    fn new(
-        name: &str,
-        spec: &GuestSpec,
-        engine: &Engine,
-        models: &Arc<ModelStore>,
-        template: Template,
+        template: Result<GuestPre<GuestState>, String>,
     ) -> Self {
         let identity = GuestIdentity {
             name: name.to_owned(),
@@ -88,11 +91,15 @@ impl GuestSlot {
         Self {
             identity: Arc::new(identity),
             engine: engine.clone(),
-            template,
+            template: match template {
+                Ok(pre) => Template::Ready(pre),
+                Err(reason) => Template::Failed(reason),
+            },
             mode: spec.instance,
             memory_limit_mb: spec.memory_limit_mb.unwrap_or(DEFAULT_MEMORY_LIMIT_MB),
             timeout: spec.timeout_ms.map(Duration::from_millis),
             live: Mutex::new(None),
+            init_backoff: Mutex::new(InitBackoff::default()),
         }
     }
 
@@ -101,26 +108,22 @@ impl GuestSlot {
         &self.identity.name
     }
 
-    /// Why the guest failed to load, if it did.
-    pub fn load_error(&self) -> Option<&str> {
-        match &self.template {
-            Template::Ready(_) => None,
-            Template::Failed(reason) => Some(reason),
-        }
+    /// Whether the guest gets a new instance for every event.
+    pub fn is_fresh(&self) -> bool {
+        self.mode == InstanceMode::Fresh
     }
 
-    /// At init: builds the instance of a `reuse` guest and runs its `init`,
-    /// so the first event finds it warm.
+    /// At init: builds the guest's instance and runs its `init`, so the
+    /// first event finds it warm (a `fresh` guest's first event uses it;
+    /// later events get new ones). `fresh` guests are prepared too, so an
+    /// `init` that fails shows at init, like any other guest's.
     ///
     /// # Errors
     /// The guest did not load, or instantiation / `init` failed.
-    pub fn prepare(&self, deadline: Instant) -> Result<(), InvocationError> {
-        if self.mode == InstanceMode::Fresh {
-            return self.template().map(|_| ());
-        }
+    pub fn prepare(&self) -> Result<(), InvocationError> {
         let mut live = self.lock_live();
         if live.is_none() {
-            *live = Some(self.instantiate(deadline)?);
+            *live = Some(self.instantiate(Instant::now() + self.init_budget())?);
         }
         Ok(())
     }
@@ -195,7 +198,7 @@ impl GuestSlot {
         let mut live = self.lock_live();
         let mut instance = match live.take() {
             Some(instance) => instance,
-            None => self.instantiate(deadline)?,
+            None => self.instantiate(deadline.min(Instant::now() + self.init_budget()))?,
         };
         instance.store.data_mut().request_id.clear();
         instance.store.data_mut().request_id.push_str(request_id);
@@ -223,9 +226,63 @@ impl GuestSlot {
         result
     }
 
-    /// Instantiates the template and runs `init`.
+    /// How long instantiation plus `init` may take.
+    fn init_budget(&self) -> Duration {
+        self.timeout.unwrap_or(DEFAULT_INIT_BUDGET)
+    }
+
+    /// Instantiates the template and runs `init`, unless a recent failure's
+    /// back-off is still running (then that failure is the answer).
     fn instantiate(&self, deadline: Instant) -> Result<LiveInstance, InvocationError> {
         let pre = self.template()?;
+        let mut backoff = self
+            .init_backoff
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let (Some(retry_at), Some(error)) = (backoff.retry_at, &backoff.last_error)
+            && Instant::now() < retry_at
+        {
+            // The same error as the failed attempt (same errorType), at once.
+            let wait_ms = retry_at
+                .saturating_duration_since(Instant::now())
+                .as_millis();
+            let note = format!(
+                "init failed {} time(s) in a row; next attempt in {wait_ms} ms",
+                backoff.failures
+            );
+            return Err(match error.clone() {
+                InvocationError::GuestInitFailed { guest, reason } => {
+                    InvocationError::GuestInitFailed {
+                        guest,
+                        reason: format!("{reason} ({note})"),
+                    }
+                }
+                other => other,
+            });
+        }
+        match self.instantiate_now(pre, deadline) {
+            Ok(instance) => {
+                *backoff = InitBackoff::default();
+                Ok(instance)
+            }
+            Err(error) => {
+                backoff.failures = backoff.failures.saturating_add(1);
+                let exponent = backoff.failures.saturating_sub(1).min(16);
+                let wait = INIT_RETRY_FIRST
+                    .saturating_mul(1 << exponent)
+                    .min(INIT_RETRY_MAX);
+                backoff.retry_at = Some(Instant::now() + wait);
+                backoff.last_error = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    fn instantiate_now(
+        &self,
+        pre: &GuestPre<GuestState>,
+        deadline: Instant,
+    ) -> Result<LiveInstance, InvocationError> {
         let memory_limit =
             usize::try_from(self.memory_limit_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
         let mut store = Store::new(
@@ -328,11 +385,15 @@ impl GuestSlot {
             };
         }
         // The trap's own words first ("call stack exhausted", the panic's
-        // "unreachable"), then wasmtime's wasm backtrace, bounded in size.
-        // Errors that are not traps (a limit refused at instantiation, say)
-        // carry a host backtrace in their debug form: only their words go out.
+        // "unreachable"), then the error chain, which holds wasmtime's wasm
+        // backtrace of the guest, bounded in size. Only the Display forms go
+        // out: the Debug form carries the host's own native backtrace when
+        // RUST_BACKTRACE is set, and that is nobody's business but ours.
+        if error.backtrace().status() == std::backtrace::BacktraceStatus::Captured {
+            tracing::debug!(guest = %guest, "host backtrace of the guest's failure:\n{}", error.backtrace());
+        }
         let mut detail = match error.downcast_ref::<Trap>() {
-            Some(trap) => format!("{trap}; {error:?}"),
+            Some(trap) => format!("{trap}; {error:#}"),
             None => format!("{error:#}"),
         };
         if detail.len() > 4096 {

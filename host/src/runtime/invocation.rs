@@ -131,9 +131,21 @@ impl InvocationError {
 
     /// The Runtime API's error body.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "errorType": self.error_type(),
-            "errorMessage": self.to_string(),
-        })
+        error_body(self.error_type(), &self.to_string())
     }
+}
+
+/// A Lambda error body, as the Runtime API's error endpoints take it and
+/// as `invoke` prints it.
+pub fn error_body(error_type: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({ "errorType": error_type, "errorMessage": message, "stackTrace": [] })
+}
+
+/// The text of a caught panic (a host bug, reported and survived).
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }

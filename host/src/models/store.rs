@@ -2,25 +2,21 @@
 //! time), and the rules for who may call which.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 
-use super::model_manifest::{ModelManifest, ModelSpec};
+use rayon::prelude::*;
+
+use super::manifest::{ModelManifest, ModelSpec};
 use super::onnx_model::{OnnxModel, TensorSignature};
-use crate::guest_loader::read_inside;
-use crate::manifest::validate_name;
-use crate::parallel::parallel_map;
+use crate::sources::folder::{self, Found, read_inside};
+use crate::sources::pin;
 
 /// A model found in the models folder.
-#[derive(Debug, Clone)]
-pub struct ModelSource {
-    pub name: String,
-    pub path: PathBuf,
-    pub spec: ModelSpec,
-}
+pub type ModelSource = Found<ModelSpec>;
 
 /// How loading one model went, for the init log and `models DIR`.
 #[derive(Debug, Clone)]
@@ -107,11 +103,14 @@ impl ModelStore {
             .map_err(|e| ModelsDirError::ManifestInvalid(format!("{e:#}")))?;
         let sources =
             discover(dir, &manifest).map_err(|e| ModelsDirError::Unreadable(format!("{e:#}")))?;
-        let results = parallel_map(&sources, |source| {
-            let started = Instant::now();
-            let result = load_one(dir, source);
-            (result, started.elapsed())
-        });
+        let results: Vec<_> = sources
+            .par_iter()
+            .map(|source| {
+                let started = Instant::now();
+                let result = load_one(dir, source);
+                (result, started.elapsed())
+            })
+            .collect();
         let mut store = Self::default();
         let mut reports = Vec::new();
         for (source, (result, elapsed)) in sources.into_iter().zip(results) {
@@ -202,70 +201,18 @@ fn list_or_none(names: &[&str]) -> String {
 /// # Errors
 /// An unreadable folder. Files with invalid names are skipped with a warning.
 pub fn discover(dir: &Path, manifest: &ModelManifest) -> Result<Vec<ModelSource>> {
-    let mut models: BTreeMap<String, ModelSource> = BTreeMap::new();
-    let claimed: Vec<&str> = manifest
-        .models
-        .values()
-        .filter_map(|s| s.file.as_deref())
-        .collect();
-    for (name, spec) in &manifest.models {
-        let file = spec.file.clone().unwrap_or_else(|| format!("{name}.onnx"));
-        models.insert(
-            name.clone(),
-            ModelSource {
-                name: name.clone(),
-                path: dir.join(file),
-                spec: spec.clone(),
-            },
-        );
-    }
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("reading models folder {}", dir.display()))?;
-    for entry in entries {
-        let path = entry
-            .with_context(|| format!("reading models folder {}", dir.display()))?
-            .path();
-        if path.extension().and_then(|e| e.to_str()) != Some("onnx") {
-            continue;
-        }
-        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
-            continue;
-        };
-        let file_name = path
-            .file_name()
-            .and_then(|f| f.to_str())
-            .unwrap_or_default();
-        if claimed.contains(&file_name) || models.contains_key(&name) {
-            continue;
-        }
-        if let Err(error) = validate_name(&name) {
-            tracing::warn!(file = %path.display(), "skipping model file: {error}");
-            continue;
-        }
-        models.insert(
-            name.clone(),
-            ModelSource {
-                name,
-                path,
-                spec: ModelSpec::default(),
-            },
-        );
-    }
-    Ok(models.into_values().collect())
+    folder::discover(dir, "onnx", &manifest.models, |spec| spec.file.as_deref())
 }
 
 /// Reads (inside the folder only), checks the pin, parses and optimizes.
 fn load_one(dir: &Path, source: &ModelSource) -> Result<OnnxModel> {
     let bytes = read_inside(dir, &source.path)?;
-    if let Some(pin) = &source.spec.sha256 {
-        let actual = crate::artifact::hex(&crate::artifact::digest(&bytes));
-        if !actual.eq_ignore_ascii_case(pin) {
-            bail!(
-                "sha256 mismatch for {}: models.toml pins {pin}, file has {actual}",
-                source.path.display()
-            );
-        }
-    }
+    pin::check(
+        source.spec.sha256.as_deref(),
+        &pin::digest(&bytes),
+        &source.path,
+        "models.toml",
+    )?;
     OnnxModel::load(&bytes, &source.spec.inputs)
         .with_context(|| format!("{}", source.path.display()))
 }

@@ -9,9 +9,8 @@ use http::{Method, Request, Uri};
 use http_body_util::BodyExt;
 use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{Client, build_request};
-use serde_json::json;
 
-use crate::invocation::Invocation;
+use crate::runtime::invocation::{self, Invocation};
 
 /// An event from `GET /runtime/invocation/next`.
 #[derive(Debug)]
@@ -178,7 +177,7 @@ impl RuntimeApi {
 }
 
 fn error_body(error_type: &str, message: &str) -> Bytes {
-    json!({ "errorType": error_type, "errorMessage": message, "stackTrace": [] })
+    invocation::error_body(error_type, message)
         .to_string()
         .into()
 }

@@ -9,8 +9,8 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::{Map, Value};
 use tract_onnx::prelude::*;
 
-use crate::models::model_store::{ModelStore, ModelsDirError};
 use crate::models::onnx_model::{Dim, OnnxModel, TensorSignature};
+use crate::models::store::{ModelStore, ModelsDirError};
 use crate::models::tensor_json::{tensor_from_json, tensor_to_json};
 
 /// `models DIR`: lists every model with its inputs and outputs (names,

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::invocation::InvocationError;
-use crate::runtime_api::RuntimeApi;
-use crate::settings::Settings;
+use crate::runtime::invocation::{InvocationError, panic_message};
+use crate::runtime::runtime_api::RuntimeApi;
+use crate::runtime::settings::Settings;
 use crate::wasm_host::WasmHost;
 
 /// How long to wait before asking again after the Runtime API failed.
@@ -91,13 +91,4 @@ pub fn run(runtime: &tokio::runtime::Runtime, api: RuntimeApi, settings: Setting
             tracing::error!(request_id = %invocation.request_id, "sending the answer: {error:#}");
         }
     }
-}
-
-/// The text of a caught panic.
-pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }

@@ -3,7 +3,8 @@
 //! 1. warmer ping → the host itself;
 //! 2. envelope `{"guest": NAME, "event": ...}` → NAME gets the inner event;
 //! 3. HTTP event → a manifest `http` route, else the guest named by the
-//!    first path segment;
+//!    first path segment, unless that guest declares routes (then only its
+//!    routes and envelopes reach it);
 //! 4. record / EventBridge event → a manifest route on ARN, bucket or source;
 //! 5. `WASM_LAMBDA_DEFAULT_GUEST`;
 //! 6. otherwise a `NoRoute` error naming the guests that exist.
@@ -15,14 +16,14 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::event_shape::{EventShape, classify};
-use crate::manifest::RouteRule;
-use crate::pattern::Pattern;
-use crate::warmer::{self, WarmerPing};
+use crate::guests::manifest::RouteRule;
+use crate::routing::event_shape::{EventShape, classify};
+use crate::routing::pattern::Pattern;
+use crate::routing::warmer::{self, WarmerPing};
 
 /// Where an event goes.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Decision<'e> {
+pub enum Decision {
     /// The host answers the ping itself.
     Warmer(WarmerPing),
     /// A guest handles it.
@@ -30,17 +31,17 @@ pub enum Decision<'e> {
         /// The guest's name.
         guest: String,
         /// What the guest receives.
-        payload: Payload<'e>,
+        payload: Payload,
     },
 }
 
 /// What part of the event a guest receives.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Payload<'e> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
     /// The whole event, as it arrived.
     Whole,
-    /// The `event` field of an envelope.
-    Inner(&'e Value),
+    /// The `event` field of an envelope, byte for byte.
+    EnvelopeEvent,
 }
 
 /// Why an event could not be routed.
@@ -68,6 +69,8 @@ enum Source {
 pub struct Router {
     rules: Vec<(Source, Pattern, String)>,
     guests: BTreeSet<String>,
+    /// Guests without routes: an HTTP path's first segment may name them.
+    by_segment: BTreeSet<String>,
     default_guest: Option<String>,
 }
 
@@ -83,6 +86,9 @@ impl Router {
         };
         for (guest, rules) in guests {
             router.guests.insert(guest.to_owned());
+            if rules.is_empty() {
+                router.by_segment.insert(guest.to_owned());
+            }
             for rule in rules {
                 let (source, text) = match rule {
                     RouteRule::Http(p) => (Source::Http, p),
@@ -101,13 +107,8 @@ impl Router {
         // Stable sort: equal specificity keeps guest-name order.
         router
             .rules
-            .sort_by(|a, b| b.1.specificity().cmp(&a.1.specificity()));
+            .sort_by_key(|rule| std::cmp::Reverse(rule.1.specificity()));
         router
-    }
-
-    /// The guest names the router knows.
-    pub fn guests(&self) -> impl Iterator<Item = &str> {
-        self.guests.iter().map(String::as_str)
     }
 
     /// Routes one event.
@@ -115,7 +116,7 @@ impl Router {
     /// # Errors
     /// [`RouteError::BadEvent`] for malformed events, [`RouteError::NoRoute`]
     /// when nothing matches.
-    pub fn route<'e>(&self, event: &'e Value) -> Result<Decision<'e>, RouteError> {
+    pub fn route(&self, event: &Value) -> Result<Decision, RouteError> {
         if let Some(ping) = warmer::detect(event) {
             return Ok(Decision::Warmer(ping));
         }
@@ -139,13 +140,15 @@ impl Router {
         )))
     }
 
-    fn envelope<'e>(&self, event: &'e Value) -> Result<Option<Decision<'e>>, RouteError> {
+    fn envelope(&self, event: &Value) -> Result<Option<Decision>, RouteError> {
         let Some(object) = event.as_object() else {
             return Ok(None);
         };
-        let (Some(guest), Some(inner), 2) =
-            (object.get("guest"), object.get("event"), object.len())
-        else {
+        let (Some(guest), true, 2) = (
+            object.get("guest"),
+            object.contains_key("event"),
+            object.len(),
+        ) else {
             return Ok(None);
         };
         let guest = guest
@@ -159,7 +162,7 @@ impl Router {
         }
         Ok(Some(Decision::Guest {
             guest: guest.to_owned(),
-            payload: Payload::Inner(inner),
+            payload: Payload::EnvelopeEvent,
         }))
     }
 
@@ -192,7 +195,7 @@ impl Router {
             return None;
         };
         let segment = path.trim_start_matches('/').split('/').next()?;
-        self.guests.get(segment).map(String::as_str)
+        self.by_segment.get(segment).map(String::as_str)
     }
 
     fn guest_list(&self) -> String {
@@ -208,7 +211,7 @@ impl Router {
     }
 }
 
-fn whole(guest: &str) -> Decision<'static> {
+fn whole(guest: &str) -> Decision {
     Decision::Guest {
         guest: guest.to_owned(),
         payload: Payload::Whole,
@@ -221,7 +224,7 @@ mod tests {
     use serde_json::json;
 
     fn router(default: Option<&str>) -> Router {
-        let orders = vec![
+        let orders = [
             RouteRule::Http("/api/orders/*".into()),
             RouteRule::Sqs("arn:aws:sqs:*:*:orders".into()),
             RouteRule::Sns("arn:aws:sns:eu-west-1:123456789012:orders".into()),
@@ -231,8 +234,8 @@ mod tests {
             RouteRule::Eventbridge("com.shop.orders".into()),
             RouteRule::Eventbridge("arn:aws:events:*:*:rule/nightly".into()),
         ];
-        let api = vec![RouteRule::Http("/api/*".into())];
-        let none: Vec<RouteRule> = vec![];
+        let api = [RouteRule::Http("/api/*".into())];
+        let none: [RouteRule; 0] = [];
         Router::new(
             [
                 ("orders", &orders[..]),
@@ -281,7 +284,7 @@ mod tests {
             r.route(&event),
             Ok(Decision::Guest {
                 guest: "classifier".into(),
-                payload: Payload::Inner(&json!({"data": [0, 0, 0, 0]}))
+                payload: Payload::EnvelopeEvent
             })
         );
         // A warmer ping inside an envelope is the guest's business.
@@ -289,7 +292,7 @@ mod tests {
         assert!(matches!(
             r.route(&event),
             Ok(Decision::Guest {
-                payload: Payload::Inner(_),
+                payload: Payload::EnvelopeEvent,
                 ..
             })
         ));
@@ -338,6 +341,29 @@ mod tests {
             r.route(&v2("/unknown/x", "$default")),
             Err(RouteError::NoRoute(_))
         ));
+    }
+
+    #[test]
+    fn guests_with_routes_are_not_reached_by_path_segment() {
+        let r = router(None);
+        let v2 = |path: &str| {
+            json!({"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+                   "requestContext": {"http": {"method": "GET", "path": path}, "stage": "$default"}})
+        };
+        // `orders` declares routes (SQS, HTTP under /api/orders/...): a
+        // public request to /orders/... must not reach it.
+        assert!(matches!(
+            r.route(&v2("/orders/anything")),
+            Err(RouteError::NoRoute(_))
+        ));
+        // Its own routes and envelopes still do.
+        assert_eq!(guest_of(&r, &v2("/api/orders/1")), "orders");
+        assert_eq!(
+            guest_of(&r, &json!({"guest": "orders", "event": {}})),
+            "orders"
+        );
+        // Guests without routes keep the first-segment rule.
+        assert_eq!(guest_of(&r, &v2("/hello/x")), "hello");
     }
 
     #[test]

@@ -8,10 +8,22 @@
 //!   `__WARMER_CONCURRENCY__` and `__WARMER_CORRELATIONID__` (numbers, and a
 //!   string id) whatever its flag is called;
 //! - `{"source": "serverless-plugin-warmup"}`.
+//!
+//! Serving a ping runs each guest's `warm` hook (never `handle`), each with
+//! a budget of its own, and answers what was warmed.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
+
+use crate::guests::bindings::types;
+use crate::guests::slot::GuestSlot;
+use crate::runtime::environment::Environment;
+use crate::runtime::invocation::InvocationError;
+
+/// The longest one guest's `warm` hook may run (less if its `timeout_ms`
+/// is less, or if its fair share of the ping's time is).
+pub const WARM_HOOK_BUDGET: Duration = Duration::from_secs(2);
 
 /// The longest a ping may hold its answer, whatever it asks for.
 pub const MAX_DELAY: Duration = Duration::from_secs(10);
@@ -78,6 +90,8 @@ pub struct EnvironmentReport {
 pub enum WarmOutcome {
     /// The hook ran; its JSON answer.
     Warmed(Value),
+    /// The hook was not run, and why (a `fresh` guest keeps no instance).
+    Skipped(String),
     /// The hook (or the guest's instance) failed.
     Failed {
         /// Same vocabulary as invocation errors.
@@ -97,6 +111,7 @@ pub fn answer(
     for (name, outcome) in guests {
         let entry = match outcome {
             WarmOutcome::Warmed(answer) => json!({ "ok": true, "answer": answer }),
+            WarmOutcome::Skipped(reason) => json!({ "ok": true, "skipped": reason }),
             WarmOutcome::Failed {
                 error_type,
                 error_message,
@@ -118,6 +133,78 @@ pub fn answer(
         "correlation_id": ping.correlation_id,
         "guests": by_guest,
     })
+}
+
+/// Serves a ping: every guest's `warm` hook, then the answer and how long
+/// to hold it (the ping's `delay`, never past `deadline`).
+pub fn serve_ping<'a>(
+    ping: &WarmerPing,
+    guests: impl ExactSizeIterator<Item = &'a GuestSlot>,
+    environment: &Environment,
+    invocations: u64,
+    request_id: &str,
+    deadline: Instant,
+) -> (Value, Duration) {
+    let cold = invocations == 1;
+    let info = types::WarmInfo {
+        environment: environment.id().to_owned(),
+        correlation_id: ping.correlation_id.clone(),
+        concurrency: ping.concurrency,
+        cold,
+    };
+    let outcomes = warm_guests(guests, &info, request_id, deadline);
+    let report = EnvironmentReport {
+        environment: environment.id().to_owned(),
+        cold,
+        invocations,
+        uptime: environment.uptime(),
+    };
+    let hold = ping
+        .delay
+        .min(deadline.saturating_duration_since(Instant::now()));
+    (answer(ping, &report, outcomes), hold)
+}
+
+/// Runs the guests' `warm` hooks one after another. Each gets its own
+/// budget: at most [`WARM_HOOK_BUDGET`] and at most an even share of the
+/// time left, so a slow or stuck hook cannot starve the guests after it.
+fn warm_guests<'a>(
+    guests: impl ExactSizeIterator<Item = &'a GuestSlot>,
+    info: &types::WarmInfo,
+    request_id: &str,
+    deadline: Instant,
+) -> Vec<(String, WarmOutcome)> {
+    let total = guests.len();
+    guests
+        .enumerate()
+        .map(|(index, slot)| {
+            if slot.is_fresh() {
+                let reason = "instance = \"fresh\": no instance is kept between events, so there is nothing to warm".to_owned();
+                return (slot.name().to_owned(), WarmOutcome::Skipped(reason));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let share = left / u32::try_from(total - index).unwrap_or(u32::MAX).max(1);
+            let hook_deadline = Instant::now() + share.min(WARM_HOOK_BUDGET);
+            let outcome = slot
+                .warm(info, request_id, hook_deadline.min(deadline))
+                .and_then(|bytes| {
+                    serde_json::from_slice::<Value>(&bytes).map_err(|e| {
+                        InvocationError::InvalidAnswer {
+                            guest: slot.name().to_owned(),
+                            detail: e.to_string(),
+                        }
+                    })
+                });
+            let outcome = match outcome {
+                Ok(answer) => WarmOutcome::Warmed(answer),
+                Err(error) => WarmOutcome::Failed {
+                    error_type: error.error_type().to_owned(),
+                    error_message: error.to_string(),
+                },
+            };
+            (slot.name().to_owned(), outcome)
+        })
+        .collect()
 }
 
 #[cfg(test)]

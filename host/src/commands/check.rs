@@ -1,0 +1,40 @@
+//! `check FILE.wasm`: whether this host can run a guest and, if not, why.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+
+use crate::guests::check::{self, WIT_PACKAGE, WIT_VERSION, guest_linker};
+use crate::guests::engine::shared_engine;
+
+/// Prints the verdict; returns whether the guest is runnable.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn check(file: &Path) -> Result<bool> {
+    let wasm = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let engine = shared_engine()?;
+    let linker = guest_linker(&engine)?;
+    let verdict = wasmtime::component::Component::new(&engine, &wasm)
+        .map_err(|e| anyhow::anyhow!("not a valid WebAssembly component: {e:#}"))
+        .and_then(|component| check::check(&engine, &linker, &component).map(|_| component));
+    match verdict {
+        Ok(component) => {
+            let ty = component.component_type();
+            let imports: Vec<String> = ty.imports(&engine).map(|(n, _)| n.to_owned()).collect();
+            println!(
+                "ok: {} runs on this host ({WIT_PACKAGE}@{WIT_VERSION})",
+                file.display()
+            );
+            println!("imports: {}", imports.join(", "));
+            Ok(true)
+        }
+        Err(error) => {
+            println!(
+                "error: {} cannot run on this host: {error:#}",
+                file.display()
+            );
+            Ok(false)
+        }
+    }
+}

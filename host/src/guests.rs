@@ -1,0 +1,14 @@
+//! Guests: the wasmtime [`engine`], compiled [`artifact`]s and their cache,
+//! the [`loader`] that finds and compiles a folder's guests, the [`check`]
+//! of what a component imports and exports, each guest's [`slot`] (its
+//! instance and the rules for calling it), the [`state`] a guest's store
+//! holds (host imports), and `guests.toml` ([`manifest`]).
+
+pub mod artifact;
+pub mod bindings;
+pub mod check;
+pub mod engine;
+pub mod loader;
+pub mod manifest;
+pub mod slot;
+pub mod state;

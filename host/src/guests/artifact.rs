@@ -1,0 +1,355 @@
+//! Compiled guest artifacts (`.cwasm`): their file format and the content-keyed cache.
+//!
+//! An artifact is wasmtime's serialized component followed by a trailer:
+//!
+//! ```text
+//! wasmtime bytes | sha256 of the source .wasm (32) | engine fingerprint (u64 LE)
+//!                | architecture (1) | host version (15, zero-padded) | b"WLCWASM2"
+//! ```
+//!
+//! Deserializing is only sound for bytes wasmtime produced with the same
+//! configuration, and an artifact is only right for the `.wasm` it was made
+//! from; the trailer lets us check both, and say which one failed, before
+//! handing the file to wasmtime. It is a trailer, not a header, so wasmtime
+//! can map the file directly (`deserialize_file`) instead of copying it:
+//! that is most of a cold start.
+
+use std::fs;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use super::engine::{Arch, engine_fingerprint};
+use crate::sources::pin::{Sha256Digest, hex};
+
+const MAGIC: &[u8; 8] = b"WLCWASM2";
+/// The first format's magic: no architecture or host version recorded.
+const MAGIC_V1: &[u8; 8] = b"WLCWASM1";
+const VERSION_LEN: usize = 15;
+const TRAILER_LEN: usize = 32 + 8 + 1 + VERSION_LEN + 8;
+const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Why an artifact present on disk was not used (the guest is compiled
+/// instead). Shown in the init log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Made for the other Lambda architecture.
+    #[error("it was compiled for {artifact}, this host runs {host}")]
+    OtherArchitecture {
+        /// The artifact's architecture.
+        artifact: String,
+        /// This host's.
+        host: String,
+    },
+    /// Made by another release of wasm-lambda-host.
+    #[error("it was made by wasm-lambda-host {artifact}, this is {HOST_VERSION}")]
+    OtherHostVersion {
+        /// The version that made it.
+        artifact: String,
+    },
+    /// Made under another engine configuration or CPU baseline.
+    #[error("it was compiled under another engine configuration ({0})")]
+    OtherEngine(String),
+    /// Made from other `.wasm` bytes.
+    #[error("it was compiled from a different .wasm")]
+    OtherWasm,
+    /// Not an artifact, cut short, or corrupt.
+    #[error("it is damaged or not an artifact: {0}")]
+    Damaged(String),
+}
+
+/// Compiles `.wasm` bytes and returns the component with its artifact bytes.
+///
+/// `arch` is what `engine` compiles for (`None`: a CPU Lambda does not have).
+///
+/// # Errors
+/// The bytes are not a valid component for this engine.
+pub fn compile(
+    engine: &Engine,
+    arch: Option<Arch>,
+    wasm: &[u8],
+    source: &Sha256Digest,
+) -> Result<(Component, Vec<u8>)> {
+    let component = Component::new(engine, wasm)?;
+    let mut artifact = component.serialize()?;
+    artifact.extend_from_slice(&trailer(engine, arch, source));
+    Ok((component, artifact))
+}
+
+/// Compiles `.wasm` bytes for an engine that cannot run them (another
+/// architecture): the artifact bytes only.
+///
+/// # Errors
+/// The bytes are not a valid component.
+pub fn precompile(
+    engine: &Engine,
+    arch: Arch,
+    wasm: &[u8],
+    source: &Sha256Digest,
+) -> Result<Vec<u8>> {
+    let mut artifact = engine.precompile_component(wasm)?;
+    artifact.extend_from_slice(&trailer(engine, Some(arch), source));
+    Ok(artifact)
+}
+
+fn trailer(engine: &Engine, arch: Option<Arch>, source: &Sha256Digest) -> Vec<u8> {
+    let mut trailer = Vec::with_capacity(TRAILER_LEN);
+    trailer.extend_from_slice(source);
+    trailer.extend_from_slice(&engine_fingerprint(engine).to_le_bytes());
+    trailer.push(arch_byte(arch));
+    let mut version = [0u8; VERSION_LEN];
+    let bytes = HOST_VERSION.as_bytes();
+    let n = bytes.len().min(VERSION_LEN);
+    version[..n].copy_from_slice(&bytes[..n]);
+    trailer.extend_from_slice(&version);
+    trailer.extend_from_slice(MAGIC);
+    trailer
+}
+
+fn arch_byte(arch: Option<Arch>) -> u8 {
+    match arch {
+        None => 0,
+        Some(Arch::X86_64) => 1,
+        Some(Arch::Aarch64) => 2,
+    }
+}
+
+fn arch_name(byte: u8) -> String {
+    match byte {
+        1 => Arch::X86_64.to_string(),
+        2 => Arch::Aarch64.to_string(),
+        0 => "a CPU below the Lambda baselines".to_owned(),
+        other => format!("unknown architecture {other}"),
+    }
+}
+
+/// What an artifact's trailer says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactInfo {
+    /// The `.wasm` it was made from.
+    pub source: Sha256Digest,
+    /// The architecture its code is for (`None`: a below-baseline CPU).
+    pub arch: Option<Arch>,
+    /// The host version that made it.
+    pub host_version: String,
+    /// The engine configuration it was made under.
+    pub fingerprint: u64,
+}
+
+/// Reads and checks an artifact's trailer.
+///
+/// # Errors
+/// The file is unreadable, too short, or has no trailer of this format.
+pub fn inspect(path: &Path) -> Result<ArtifactInfo, Refusal> {
+    let trailer = read_trailer(path)?;
+    let magic = &trailer[TRAILER_LEN - 8..];
+    if magic == MAGIC_V1 {
+        return Err(Refusal::OtherHostVersion {
+            artifact: "0.1.0 (artifact format 1)".into(),
+        });
+    }
+    if magic != MAGIC {
+        return Err(Refusal::Damaged(format!(
+            "{} has no wasm-lambda-host trailer",
+            path.display()
+        )));
+    }
+    let mut source = [0u8; 32];
+    source.copy_from_slice(&trailer[..32]);
+    let mut fingerprint = [0u8; 8];
+    fingerprint.copy_from_slice(&trailer[32..40]);
+    let arch = match trailer[40] {
+        0 => None,
+        1 => Some(Arch::X86_64),
+        2 => Some(Arch::Aarch64),
+        other => return Err(Refusal::Damaged(format!("architecture byte {other}"))),
+    };
+    let version = &trailer[41..41 + VERSION_LEN];
+    let end = version.iter().position(|b| *b == 0).unwrap_or(VERSION_LEN);
+    Ok(ArtifactInfo {
+        source,
+        arch,
+        host_version: String::from_utf8_lossy(&version[..end]).into_owned(),
+        fingerprint: u64::from_le_bytes(fingerprint),
+    })
+}
+
+/// Loads an artifact file if it was made for this host's architecture, by
+/// this host version, under this engine's configuration, from exactly the
+/// `.wasm` whose digest is `source`.
+///
+/// # Errors
+/// The reason it cannot be used; the caller compiles instead.
+pub fn load(
+    engine: &Engine,
+    arch: Option<Arch>,
+    path: &Path,
+    source: &Sha256Digest,
+) -> Result<Component, Refusal> {
+    let info = inspect(path)?;
+    if info.arch != arch {
+        return Err(Refusal::OtherArchitecture {
+            artifact: arch_name(arch_byte(info.arch)),
+            host: arch_name(arch_byte(arch)),
+        });
+    }
+    if info.host_version != HOST_VERSION {
+        return Err(Refusal::OtherHostVersion {
+            artifact: info.host_version,
+        });
+    }
+    if info.fingerprint != engine_fingerprint(engine) {
+        return Err(Refusal::OtherEngine(format!(
+            "artifact {:016x}, this host {:016x}",
+            info.fingerprint,
+            engine_fingerprint(engine)
+        )));
+    }
+    if &info.source != source {
+        return Err(Refusal::OtherWasm);
+    }
+    // SAFETY: the trailer shows this file came from `compile` above, run by
+    // a host of this version with this exact engine configuration, from this
+    // exact `.wasm`; wasmtime also checks its own header and version.
+    // Artifacts are written by rename and never modified in place, so the
+    // mapping stays valid.
+    unsafe { Component::deserialize_file(engine, path) }
+        .map_err(|e| Refusal::Damaged(format!("{e:#}")))
+}
+
+fn read_trailer(path: &Path) -> Result<[u8; TRAILER_LEN], Refusal> {
+    let damaged = |e: std::io::Error| Refusal::Damaged(format!("reading {}: {e}", path.display()));
+    let mut file = fs::File::open(path).map_err(damaged)?;
+    let length = file.metadata().map_err(damaged)?.len();
+    if length < TRAILER_LEN as u64 {
+        return Err(Refusal::Damaged(format!(
+            "{} is too short to be an artifact",
+            path.display()
+        )));
+    }
+    let mut trailer = [0u8; TRAILER_LEN];
+    file.seek(SeekFrom::End(-(TRAILER_LEN as i64)))
+        .and_then(|_| file.read_exact(&mut trailer))
+        .map_err(damaged)?;
+    Ok(trailer)
+}
+
+/// Writes an artifact atomically: a uniquely named temporary file in the
+/// same folder, then a rename, so a reader (another guest with the same
+/// bytes, another process sharing the cache) never sees half a file.
+///
+/// # Errors
+/// The directory cannot be created or written.
+pub fn store(path: &Path, artifact: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".artifact-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    temp.write_all(artifact)
+        .with_context(|| format!("writing {}", temp.path().display()))?;
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+/// Where the cache keeps the artifact for a given `.wasm`.
+pub fn cache_path(cache_dir: &Path, engine: &Engine, source: &Sha256Digest) -> PathBuf {
+    cache_dir.join(format!(
+        "{}-{:016x}-{HOST_VERSION}.cwasm",
+        hex(source),
+        engine_fingerprint(engine)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guests::engine::compile_engine;
+    use crate::sources::pin::digest;
+
+    #[test]
+    fn concurrent_stores_of_one_artifact_never_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("same.cwasm");
+        std::thread::scope(|scope| {
+            for i in 0..8u8 {
+                let path = &path;
+                scope.spawn(move || {
+                    for _ in 0..50 {
+                        store(path, &vec![i; 4096]).unwrap();
+                    }
+                });
+            }
+        });
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 4096);
+        assert!(bytes.iter().all(|b| *b == bytes[0]), "mixed writes");
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name() != "same.cwasm")
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn each_refusal_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = wat::parse_str("(component)").unwrap();
+        let source = digest(&wasm);
+        let arm = compile_engine(Arch::Aarch64).unwrap();
+        let x86 = compile_engine(Arch::X86_64).unwrap();
+        let arm_path = dir.path().join("arm.cwasm");
+        store(
+            &arm_path,
+            &precompile(&arm, Arch::Aarch64, &wasm, &source).unwrap(),
+        )
+        .unwrap();
+        let refusal = load(&x86, Some(Arch::X86_64), &arm_path, &source).unwrap_err();
+        assert!(
+            matches!(refusal, Refusal::OtherArchitecture { .. }),
+            "{refusal}"
+        );
+        assert_eq!(
+            refusal.to_string(),
+            "it was compiled for aarch64, this host runs x86_64"
+        );
+
+        let x86_path = dir.path().join("x86.cwasm");
+        let bytes = precompile(&x86, Arch::X86_64, &wasm, &source).unwrap();
+        store(&x86_path, &bytes).unwrap();
+        let other = digest(b"other");
+        assert_eq!(
+            load(&x86, Some(Arch::X86_64), &x86_path, &other).unwrap_err(),
+            Refusal::OtherWasm
+        );
+
+        let mut older = bytes.clone();
+        let at = older.len() - 8 - VERSION_LEN;
+        older[at..at + 5].copy_from_slice(b"0.0.9");
+        store(&x86_path, &older).unwrap();
+        assert!(matches!(
+            load(&x86, Some(Arch::X86_64), &x86_path, &source),
+            Err(Refusal::OtherHostVersion { artifact }) if artifact.starts_with("0.0.9")
+        ));
+
+        store(
+            &x86_path,
+            b"not an artifact at all, but long enough to hold a trailer...",
+        )
+        .unwrap();
+        assert!(matches!(
+            load(&x86, Some(Arch::X86_64), &x86_path, &source),
+            Err(Refusal::Damaged(_))
+        ));
+    }
+}

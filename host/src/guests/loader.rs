@@ -1,0 +1,182 @@
+//! Finds the guests in a folder and compiles (or loads) them, in parallel.
+//!
+//! For each guest: read the `.wasm` (inside the folder only), check its
+//! sha256 pin, then take the first that works of: the `.cwasm` beside it
+//! (from `wasm-lambda-host precompile`), the content-keyed cache in
+//! `WASM_LAMBDA_CACHE`, compiling (and filling the cache). Artifacts are
+//! verified against the `.wasm`, the architecture, the host version and the
+//! engine before use; one that is present but unusable is logged with the
+//! reason and skipped, never trusted.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use rayon::prelude::*;
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use super::artifact;
+use super::bindings::GuestPre;
+use super::check;
+use super::engine::Arch;
+use super::manifest::{GuestSpec, Manifest};
+use super::state::GuestState;
+use crate::sources::folder::{self, Found, read_inside, resolve_inside};
+use crate::sources::pin;
+
+/// A guest found in the guests folder.
+pub type GuestSource = Found<GuestSpec>;
+
+/// Where `precompile` puts (and init looks for) a guest's artifact.
+pub fn cwasm_path(source: &GuestSource) -> PathBuf {
+    source.path.with_extension("cwasm")
+}
+
+/// Where a loaded guest's machine code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadOrigin {
+    /// Compiled at init.
+    Compiled,
+    /// Deserialized from `WASM_LAMBDA_CACHE`.
+    Cache,
+    /// Deserialized from the `.cwasm` beside the `.wasm`.
+    Precompiled,
+}
+
+impl LoadOrigin {
+    /// Name used in logs and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Compiled => "compiled",
+            Self::Cache => "cache",
+            Self::Precompiled => "precompiled",
+        }
+    }
+}
+
+/// A guest ready to instantiate.
+pub struct LoadedGuest {
+    /// The template every instance is made from.
+    pub pre: GuestPre<GuestState>,
+    /// Where its code came from.
+    pub origin: LoadOrigin,
+    /// How long loading took.
+    pub elapsed: Duration,
+}
+
+/// What loading needs besides the guest: the engine and what it compiles
+/// for, the linker, and the two folders.
+pub struct LoadContext<'a> {
+    /// The runtime engine.
+    pub engine: &'a Engine,
+    /// The architecture the engine's code is for (`None`: below baseline).
+    pub arch: Option<Arch>,
+    /// The linker guests are checked against.
+    pub linker: &'a Linker<GuestState>,
+    /// `WASM_LAMBDA_GUESTS`.
+    pub guests_dir: &'a Path,
+    /// `WASM_LAMBDA_CACHE`.
+    pub cache_dir: &'a Path,
+}
+
+/// Reads a folder's `guests.toml` (none means defaults for every guest).
+///
+/// # Errors
+/// The manifest exists but cannot be read or is invalid.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    folder::read_manifest(dir, "guests.toml", Manifest::parse)
+}
+
+/// Lists the guests of a folder: every `*.wasm`, plus the manifest's entries.
+///
+/// # Errors
+/// An unreadable folder. Files with invalid names are skipped with a warning.
+pub fn discover(dir: &Path, manifest: &Manifest) -> Result<Vec<GuestSource>> {
+    folder::discover(dir, "wasm", &manifest.guests, |spec| spec.file.as_deref())
+}
+
+/// Loads every guest, several at a time (on rayon's pool, which wasmtime's
+/// parallel compilation shares); results come back in input order.
+pub fn load_all(context: &LoadContext<'_>, sources: &[GuestSource]) -> Vec<Result<LoadedGuest>> {
+    sources
+        .par_iter()
+        .map(|source| load_one(context, source))
+        .collect()
+}
+
+/// Loads one guest.
+///
+/// # Errors
+/// Unreadable or escaping file, sha256 mismatch, invalid component, or a
+/// component the host cannot run (see [`check::check`]).
+pub fn load_one(context: &LoadContext<'_>, source: &GuestSource) -> Result<LoadedGuest> {
+    let started = Instant::now();
+    let wasm = read_inside(context.guests_dir, &source.path)?;
+    let digest = pin::digest(&wasm);
+    pin::check(
+        source.spec.sha256.as_deref(),
+        &digest,
+        &source.path,
+        "guests.toml",
+    )?;
+
+    let hashed = started.elapsed();
+    let (component, origin) = obtain_component(context, source, &wasm, &digest)?;
+    let obtained = started.elapsed();
+    let pre = check::check(context.engine, context.linker, &component)?;
+    let elapsed = started.elapsed();
+    tracing::debug!(
+        guest = %source.name,
+        read_and_hash_ms = hashed.as_secs_f64() * 1e3,
+        code_ms = (obtained - hashed).as_secs_f64() * 1e3,
+        check_ms = (elapsed - obtained).as_secs_f64() * 1e3,
+        "guest loaded"
+    );
+    Ok(LoadedGuest {
+        pre,
+        origin,
+        elapsed,
+    })
+}
+
+fn obtain_component(
+    context: &LoadContext<'_>,
+    source: &GuestSource,
+    wasm: &[u8],
+    digest: &pin::Sha256Digest,
+) -> Result<(Component, LoadOrigin)> {
+    let beside = cwasm_path(source);
+    if beside.symlink_metadata().is_ok() {
+        // The artifact is held to the `.wasm`'s rule: inside the folder.
+        let loaded = resolve_inside(context.guests_dir, &beside)
+            .map_err(|e| artifact::Refusal::Damaged(format!("{e:#}")))
+            .and_then(|real| artifact::load(context.engine, context.arch, &real, digest));
+        match loaded {
+            Ok(component) => return Ok((component, LoadOrigin::Precompiled)),
+            Err(refusal) => tracing::warn!(
+                guest = %source.name,
+                "not using {}: {refusal}; compiling the guest instead",
+                beside.display()
+            ),
+        }
+    }
+    let cached = artifact::cache_path(context.cache_dir, context.engine, digest);
+    if cached.exists() {
+        match artifact::load(context.engine, context.arch, &cached, digest) {
+            Ok(component) => return Ok((component, LoadOrigin::Cache)),
+            Err(refusal) => tracing::warn!(
+                guest = %source.name,
+                "not using the cached {}: {refusal}",
+                cached.display()
+            ),
+        }
+    }
+    let (component, bytes) = artifact::compile(context.engine, context.arch, wasm, digest)
+        .with_context(|| format!("{} is not a valid component", source.path.display()))?;
+    if let Err(error) = artifact::store(&cached, &bytes) {
+        // A read-only or full /tmp only costs the next cold start a compile.
+        tracing::warn!(guest = %source.name, "could not cache the compiled guest: {error:#}");
+    }
+    Ok((component, LoadOrigin::Compiled))
+}

@@ -1,0 +1,10 @@
+//! Talking to Lambda: the [`runtime_api`] client, the [`runtime_loop`], the
+//! [`settings`] read from the environment, this [`environment`]'s identity,
+//! one [`invocation`] and its errors, and [`logging`].
+
+pub mod environment;
+pub mod invocation;
+pub mod logging;
+pub mod runtime_api;
+pub mod runtime_loop;
+pub mod settings;
