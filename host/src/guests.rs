@@ -4,11 +4,11 @@
 //! instance and the rules for calling it), the [`state`] a guest's store
 //! holds (host imports), and `guests.toml` ([`manifest`]).
 
-pub mod artifact;
-pub mod bindings;
-pub mod check;
-pub mod engine;
-pub mod loader;
+pub(crate) mod artifact;
+pub(crate) mod bindings;
+pub(crate) mod check;
+pub(crate) mod engine;
+pub(crate) mod loader;
 pub mod manifest;
-pub mod slot;
-pub mod state;
+pub(crate) mod slot;
+pub(crate) mod state;

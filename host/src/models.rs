@@ -6,10 +6,10 @@
 //! [`store`] holds them all; [`tensor_json`] and [`tensor_wit`]
 //! convert tensors for the command line and for guests.
 
-pub mod forest;
+pub(crate) mod forest;
 pub mod manifest;
 pub mod onnx_model;
-pub mod store;
+pub(crate) mod store;
 pub mod tensor_json;
-pub mod tensor_wit;
-pub mod tree_ops;
+pub(crate) mod tensor_wit;
+pub(crate) mod tree_ops;

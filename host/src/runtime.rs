@@ -2,7 +2,7 @@
 //! [`settings`] read from the environment, this [`environment`]'s identity,
 //! one [`invocation`] and its errors, and [`logging`].
 
-pub mod environment;
+pub(crate) mod environment;
 pub mod invocation;
 pub mod logging;
 pub mod runtime_api;

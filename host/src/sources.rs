@@ -5,6 +5,6 @@
 //! Guests (`guests/loader.rs`) and models (`models/store.rs`) both build on
 //! these, so the rules are written, and checked, once.
 
-pub mod folder;
+pub(crate) mod folder;
 pub mod names;
-pub mod pin;
+pub(crate) mod pin;

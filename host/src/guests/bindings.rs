@@ -8,5 +8,4 @@ wasmtime::component::bindgen!({
     imports: { "wasm-lambda:guest/models.infer": trappable },
 });
 
-pub use exports::wasm_lambda::guest::function;
 pub use wasm_lambda::guest::{host, models, types};
