@@ -33,6 +33,12 @@ fn call(host: &WasmHost, guest: &str, event: Value) -> Result<Value, InvocationE
         .map(|r| serde_json::from_slice(&r.body).expect("JSON answer"))
 }
 
+/// A warmer ping's answer.
+fn ping(host: &WasmHost) -> Result<Value, InvocationError> {
+    host.dispatch(br#"{"warmer": true}"#, &invocation())
+        .map(|r| serde_json::from_slice(&r.body).expect("JSON answer"))
+}
+
 /// The bad event fails with `error_type`, then a normal event succeeds.
 fn fails_then_recovers(
     host: &WasmHost,
@@ -158,10 +164,7 @@ fn trap_in_warm_is_reported_in_the_warmer_answer() {
             "[guests.misbehave.config]\nwarm = \"trap\"\n",
         );
     let host = start(&folder);
-    let ping = host
-        .dispatch(br#"{"warmer": true}"#, &invocation())
-        .unwrap();
-    let ping: Value = serde_json::from_slice(&ping.body).unwrap();
+    let ping = ping(&host).unwrap();
     assert_eq!(ping["guests"]["misbehave"]["errorType"], "GuestTrapped");
     assert_eq!(ping["guests"]["counter"]["ok"], true);
     assert_eq!(call(&host, "misbehave", json!({})).unwrap()["count"], 1);
@@ -180,10 +183,7 @@ fn answers_that_are_not_json() {
         call(&host, "raw", json!({"fine": true})).unwrap(),
         json!({"fine": true})
     );
-    let ping = host
-        .dispatch(br#"{"warmer": true}"#, &invocation())
-        .unwrap();
-    let ping: Value = serde_json::from_slice(&ping.body).unwrap();
+    let ping = ping(&host).unwrap();
     assert_eq!(ping["guests"]["raw"]["errorType"], "InvalidAnswer");
 }
 
@@ -388,10 +388,7 @@ fn each_warm_hook_has_its_own_budget() {
         .with_guest("counter", "counter")
         .with_file("guests.toml", "[guests.a-stuck.config]\nwarm = \"loop\"\n");
     let host = start(&folder);
-    let ping = host
-        .dispatch(br#"{"warmer": true}"#, &invocation())
-        .expect("the ping is answered");
-    let ping: Value = serde_json::from_slice(&ping.body).unwrap();
+    let ping = ping(&host).unwrap();
     assert_eq!(
         ping["guests"]["a-stuck"]["errorType"], "GuestTimeout",
         "{ping}"
@@ -413,10 +410,7 @@ fn fresh_guests_are_not_instantiated_by_warmer_pings() {
             "[guests.misbehave]\ninstance = \"fresh\"\n[guests.misbehave.config]\nwarm = \"trap\"\n",
         );
     let host = start(&folder);
-    let ping = host
-        .dispatch(br#"{"warmer": true}"#, &invocation())
-        .unwrap();
-    let ping: Value = serde_json::from_slice(&ping.body).unwrap();
+    let ping = ping(&host).unwrap();
     let entry = &ping["guests"]["misbehave"];
     assert_eq!(entry["ok"], true, "{ping}");
     assert!(
@@ -437,9 +431,7 @@ fn an_oversized_warmer_answer_is_refused_like_any_answer() {
             "[guests.misbehave.config]\nwarm = \"huge\"\n",
         );
     let host = start(&folder);
-    let error = host
-        .dispatch(br#"{"warmer": true}"#, &invocation())
-        .unwrap_err();
+    let error = ping(&host).unwrap_err();
     assert_eq!(error.error_type(), "PayloadTooLarge", "{error}");
     assert!(error.to_string().contains("warmer"), "{error}");
     assert_eq!(call(&host, "misbehave", json!({})).unwrap()["count"], 1);
