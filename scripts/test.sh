@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The test command: set-up, Dockerfile lint, formatting and clippy, then
-# every test (unit, guest behaviour, the real host binary under
-# cargo-lambda's Runtime API emulator and under qemu-user's CPU models).
+# The test command: set-up, Dockerfile and SAM template lint, formatting and
+# clippy, then every test (unit, guest behaviour, the real host binary under
+# cargo-lambda's Runtime API emulator, against moto's S3 server and under
+# qemu-user's CPU models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 .venv/bin/hadolint Dockerfile
+.venv/bin/cfn-lint deploy/template.yaml
 cargo fmt --all --check
 # Release, like the tests and the main job: one profile, one set of features.
 cargo clippy --release --all-targets -p wasm-lambda-host -p wasm-lambda-sdk \

@@ -395,6 +395,7 @@ fn origins(compiled: usize, cached: usize, precompiled: usize) -> OriginCounts {
         compiled,
         cached,
         precompiled,
+        kept: 0,
         failed: 0,
     }
 }

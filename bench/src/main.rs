@@ -9,6 +9,8 @@
 //!    (route + guest call + JSON in and out), p50/p90/p99.
 //! 3. Resident memory after init with 10 guests.
 //!
+//! `host-bench releases` measures S3 releases instead (see `releases.rs`).
+//!
 //! Run with `scripts/bench.sh` (release build, guests built first).
 
 use std::io::Read as _;
@@ -24,11 +26,15 @@ use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::GuestFolder;
 
+mod releases;
+
 const RUNS: usize = 15;
 
 fn main() -> Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("memory-bomb") {
-        return memory_bomb_peak();
+    match std::env::args().nth(1).as_deref() {
+        Some("memory-bomb") => return memory_bomb_peak(),
+        Some("releases") => return releases::bench(),
+        _ => {}
     }
     let exe_dir = std::env::current_exe()?
         .parent()
@@ -189,6 +195,32 @@ fn init_times(
     options: &[(&str, &str)],
 ) -> Result<Vec<f64>> {
     let fresh_cache = options.iter().any(|(k, _)| *k == "fresh-cache");
+    init_times_with(binary, |run| {
+        let Some(folder) = folder else {
+            return Vec::new();
+        };
+        let cache: PathBuf = folder.root().join(format!("cache-{run}"));
+        vec![
+            (
+                "WASM_LAMBDA_GUESTS".to_owned(),
+                folder.guests().display().to_string(),
+            ),
+            (
+                "WASM_LAMBDA_CACHE".to_owned(),
+                if fresh_cache { cache } else { folder.cache() }
+                    .display()
+                    .to_string(),
+            ),
+        ]
+    })
+}
+
+/// Like [`init_times`], with the environment of each run (by run number)
+/// on top of the Lambda variables.
+fn init_times_with(
+    binary: &Path,
+    env: impl Fn(usize) -> Vec<(String, String)>,
+) -> Result<Vec<f64>> {
     let mut times = Vec::new();
     for run in 0..RUNS {
         let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -201,15 +233,9 @@ fn init_times(
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("RUST_LOG", "warn")
+            .envs(env(run))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if let Some(folder) = folder {
-            let cache: PathBuf = folder.root().join(format!("cache-{run}"));
-            command.env("WASM_LAMBDA_GUESTS", folder.guests()).env(
-                "WASM_LAMBDA_CACHE",
-                if fresh_cache { cache } else { folder.cache() },
-            );
-        }
         let started = Instant::now();
         let mut child = command
             .spawn()

@@ -1,9 +1,14 @@
 //! The command-line tools beside the runtime loop: [`cli`] parses the
-//! arguments; [`precompile`], [`invoke`], [`check`] and [`models`]
-//! (`models`, `infer`) do the work.
+//! arguments; [`precompile`], [`invoke`], [`check`], [`models`] (`models`,
+//! `infer`), [`publish`], [`releases`] (`releases`, `rollback`) and
+//! [`keygen`] do the work.
 
 pub mod check;
 pub mod cli;
 pub mod invoke;
+pub mod keygen;
 pub mod models;
 pub mod precompile;
+pub(crate) mod progress;
+pub mod publish;
+pub mod releases;

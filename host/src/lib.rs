@@ -12,6 +12,7 @@
 pub mod commands;
 pub mod guests;
 pub mod models;
+pub mod releases;
 pub mod routing;
 pub mod runtime;
 pub mod sources;

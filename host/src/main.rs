@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use wasm_lambda_host::commands::cli::{Cli, Command};
-use wasm_lambda_host::commands::{check, invoke, models, precompile};
+use wasm_lambda_host::commands::{check, invoke, keygen, models, precompile, publish, releases};
 use wasm_lambda_host::runtime::{
     logging, runtime_api::RuntimeApi, runtime_loop, settings::Settings,
 };
@@ -23,6 +23,22 @@ fn main() -> ExitCode {
             invoke::invoke(Settings::from_env(), &guest, event.as_deref())
         }
         Some(Command::Check { file }) => check::check(&file),
+        Some(Command::Publish {
+            sign,
+            models,
+            dir,
+            to,
+        }) => publish::publish(&publish::PublishRequest {
+            dir: &dir,
+            to: &to,
+            models: models.as_deref(),
+            sign: sign.as_deref(),
+        }),
+        Some(Command::Releases { location }) => releases::list(&location).map(|()| true),
+        Some(Command::Rollback { location, release }) => {
+            releases::rollback(&location, &release).map(|()| true)
+        }
+        Some(Command::Keygen { name }) => keygen::keygen(&name).map(|()| true),
         Some(Command::Models { dir }) => models::list_models(&dir),
         Some(Command::Infer { model, input }) => {
             models::infer(&model, input.as_deref()).map(|()| true)

@@ -1,28 +1,52 @@
 //! The host: built once at [`init`] (engine, guests, models, router), then
 //! serving events one way in [`dispatch`]: payload → router → guest slot →
-//! checked answer.
+//! checked answer. With guests from S3, [`switch`] replaces the live guest
+//! set when a new release is published.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::Mutex;
 
-use crate::guests::slot::GuestSlot;
-use crate::routing::router::Router;
+use arc_swap::ArcSwap;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+use crate::guests::engine::Arch;
+use crate::guests::state::GuestState;
 use crate::runtime::environment::Environment;
 use crate::runtime::settings::Settings;
 
 pub mod dispatch;
+pub(crate) mod guest_set;
 pub mod init;
+pub(crate) mod live_release;
+pub mod switch;
+
+use guest_set::GuestSet;
+use live_release::Releases;
+use switch::CheckState;
 
 /// The host.
 pub struct WasmHost {
     settings: Settings,
-    guests: BTreeMap<String, GuestSlot>,
-    router: Router,
+    engine: Engine,
+    arch: Option<Arch>,
+    linker: Linker<GuestState>,
+    /// The guest set events are served by; replaced whole by a switch.
+    live: ArcSwap<GuestSet>,
     environment: Environment,
+    releases: Option<Releases>,
+    /// The releases `live` was built from, and the last check's outcome.
+    /// Held while checking, so two checks never load a release twice.
+    checks: Mutex<CheckState>,
 }
 
 impl WasmHost {
-    /// Names of all guests, loaded or not.
-    pub fn guest_names(&self) -> impl Iterator<Item = &str> {
-        self.guests.keys().map(String::as_str)
+    /// Names of all guests of the live set, loaded or not.
+    pub fn guest_names(&self) -> Vec<String> {
+        self.live.load().guest_names().map(str::to_owned).collect()
+    }
+
+    fn current_set(&self) -> Arc<GuestSet> {
+        self.live.load_full()
     }
 }

@@ -10,11 +10,17 @@ use crate::guests::engine::Arch;
 
 const ENVIRONMENT: &str = "\
 Environment:
-  WASM_LAMBDA_GUESTS         guests folder (default /opt/guests)
-  WASM_LAMBDA_MODELS         models folder (default /opt/models)
-  WASM_LAMBDA_CACHE          compiled-artifact cache (default /tmp/wasm-lambda-cache)
+  WASM_LAMBDA_GUESTS         guests folder (default /opt/guests), or s3://BUCKET/PREFIX/
+  WASM_LAMBDA_MODELS         models folder (default /opt/models), or s3://…
+                             (default with guests from S3: the same release's models)
+  WASM_LAMBDA_CACHE          compiled-artifact and download cache (default /tmp/wasm-lambda-cache)
   WASM_LAMBDA_DEFAULT_GUEST  guest for events no rule routes
   WASM_LAMBDA_STRICT         1: any guest or model that fails to load fails init
+  WASM_LAMBDA_TRUSTED_KEYS   Ed25519 public keys (comma-separated, or a file): only
+                             releases signed by one of them run
+  WASM_LAMBDA_REFRESH_S      seconds between release checks in a warm environment (default 60; 0: pings only)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
+  AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL   S3 access, as Lambda sets it
   AWS_LAMBDA_RUNTIME_API     the Runtime API (set by Lambda) for the runtime loop
   RUST_LOG                   log filter (default info)";
 
@@ -51,6 +57,41 @@ pub enum Command {
         guest: String,
         /// Event file, or - for stdin (default: {}).
         event: Option<String>,
+    },
+    /// Check every guest (and model), precompile each guest for both Lambda
+    /// architectures, upload what the bucket lacks, and make the result the
+    /// current release.
+    #[command(after_help = ENVIRONMENT)]
+    Publish {
+        /// Sign the release with this secret key (from `keygen`).
+        #[arg(long, value_name = "KEY")]
+        sign: Option<PathBuf>,
+        /// Models folder (default: keep the current release's models).
+        #[arg(long, value_name = "DIR")]
+        models: Option<PathBuf>,
+        /// Guests folder.
+        dir: PathBuf,
+        /// s3://BUCKET/PREFIX/
+        to: String,
+    },
+    /// List the releases at s3://BUCKET/PREFIX/ (* marks the current one).
+    #[command(after_help = ENVIRONMENT)]
+    Releases {
+        /// s3://BUCKET/PREFIX/
+        location: String,
+    },
+    /// Make an earlier release current again.
+    #[command(after_help = ENVIRONMENT)]
+    Rollback {
+        /// s3://BUCKET/PREFIX/
+        location: String,
+        /// Release id (from `releases`).
+        release: String,
+    },
+    /// Write an Ed25519 key pair NAME.key / NAME.pub for `publish --sign`.
+    Keygen {
+        /// Path and name of the pair, without extension.
+        name: PathBuf,
     },
     /// Say whether the host can run a guest and, if not, why.
     Check {
@@ -93,6 +134,8 @@ mod tests {
             &["wasm-lambda-host", "precompile"],
             &["wasm-lambda-host", "frobnicate"],
             &["wasm-lambda-host", "check", "a", "b"],
+            &["wasm-lambda-host", "publish", "guests"],
+            &["wasm-lambda-host", "rollback", "s3://b/p/"],
         ] {
             let error = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{args:?}");

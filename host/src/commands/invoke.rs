@@ -34,10 +34,10 @@ pub fn invoke(settings: Settings, guest: &str, event_source: Option<&str>) -> Re
     let (host, report) = WasmHost::init(settings)
         .map_err(|e| anyhow::anyhow!("init failed ({}): {e}", e.error_type()))?;
     report.log();
-    if !host.guest_names().any(|name| name == guest) {
+    if !host.guest_names().iter().any(|name| name == guest) {
         bail!(
             "no guest `{guest}`; guests: {}",
-            host.guest_names().collect::<Vec<_>>().join(", ")
+            host.guest_names().join(", ")
         );
     }
     let invocation = Invocation {

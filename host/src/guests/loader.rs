@@ -1,4 +1,4 @@
-//! Finds the guests in a folder and compiles (or loads) them, in parallel.
+//! Finds the guests in a folder and compiles (or loads) each one.
 //!
 //! For each guest: read the `.wasm` (inside the folder only), check its
 //! sha256 pin, then take the first that works of: the `.cwasm` beside it
@@ -9,10 +9,9 @@
 //! reason and skipped, never trusted.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use rayon::prelude::*;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -42,6 +41,9 @@ pub enum LoadOrigin {
     Cache,
     /// Deserialized from the `.cwasm` beside the `.wasm`.
     Precompiled,
+    /// Kept from the release before: same code, settings and models, so
+    /// its live instance (and the state in it) carried over.
+    Kept,
 }
 
 impl LoadOrigin {
@@ -51,6 +53,7 @@ impl LoadOrigin {
             Self::Compiled => "compiled",
             Self::Cache => "cache",
             Self::Precompiled => "precompiled",
+            Self::Kept => "kept",
         }
     }
 }
@@ -61,8 +64,6 @@ pub struct LoadedGuest {
     pub pre: GuestPre<GuestState>,
     /// Where its code came from.
     pub origin: LoadOrigin,
-    /// How long loading took.
-    pub elapsed: Duration,
 }
 
 /// What loading needs besides the guest: the engine and what it compiles
@@ -96,13 +97,21 @@ pub fn discover(dir: &Path, manifest: &Manifest) -> Result<Vec<GuestSource>> {
     folder::discover(dir, "wasm", &manifest.guests, |spec| spec.file.as_deref())
 }
 
-/// Loads every guest, several at a time (on rayon's pool, which wasmtime's
-/// parallel compilation shares); results come back in input order.
-pub fn load_all(context: &LoadContext<'_>, sources: &[GuestSource]) -> Vec<Result<LoadedGuest>> {
-    sources
-        .par_iter()
-        .map(|source| load_one(context, source))
-        .collect()
+/// Reads a guest's `.wasm` (inside its folder only) and checks it against
+/// its `guests.toml` pin; returns the bytes and their sha256.
+///
+/// # Errors
+/// Unreadable or escaping file, sha256 mismatch.
+pub fn read_pinned(dir: &Path, source: &GuestSource) -> Result<(Vec<u8>, pin::Sha256Digest)> {
+    let wasm = read_inside(dir, &source.path)?;
+    let digest = pin::digest(&wasm);
+    pin::check(
+        source.spec.sha256.as_deref(),
+        &digest,
+        &source.path,
+        "guests.toml",
+    )?;
+    Ok((wasm, digest))
 }
 
 /// Loads one guest.
@@ -112,15 +121,7 @@ pub fn load_all(context: &LoadContext<'_>, sources: &[GuestSource]) -> Vec<Resul
 /// component the host cannot run (see [`check::check`]).
 pub fn load_one(context: &LoadContext<'_>, source: &GuestSource) -> Result<LoadedGuest> {
     let started = Instant::now();
-    let wasm = read_inside(context.guests_dir, &source.path)?;
-    let digest = pin::digest(&wasm);
-    pin::check(
-        source.spec.sha256.as_deref(),
-        &digest,
-        &source.path,
-        "guests.toml",
-    )?;
-
+    let (wasm, digest) = read_pinned(context.guests_dir, source)?;
     let hashed = started.elapsed();
     let (component, origin) = obtain_component(context, source, &wasm, &digest)?;
     let obtained = started.elapsed();
@@ -133,11 +134,7 @@ pub fn load_one(context: &LoadContext<'_>, source: &GuestSource) -> Result<Loade
         check_ms = (elapsed - obtained).as_secs_f64() * 1e3,
         "guest loaded"
     );
-    Ok(LoadedGuest {
-        pre,
-        origin,
-        elapsed,
-    })
+    Ok(LoadedGuest { pre, origin })
 }
 
 fn obtain_component(

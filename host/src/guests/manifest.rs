@@ -32,7 +32,7 @@ pub struct Manifest {
 }
 
 /// One guest's settings.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuestSpec {
     /// The `.wasm` file in the guests folder (default `NAME.wasm`).

@@ -140,6 +140,18 @@ impl ModelStore {
         Ok((store, reports))
     }
 
+    /// Records a model that could not even be read (its release object
+    /// was missing or damaged): its callers get `reason`.
+    pub fn record_failure(&mut self, name: &str, reason: String) -> ModelReport {
+        self.entries
+            .insert(name.to_owned(), Entry::Failed(reason.clone()));
+        ModelReport {
+            name: name.to_owned(),
+            outcome: Err(reason),
+            elapsed: std::time::Duration::ZERO,
+        }
+    }
+
     /// Names of all models, loaded or not.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)

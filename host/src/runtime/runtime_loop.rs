@@ -90,5 +90,8 @@ pub fn run(runtime: &tokio::runtime::Runtime, api: RuntimeApi, settings: Setting
         if let Err(error) = sent {
             tracing::error!(request_id = %invocation.request_id, "sending the answer: {error:#}");
         }
+        // After the answer, before the next event: the caller does not
+        // wait for this check.
+        let _ = catch_unwind(AssertUnwindSafe(|| host.check_release_if_due()));
     }
 }

@@ -1,14 +1,29 @@
 //! The host's configuration, read once from the environment.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default of `WASM_LAMBDA_REFRESH_S`.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(60);
 
 /// Where things are and what the Lambda environment says about itself.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `WASM_LAMBDA_GUESTS`: folder of guests.
+    /// `WASM_LAMBDA_GUESTS`: folder of guests (unused with `guests_s3`).
     pub guests_dir: PathBuf,
-    /// `WASM_LAMBDA_MODELS`: folder of ONNX models.
+    /// `WASM_LAMBDA_GUESTS=s3://…`: the releases guests come from.
+    pub guests_s3: Option<String>,
+    /// `WASM_LAMBDA_MODELS`: folder of ONNX models (unused with `models_s3`).
     pub models_dir: PathBuf,
+    /// `WASM_LAMBDA_MODELS=s3://…` (or, with guests from S3 and no
+    /// `WASM_LAMBDA_MODELS`, the guests' location): the release whose
+    /// models are loaded.
+    pub models_s3: Option<String>,
+    /// `WASM_LAMBDA_TRUSTED_KEYS`: keys whose signed releases may run.
+    pub trusted_keys: Option<String>,
+    /// `WASM_LAMBDA_REFRESH_S`: how often a warm environment checks for a
+    /// new release between events (zero: only on warmer pings).
+    pub refresh: Duration,
     /// `WASM_LAMBDA_CACHE`: compiled-artifact cache.
     pub cache_dir: PathBuf,
     /// `WASM_LAMBDA_DEFAULT_GUEST`: where unrouted events go.
@@ -37,7 +52,11 @@ impl Settings {
     pub fn new(guests_dir: PathBuf, models_dir: PathBuf, cache_dir: PathBuf) -> Self {
         Self {
             guests_dir,
+            guests_s3: None,
             models_dir,
+            models_s3: None,
+            trusted_keys: None,
+            refresh: DEFAULT_REFRESH,
             cache_dir,
             default_guest: None,
             strict: false,
@@ -49,13 +68,24 @@ impl Settings {
     /// start-up never fails (or panics) over a variable.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let guests = var("WASM_LAMBDA_GUESTS").unwrap_or_else(|| "/opt/guests".into());
+        let models = var("WASM_LAMBDA_MODELS");
+        let is_s3 = |v: &str| v.trim().starts_with("s3://");
+        let guests_s3 = is_s3(&guests).then(|| guests.clone());
+        let models_s3 = match &models {
+            Some(m) if is_s3(m) => Some(m.clone()),
+            Some(_) => None,
+            None => guests_s3.clone(),
+        };
         Self {
-            guests_dir: var("WASM_LAMBDA_GUESTS")
-                .unwrap_or_else(|| "/opt/guests".into())
-                .into(),
-            models_dir: var("WASM_LAMBDA_MODELS")
-                .unwrap_or_else(|| "/opt/models".into())
-                .into(),
+            guests_dir: guests.into(),
+            guests_s3,
+            models_dir: models.unwrap_or_else(|| "/opt/models".into()).into(),
+            models_s3,
+            trusted_keys: var("WASM_LAMBDA_TRUSTED_KEYS"),
+            refresh: var("WASM_LAMBDA_REFRESH_S")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map_or(DEFAULT_REFRESH, Duration::from_secs),
             cache_dir: var("WASM_LAMBDA_CACHE")
                 .unwrap_or_else(|| "/tmp/wasm-lambda-cache".into())
                 .into(),

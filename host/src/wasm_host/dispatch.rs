@@ -8,6 +8,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::WasmHost;
+use super::switch::Trigger;
 use crate::routing::router::{Decision, Payload, RouteError};
 use crate::routing::warmer;
 use crate::runtime::invocation::{Invocation, InvocationError, MAX_PAYLOAD_BYTES};
@@ -36,10 +37,14 @@ impl WasmHost {
         invocation: &Invocation,
     ) -> Result<Response, InvocationError> {
         let event = parse_event(payload)?;
-        let decision = self.router.route(&event).map_err(|e| match e {
-            RouteError::NoRoute(message) => InvocationError::NoRoute(message),
-            RouteError::BadEvent(message) => InvocationError::BadEvent(message),
-        })?;
+        let decision = self
+            .current_set()
+            .router
+            .route(&event)
+            .map_err(|e| match e {
+                RouteError::NoRoute(message) => InvocationError::NoRoute(message),
+                RouteError::BadEvent(message) => InvocationError::BadEvent(message),
+            })?;
         self.serve(decision, payload, invocation)
     }
 
@@ -75,14 +80,23 @@ impl WasmHost {
         let deadline = Instant::now() + invocation.remaining().saturating_sub(DEADLINE_MARGIN);
         match decision {
             Decision::Warmer(ping) => {
-                let (answer, hold) = warmer::serve_ping(
+                // Every ping checks for a new release first, so the hooks
+                // warm (and the answer reports) what will serve next.
+                let check = self.check_release(Trigger::Ping);
+                let set = self.current_set();
+                let (mut answer, hold) = warmer::serve_ping(
                     &ping,
-                    self.guests.values(),
+                    set.guests.values().map(AsRef::as_ref),
                     &self.environment,
                     invocations,
                     &invocation.request_id,
                     deadline,
                 );
+                if self.serves_releases()
+                    && let Some(fields) = answer.as_object_mut()
+                {
+                    fields.insert("release".to_owned(), self.release_json(check.as_ref()));
+                }
                 let body = answer.to_string().into_bytes();
                 check_size("the warmer's answer", &body)?;
                 Ok(Response { body, hold })
@@ -91,10 +105,13 @@ impl WasmHost {
                 guest,
                 payload: part,
             } => {
-                let slot = self.guests.get(&guest).ok_or_else(|| {
+                // One set for the whole event: a switch meanwhile does not
+                // change which release serves it.
+                let set = self.current_set();
+                let slot = set.guests.get(&guest).ok_or_else(|| {
                     InvocationError::NoRoute(format!(
                         "guest `{guest}` does not exist; guests: {}",
-                        self.guest_names().collect::<Vec<_>>().join(", ")
+                        set.guest_names().collect::<Vec<_>>().join(", ")
                     ))
                 })?;
                 let event = match part {

@@ -4,18 +4,20 @@
 //! [`InitError`] for the Runtime API's init-error endpoint.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
+use arc_swap::ArcSwap;
 
 use super::WasmHost;
+use super::guest_set::{Builder, PlannedGuest, ReleaseTag, SetPlan};
+use super::live_release::{Current, Releases};
+use super::switch::CheckState;
 use crate::guests::check::guest_linker;
 use crate::guests::engine::{runtime_target, shared_engine};
-use crate::guests::loader::{self, LoadContext, LoadOrigin};
-use crate::guests::slot::GuestSlot;
-use crate::models::store::{ModelReport, ModelStore, ModelsDirError};
-use crate::routing::router::Router;
+use crate::guests::loader::{self, LoadOrigin};
+use crate::models::store::ModelReport;
+use crate::releases::download::CacheCounts;
 use crate::runtime::environment::Environment;
 use crate::runtime::settings::Settings;
 
@@ -39,6 +41,8 @@ pub struct OriginCounts {
     pub cached: usize,
     /// Loaded from the `.cwasm` beside the `.wasm`.
     pub precompiled: usize,
+    /// Carried over from the release before (a live switch only).
+    pub kept: usize,
     /// Unavailable.
     pub failed: usize,
 }
@@ -52,6 +56,21 @@ pub struct InitReport {
     pub models: Vec<ModelReport>,
     /// Whole init time.
     pub elapsed: Duration,
+    /// The releases loaded, when guests or models come from S3.
+    pub release: Option<ReleaseReport>,
+}
+
+/// Which releases init loaded and what their objects cost.
+#[derive(Debug, Clone)]
+pub struct ReleaseReport {
+    /// Where from.
+    pub source: String,
+    /// The releases.
+    pub tag: ReleaseTag,
+    /// Downloads and cache hits: a warm `/tmp` downloads nothing.
+    pub objects: CacheCounts,
+    /// Whether signatures were checked.
+    pub signatures_checked: bool,
 }
 
 impl InitReport {
@@ -63,6 +82,7 @@ impl InitReport {
                 Ok(LoadOrigin::Compiled) => counts.compiled += 1,
                 Ok(LoadOrigin::Cache) => counts.cached += 1,
                 Ok(LoadOrigin::Precompiled) => counts.precompiled += 1,
+                Ok(LoadOrigin::Kept) => counts.kept += 1,
                 Err(_) => counts.failed += 1,
             }
         }
@@ -86,6 +106,24 @@ impl InitReport {
                 Err(_) => {
                     tracing::error!(model = %model.name, "model unavailable: {}", model.summary())
                 }
+            }
+        }
+        if let Some(release) = &self.release {
+            tracing::info!(
+                release = release.tag.guests.as_deref().unwrap_or("-"),
+                models_release = release.tag.models.as_deref().unwrap_or("-"),
+                signed_by = release.tag.signer.as_deref().unwrap_or("-"),
+                downloaded = release.objects.downloaded,
+                downloaded_bytes = release.objects.downloaded_bytes,
+                reused = release.objects.reused,
+                "release loaded: {}",
+                release.source
+            );
+            if !release.signatures_checked {
+                tracing::warn!(
+                    "releases are not signature-checked: set WASM_LAMBDA_TRUSTED_KEYS so that \
+                     write access to the bucket is not enough to run code here"
+                );
             }
         }
         let counts = self.counts();
@@ -127,6 +165,32 @@ pub enum InitError {
     /// Every guest failed, or (with `WASM_LAMBDA_STRICT=1`) any did.
     #[error("{0}")]
     GuestsUnavailable(String),
+    /// An `s3://` address or `WASM_LAMBDA_TRUSTED_KEYS` is malformed.
+    #[error("{0}")]
+    ReleaseSettings(String),
+    /// No AWS credentials in the environment.
+    #[error("{0}")]
+    S3Credentials(String),
+    /// S3 refused the credentials, or access to the releases' prefix.
+    #[error("{0}")]
+    S3AccessDenied(String),
+    /// The bucket does not exist.
+    #[error("{0}")]
+    S3BucketNotFound(String),
+    /// S3 did not answer, or kept failing, within the bounded retries.
+    #[error("{0}")]
+    S3Unavailable(String),
+    /// Nothing was ever published to the prefix (no `current` pointer).
+    #[error("{0}")]
+    NoRelease(String),
+    /// The pointer, the release manifest or `guests.toml` / `models.toml`
+    /// is missing, malformed or does not match its sha256.
+    #[error("{0}")]
+    ReleaseInvalid(String),
+    /// With `WASM_LAMBDA_TRUSTED_KEYS`: the release is unsigned or signed
+    /// by another key.
+    #[error("{0}")]
+    ReleaseUntrusted(String),
 }
 
 impl InitError {
@@ -140,118 +204,154 @@ impl InitError {
             Self::GuestsFolderUnreadable(_) => "InitError.GuestsFolderUnreadable",
             Self::NoGuests(_) => "InitError.NoGuests",
             Self::GuestsUnavailable(_) => "InitError.GuestsUnavailable",
+            Self::ReleaseSettings(_) => "InitError.ReleaseSettings",
+            Self::S3Credentials(_) => "InitError.S3Credentials",
+            Self::S3AccessDenied(_) => "InitError.S3AccessDenied",
+            Self::S3BucketNotFound(_) => "InitError.S3BucketNotFound",
+            Self::S3Unavailable(_) => "InitError.S3Unavailable",
+            Self::NoRelease(_) => "InitError.NoRelease",
+            Self::ReleaseInvalid(_) => "InitError.ReleaseInvalid",
+            Self::ReleaseUntrusted(_) => "InitError.ReleaseUntrusted",
         }
     }
 }
 
 impl WasmHost {
     /// Builds everything: engine, every guest (compiled in parallel,
-    /// instantiated, `init` run), every model, the router.
+    /// instantiated, `init` run), every model, the router. With guests
+    /// or models from S3, reads the current release first and downloads
+    /// what the cache lacks while compiling and loading what it has.
     ///
     /// # Errors
     /// Only what makes the whole environment useless: the engine cannot be
     /// configured, the guests folder cannot be read or is empty, a manifest
-    /// is broken, every guest failed (or, in strict mode, any guest or model
-    /// did). Otherwise a guest that fails is reported and answers its
-    /// events with the reason.
+    /// is broken, the release cannot be read or trusted, every guest failed
+    /// (or, in strict mode, any guest or model did). Otherwise a guest that
+    /// fails is reported and answers its events with the reason.
     pub fn init(settings: Settings) -> Result<(Self, InitReport), InitError> {
         let started = Instant::now();
         let engine = shared_engine().map_err(|e| InitError::Engine(format!("{e:#}")))?;
         let linker = guest_linker(&engine).map_err(|e| InitError::Engine(format!("{e:#}")))?;
-        let dir = &settings.guests_dir;
-        let manifest =
-            loader::read_manifest(dir).map_err(|e| InitError::ManifestInvalid(format!("{e:#}")))?;
-        let sources = loader::discover(dir, &manifest)
-            .map_err(|e| InitError::GuestsFolderUnreadable(format!("{e:#}")))?;
-        if sources.is_empty() {
-            return Err(InitError::NoGuests(dir.display().to_string()));
-        }
-        let context = LoadContext {
-            engine: &engine,
-            arch: runtime_target().arch(),
-            linker: &linker,
-            guests_dir: &settings.guests_dir,
-            cache_dir: &settings.cache_dir,
-        };
-        // Models load while the guests compile, on the same pool (one
-        // thread a core: the two never oversubscribe the CPUs).
-        let (loaded, models) = rayon::join(
-            || loader::load_all(&context, &sources),
-            || ModelStore::load_dir(&settings.models_dir),
-        );
-        let (models, model_reports) = models.map_err(|e| match e {
-            ModelsDirError::ManifestInvalid(text) => InitError::ManifestInvalid(text),
-            ModelsDirError::Unreadable(text) => InitError::ModelsFolderUnreadable(text),
-        })?;
-        let models = Arc::new(models);
-
-        let built: Vec<(GuestSlot, GuestReport)> = sources
-            .iter()
-            .zip(loaded)
-            .map(|(source, result)| {
-                let (template, outcome, elapsed) = match result {
-                    Ok(loaded) => (Ok(loaded.pre), Ok(loaded.origin), loaded.elapsed),
-                    Err(error) => {
-                        let reason = format!("{error:#}");
-                        (Err(reason.clone()), Err(reason), Duration::ZERO)
-                    }
-                };
-                let slot = GuestSlot::new(&source.name, &source.spec, &engine, &models, template);
-                let report = GuestReport {
-                    name: source.name.clone(),
-                    outcome,
-                    elapsed,
-                };
-                (slot, report)
-            })
-            .collect();
-        // Instantiate every loaded guest and run its `init`, in parallel.
-        let prepared: Vec<_> = built
-            .par_iter()
-            .map(|(slot, report)| {
-                if report.outcome.is_err() {
-                    return (Ok(()), Duration::ZERO);
-                }
-                let started = Instant::now();
-                (slot.prepare(), started.elapsed())
-            })
-            .collect();
-
-        let mut guests = BTreeMap::new();
-        let mut reports = Vec::new();
-        for ((slot, mut report), (prepared, took)) in built.into_iter().zip(prepared) {
-            report.elapsed += took;
-            if let Err(error) = prepared {
-                report.outcome = Err(error.to_string());
+        let arch = runtime_target().arch();
+        let releases = Releases::open(&settings)?;
+        let current = match &releases {
+            Some(releases) => {
+                let current = releases.read(&Current::default())?.unwrap_or_default();
+                releases.prefetch(&current, arch);
+                current
             }
-            guests.insert(report.name.clone(), slot);
-            reports.push(report);
-        }
-
-        let router = Router::new(
-            sources
-                .iter()
-                .map(|s| (s.name.as_str(), s.spec.routes.as_slice())),
-            settings.default_guest.clone(),
-        );
-        check_failures(&settings, &reports, &model_reports)?;
-        let host = Self {
-            settings,
-            guests,
-            router,
-            environment: Environment::new(),
+            None => Current::default(),
         };
+        let builder = Builder {
+            engine: &engine,
+            arch,
+            linker: &linker,
+            settings: &settings,
+        };
+        let built = plan_and_build(&builder, releases.as_ref(), &current, None)?;
+        check_failures(&settings, &built.guests, &built.models)?;
+        if let Some(releases) = &releases {
+            releases.adopt(&current);
+        }
+        let release = releases.as_ref().map(|r| ReleaseReport {
+            source: r.describe(),
+            tag: current.tag(),
+            objects: r.counts(),
+            signatures_checked: r.checks_signatures(),
+        });
         let report = InitReport {
-            guests: reports,
-            models: model_reports,
+            guests: built.guests,
+            models: built.models,
             elapsed: started.elapsed(),
+            release,
+        };
+        let host = Self {
+            live: ArcSwap::from_pointee(built.set),
+            checks: Mutex::new(CheckState::new(current)),
+            settings,
+            engine,
+            arch,
+            linker,
+            environment: Environment::new(),
+            releases,
         };
         Ok((host, report))
     }
 }
 
+/// Builds a guest set from the folders or the releases in `current`
+/// (carrying unchanged guests over from `previous`).
+pub(super) fn plan_and_build(
+    builder: &Builder<'_>,
+    releases: Option<&Releases>,
+    current: &Current,
+    previous: Option<&super::guest_set::GuestSet>,
+) -> Result<super::guest_set::Built, InitError> {
+    let settings = builder.settings;
+    let (guests, guests_dir) = match (releases, current.guests.as_deref()) {
+        (Some(releases), Some(release)) => releases.plan_guests(release)?,
+        _ => {
+            let dir = &settings.guests_dir;
+            let manifest = loader::read_manifest(dir)
+                .map_err(|e| InitError::ManifestInvalid(format!("{e:#}")))?;
+            let sources = loader::discover(dir, &manifest)
+                .map_err(|e| InitError::GuestsFolderUnreadable(format!("{e:#}")))?;
+            let planned = sources
+                .into_iter()
+                .map(|source| PlannedGuest {
+                    source,
+                    content: None,
+                })
+                .collect();
+            (planned, dir.clone())
+        }
+    };
+    if guests.is_empty() {
+        let place = releases.and(current.guests.as_ref()).map_or_else(
+            || guests_dir.display().to_string(),
+            |r| format!("release {}", r.manifest.id),
+        );
+        return Err(InitError::NoGuests(place));
+    }
+    let models = match releases {
+        Some(releases) => releases.plan_models(current)?,
+        None => None,
+    };
+    let (models_dir, models_key) = match models {
+        Some((dir, key)) => (dir, Some(key)),
+        None => (
+            settings.models_dir.clone(),
+            Some(format!("folder:{}", settings.models_dir.display())),
+        ),
+    };
+    let place_guest = |source: &loader::GuestSource| -> Result<(), String> {
+        match (releases, current.guests.as_deref()) {
+            (Some(releases), Some(release)) => {
+                releases.place_guest(release, source, builder.arch, &guests_dir)
+            }
+            _ => Ok(()),
+        }
+    };
+    let place_models = || -> BTreeMap<String, String> {
+        match releases {
+            Some(releases) => releases.place_models(current, &models_dir),
+            None => BTreeMap::new(),
+        }
+    };
+    let plan = SetPlan {
+        guests,
+        guests_dir: guests_dir.clone(),
+        models_dir: models_dir.clone(),
+        models_key,
+        place_guest: &place_guest,
+        place_models: &place_models,
+        release: current.tag(),
+    };
+    builder.build(plan, previous)
+}
+
 /// Every guest failed, or strict mode and any guest or model did.
-fn check_failures(
+pub(super) fn check_failures(
     settings: &Settings,
     guests: &[GuestReport],
     models: &[ModelReport],

@@ -1,0 +1,211 @@
+//! Release signatures: Ed25519 (ed25519-dalek) over the release manifest's
+//! exact bytes. The manifest pins every object by sha256, so one signature
+//! covers the whole release; write access to the bucket alone cannot make
+//! a host that trusts only some keys run anything.
+//!
+//! Key files are one line of base64: `NAME.key` the 32-byte secret seed,
+//! `NAME.pub` the 32-byte public key. A signature object is JSON:
+//! `{"key": PUBLIC_KEY, "signature": BASE64}`.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+/// A stored signature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureFile {
+    /// The signer's public key, base64.
+    pub key: String,
+    /// The Ed25519 signature of the manifest bytes, base64.
+    pub signature: String,
+}
+
+/// Writes a new key pair `NAME.key` (readable by the owner only) and
+/// `NAME.pub`; returns their paths.
+///
+/// # Errors
+/// Either file exists already, or cannot be written.
+pub fn keygen(name: &Path) -> Result<(PathBuf, PathBuf)> {
+    let secret_path = with_suffix(name, "key");
+    let public_path = with_suffix(name, "pub");
+    for path in [&secret_path, &public_path] {
+        if path.exists() {
+            bail!("{} exists already; not overwriting a key", path.display());
+        }
+    }
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow!("no randomness from the OS: {e}"))?;
+    let key = SigningKey::from_bytes(&seed);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut secret = options
+        .open(&secret_path)
+        .with_context(|| format!("creating {}", secret_path.display()))?;
+    writeln!(secret, "{}", BASE64.encode(seed))
+        .with_context(|| format!("writing {}", secret_path.display()))?;
+    fs::write(
+        &public_path,
+        format!("{}\n", public_key_text(&key.verifying_key())),
+    )
+    .with_context(|| format!("writing {}", public_path.display()))?;
+    Ok((secret_path, public_path))
+}
+
+fn with_suffix(name: &Path, suffix: &str) -> PathBuf {
+    let mut text = name.as_os_str().to_owned();
+    text.push(".");
+    text.push(suffix);
+    PathBuf::from(text)
+}
+
+/// A public key as written in `.pub` files and `WASM_LAMBDA_TRUSTED_KEYS`.
+pub fn public_key_text(key: &VerifyingKey) -> String {
+    BASE64.encode(key.as_bytes())
+}
+
+/// Reads a `NAME.key` file.
+///
+/// # Errors
+/// Unreadable, or not a key written by `keygen`.
+pub fn read_signing_key(path: &Path) -> Result<SigningKey> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let seed: [u8; 32] = BASE64
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| anyhow!("{} is not a key written by `keygen`", path.display()))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Signs a manifest's bytes.
+pub fn sign(key: &SigningKey, manifest: &[u8]) -> SignatureFile {
+    SignatureFile {
+        key: public_key_text(&key.verifying_key()),
+        signature: BASE64.encode(key.sign(manifest).to_bytes()),
+    }
+}
+
+/// The keys `WASM_LAMBDA_TRUSTED_KEYS` names.
+#[derive(Debug, Clone)]
+pub struct TrustedKeys {
+    keys: Vec<VerifyingKey>,
+}
+
+impl TrustedKeys {
+    /// Parses the setting: public keys separated by commas (or newlines),
+    /// or the path of a file of them.
+    ///
+    /// # Errors
+    /// A key that is not a 32-byte Ed25519 public key, an unreadable file,
+    /// or no keys at all.
+    pub fn parse(setting: &str) -> Result<Self> {
+        let setting = setting.trim();
+        let text = if Path::new(setting).is_file() {
+            fs::read_to_string(setting).with_context(|| format!("reading {setting}"))?
+        } else {
+            setting.to_owned()
+        };
+        let keys = text
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && !k.starts_with('#'))
+            .map(|k| {
+                BASE64
+                    .decode(k)
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+                    .ok_or_else(|| {
+                        anyhow!("`{k}` is not an Ed25519 public key (a .pub file's line)")
+                    })
+            })
+            .collect::<Result<Vec<_>>>()
+            .context("WASM_LAMBDA_TRUSTED_KEYS")?;
+        if keys.is_empty() {
+            bail!("WASM_LAMBDA_TRUSTED_KEYS names no keys");
+        }
+        Ok(Self { keys })
+    }
+
+    /// Checks a manifest's signature; returns the signer's key.
+    ///
+    /// # Errors
+    /// No signature, a malformed one, one by a key not trusted here, or one
+    /// that does not match the bytes.
+    pub fn verify(&self, manifest: &[u8], signature: Option<&[u8]>) -> Result<String, String> {
+        let Some(signature) = signature else {
+            return Err("the release is not signed, and WASM_LAMBDA_TRUSTED_KEYS is set".into());
+        };
+        let file: SignatureFile = serde_json::from_slice(signature)
+            .map_err(|e| format!("the release signature is malformed: {e}"))?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| public_key_text(k) == file.key)
+            .ok_or_else(|| {
+                format!(
+                    "the release is signed by {}, which is not in WASM_LAMBDA_TRUSTED_KEYS",
+                    file.key
+                )
+            })?;
+        let bytes: [u8; 64] = BASE64
+            .decode(&file.signature)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| "the release signature is malformed".to_owned())?;
+        key.verify(manifest, &Signature::from_bytes(&bytes))
+            .map_err(|_| {
+                format!(
+                    "the release signature by {} does not match its manifest",
+                    file.key
+                )
+            })?;
+        Ok(file.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_by_a_trusted_key_passes_everything_else_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, public) = keygen(&dir.path().join("team")).unwrap();
+        assert!(keygen(&dir.path().join("team")).is_err(), "overwrote a key");
+        let key = read_signing_key(&secret).unwrap();
+        let trusted = TrustedKeys::parse(public.to_str().unwrap()).unwrap();
+        let signature = serde_json::to_vec(&sign(&key, b"manifest")).unwrap();
+        assert!(trusted.verify(b"manifest", Some(&signature)).is_ok());
+        let tampered = trusted.verify(b"manifest!", Some(&signature)).unwrap_err();
+        assert!(tampered.contains("does not match"), "{tampered}");
+        assert!(
+            trusted
+                .verify(b"manifest", None)
+                .unwrap_err()
+                .contains("not signed")
+        );
+        let (other, _) = keygen(&dir.path().join("other")).unwrap();
+        let foreign =
+            serde_json::to_vec(&sign(&read_signing_key(&other).unwrap(), b"manifest")).unwrap();
+        let refused = trusted.verify(b"manifest", Some(&foreign)).unwrap_err();
+        assert!(
+            refused.contains("not in WASM_LAMBDA_TRUSTED_KEYS"),
+            "{refused}"
+        );
+        // Inline, comma-separated.
+        let inline = fs::read_to_string(&public).unwrap();
+        assert!(TrustedKeys::parse(&format!("{},{}", inline.trim(), inline.trim())).is_ok());
+        assert!(TrustedKeys::parse("not-a-key").is_err());
+        assert!(TrustedKeys::parse(" ").is_err());
+    }
+}

@@ -1,0 +1,342 @@
+//! The host's side of releases: reading the pointer and the release it
+//! names (checked against its pin and, with `WASM_LAMBDA_TRUSTED_KEYS`,
+//! its signature), and putting the release's objects in a local folder
+//! that the guest and model loaders read like any other.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::client::{S3, S3Error, S3ErrorKind};
+use super::download::{self, CacheCounts, ObjectCache};
+use super::location::S3Location;
+use super::manifest::{ObjectRef, Pointer, ReleaseGuest, ReleaseManifest};
+use super::signing::TrustedKeys;
+use crate::guests::engine::Arch;
+
+/// Why a release cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseErrorKind {
+    /// S3 failed (see the kind).
+    S3(S3ErrorKind),
+    /// No pointer: nothing was ever published there.
+    NoRelease,
+    /// The pointer, manifest or a manifest file is malformed or does not
+    /// match its pin.
+    Invalid,
+    /// Not signed by a trusted key.
+    Untrusted,
+}
+
+/// A release that cannot be used, and why (with the bucket and key).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ReleaseError {
+    /// What went wrong.
+    pub kind: ReleaseErrorKind,
+    /// For people.
+    pub message: String,
+    /// The release refused, when the pointer named one.
+    pub release: Option<String>,
+}
+
+impl From<S3Error> for ReleaseError {
+    fn from(error: S3Error) -> Self {
+        Self {
+            kind: ReleaseErrorKind::S3(error.kind),
+            message: error.message,
+            release: None,
+        }
+    }
+}
+
+impl ReleaseError {
+    fn invalid(message: String) -> Self {
+        Self {
+            kind: ReleaseErrorKind::Invalid,
+            message,
+            release: None,
+        }
+    }
+
+    fn of_release(mut self, id: &str) -> Self {
+        self.release = Some(id.to_owned());
+        self
+    }
+}
+
+/// A release read from the bucket, checked, not yet on disk.
+#[derive(Debug, Clone)]
+pub struct FetchedRelease {
+    /// Its manifest.
+    pub manifest: ReleaseManifest,
+    /// The pointer's ETag when it was read.
+    pub pointer_etag: Option<String>,
+    /// Who signed it, if signatures are checked.
+    pub signer: Option<String>,
+}
+
+/// One watched `s3://` location: its client, object cache and what its
+/// pointer said last.
+pub struct Watched {
+    s3: S3,
+    cache: Arc<ObjectCache>,
+    seen: Mutex<(Option<String>, Option<String>)>,
+}
+
+impl Watched {
+    /// Watches `location`, caching objects under `cache_dir`.
+    ///
+    /// # Errors
+    /// No credentials, or settings object_store refuses.
+    pub fn new(location: &S3Location, cache_dir: &Path) -> Result<Self, ReleaseError> {
+        let s3 = S3::from_env(location)?;
+        Ok(Self {
+            cache: Arc::new(ObjectCache::new(cache_dir, s3.clone())),
+            s3,
+            seen: Mutex::new((None, None)),
+        })
+    }
+
+    /// The location.
+    pub fn location(&self) -> &S3Location {
+        &self.s3.location
+    }
+
+    /// What the object cache has done.
+    pub fn counts(&self) -> CacheCounts {
+        self.cache.counts()
+    }
+
+    /// Reads the current release, or `None` if the pointer still names the
+    /// release last read (a conditional request: one small round trip).
+    ///
+    /// # Errors
+    /// See [`ReleaseErrorKind`].
+    pub async fn read_if_changed(
+        &self,
+        trusted: Option<&TrustedKeys>,
+    ) -> Result<Option<FetchedRelease>, ReleaseError> {
+        let location = &self.s3.location;
+        let pointer_key = location.pointer_key();
+        let (etag, current) = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let read = self
+            .s3
+            .get_if_changed(&pointer_key, etag.as_deref())
+            .await
+            .map_err(|e| match e.kind {
+                S3ErrorKind::NotFound => ReleaseError {
+                    kind: ReleaseErrorKind::NoRelease,
+                    message: format!(
+                        "no release at {}: nothing was published to {location} \
+                         (run `wasm-lambda-host publish DIR {location}`)",
+                        location.url_of(&pointer_key)
+                    ),
+                    release: None,
+                },
+                _ => e.into(),
+            })?;
+        let Some((bytes, etag)) = read else {
+            return Ok(None);
+        };
+        let pointer = Pointer::parse(&bytes).map_err(|e| {
+            ReleaseError::invalid(format!("{}: {e:#}", location.url_of(&pointer_key)))
+        })?;
+        if current.as_deref() == Some(pointer.release.as_str()) {
+            self.remember(etag, Some(pointer.release));
+            return Ok(None);
+        }
+        let id = pointer.release.as_str();
+        let manifest_key = location.release_key(id);
+        let (manifest_bytes, _) = self
+            .s3
+            .get(&manifest_key)
+            .await
+            .map_err(|e| ReleaseError::from(e).of_release(id))?;
+        let pinned = ObjectRef {
+            sha256: pointer.sha256.clone(),
+            size: manifest_bytes.len() as u64,
+        };
+        download::check_bytes(&location.url_of(&manifest_key), &manifest_bytes, &pinned)
+            .map_err(|e| ReleaseError::invalid(e).of_release(id))?;
+        let manifest = ReleaseManifest::parse(&manifest_bytes).map_err(|e| {
+            ReleaseError::invalid(format!("{}: {e:#}", location.url_of(&manifest_key)))
+                .of_release(id)
+        })?;
+        if manifest.id != pointer.release {
+            return Err(ReleaseError::invalid(format!(
+                "{} calls itself release {}",
+                location.url_of(&manifest_key),
+                manifest.id
+            ))
+            .of_release(id));
+        }
+        let signer = match trusted {
+            None => None,
+            Some(keys) => {
+                let signature_key = location.signature_key(&manifest.id);
+                let signature = match self.s3.get(&signature_key).await {
+                    Ok((bytes, _)) => Some(bytes),
+                    Err(e) if e.kind == S3ErrorKind::NotFound => None,
+                    Err(e) => return Err(ReleaseError::from(e).of_release(id)),
+                };
+                let signer =
+                    keys.verify(&manifest_bytes, signature.as_deref())
+                        .map_err(|reason| ReleaseError {
+                            kind: ReleaseErrorKind::Untrusted,
+                            message: format!("release {} at {location}: {reason}", manifest.id),
+                            release: Some(manifest.id.clone()),
+                        })?;
+                Some(signer)
+            }
+        };
+        Ok(Some(FetchedRelease {
+            manifest,
+            pointer_etag: etag,
+            signer,
+        }))
+    }
+
+    /// Records that `release` (read with `etag`) is the one in use, so the
+    /// next check is conditional on it.
+    pub fn remember(&self, etag: Option<String>, release: Option<String>) {
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = (etag, release);
+    }
+
+    /// Starts downloading every object of `manifest` this host needs (the
+    /// `.cwasm` for `arch` only), without waiting.
+    pub fn prefetch(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        manifest: &ReleaseManifest,
+        arch: Option<Arch>,
+    ) {
+        for object in needed_objects(manifest, arch) {
+            let cache = self.cache.clone();
+            runtime.spawn(async move {
+                // The outcome is kept in the cache for whoever needs it.
+                let _ = cache.fetch(&object).await;
+            });
+        }
+    }
+
+    /// Blocks until `object` is on disk (checked); returns its path.
+    ///
+    /// # Errors
+    /// Missing, unreadable, or not matching its pin.
+    pub fn fetch(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        object: &ObjectRef,
+    ) -> Result<PathBuf, String> {
+        runtime.block_on(self.cache.fetch(object))
+    }
+}
+
+fn needed_objects(manifest: &ReleaseManifest, arch: Option<Arch>) -> Vec<ObjectRef> {
+    let contents = &manifest.contents;
+    let mut objects: Vec<ObjectRef> = Vec::new();
+    objects.extend(contents.guests_manifest.iter().cloned());
+    objects.extend(contents.models_manifest.iter().cloned());
+    for guest in &contents.guests {
+        objects.push(guest.wasm.clone());
+        if let Some(cwasm) = arch.and_then(|a| guest.cwasm.get(a.as_str())) {
+            objects.push(cwasm.clone());
+        }
+    }
+    objects.extend(contents.models.iter().map(|m| m.onnx.clone()));
+    objects
+}
+
+/// Where a release's files go: `WASM_LAMBDA_CACHE/releases/ID/{guests,models}`.
+pub fn release_dir(cache_dir: &Path, id: &str) -> PathBuf {
+    cache_dir.join("releases").join(id)
+}
+
+/// Puts one guest's `.wasm` (and its `.cwasm` for `arch`, if the release
+/// has one) in `dir`, where the guest loader expects them.
+///
+/// # Errors
+/// An object is missing, unreadable or does not match its pin. A missing
+/// `.cwasm` is not an error (the guest is compiled instead).
+pub fn place_guest(
+    watched: &Watched,
+    runtime: &tokio::runtime::Handle,
+    guest: &ReleaseGuest,
+    arch: Option<Arch>,
+    dir: &Path,
+) -> Result<(), String> {
+    let wasm_path = dir.join(&guest.file);
+    let wasm = watched.fetch(runtime, &guest.wasm)?;
+    download::place(&wasm, &wasm_path).map_err(|e| format!("{e:#}"))?;
+    let cwasm_path = wasm_path.with_extension("cwasm");
+    match arch.and_then(|a| guest.cwasm.get(a.as_str())) {
+        Some(object) => match watched.fetch(runtime, object) {
+            Ok(cwasm) => download::place(&cwasm, &cwasm_path).map_err(|e| format!("{e:#}"))?,
+            // The .wasm is all a guest needs; its precompiled code failing
+            // only costs a compile, and is logged.
+            Err(reason) => {
+                tracing::warn!(guest = %guest.name, "not using the release's precompiled code: {reason}");
+                let _ = std::fs::remove_file(&cwasm_path);
+            }
+        },
+        None => {
+            let _ = std::fs::remove_file(&cwasm_path);
+        }
+    }
+    Ok(())
+}
+
+/// Puts a manifest file (`guests.toml` / `models.toml`) in `dir`, or
+/// removes a stale one if the release has none.
+///
+/// # Errors
+/// The object is missing or does not match its pin.
+pub fn place_manifest(
+    watched: &Watched,
+    runtime: &tokio::runtime::Handle,
+    object: Option<&ObjectRef>,
+    dir: &Path,
+    file_name: &str,
+) -> Result<(), String> {
+    let path = dir.join(file_name);
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    match object {
+        Some(object) => {
+            let cached = watched
+                .fetch(runtime, object)
+                .map_err(|e| format!("{file_name}: {e}"))?;
+            download::place(&cached, &path).map_err(|e| format!("{e:#}"))
+        }
+        None => match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("removing {}: {e}", path.display())),
+        },
+    }
+}
+
+/// Puts every model of a release in `dir`; returns the models whose
+/// objects could not be had, with why.
+pub fn place_models(
+    watched: &Watched,
+    runtime: &tokio::runtime::Handle,
+    manifest: &ReleaseManifest,
+    dir: &Path,
+) -> BTreeMap<String, String> {
+    let mut failed = BTreeMap::new();
+    for model in &manifest.contents.models {
+        let placed = watched.fetch(runtime, &model.onnx).and_then(|path| {
+            download::place(&path, &dir.join(&model.file)).map_err(|e| format!("{e:#}"))
+        });
+        if let Err(reason) = placed {
+            let _ = std::fs::remove_file(dir.join(&model.file));
+            failed.insert(model.name.clone(), reason);
+        }
+    }
+    failed
+}

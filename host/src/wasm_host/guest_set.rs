@@ -1,0 +1,283 @@
+//! The live guest set: every guest's slot, the models they share and the
+//! router, built together and replaced together. An event takes the set
+//! once and is served wholly by it, so a release switch (one pointer swap)
+//! never mixes two releases in one event, however many events run at once.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+use super::init::{GuestReport, InitError};
+use crate::guests::engine::Arch;
+use crate::guests::loader::{self, GuestSource, LoadContext, LoadOrigin};
+use crate::guests::manifest::GuestSpec;
+use crate::guests::slot::GuestSlot;
+use crate::guests::state::GuestState;
+use crate::models::store::{ModelReport, ModelStore, ModelsDirError};
+use crate::routing::router::Router;
+use crate::runtime::settings::Settings;
+
+/// The releases a set was built from (none for folders).
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseTag {
+    /// The guests' release id.
+    pub guests: Option<String>,
+    /// The models' release id.
+    pub models: Option<String>,
+    /// Who signed the guests' release, when signatures are checked.
+    pub signer: Option<String>,
+}
+
+/// What decides whether a guest's live instance may carry over to a new
+/// set: the same code, the same settings.
+#[derive(Debug, Clone, PartialEq)]
+struct GuestKey {
+    content: String,
+    spec: GuestSpec,
+}
+
+/// Guests, models and router of one release (or of the folders).
+pub struct GuestSet {
+    /// Slots by guest name.
+    pub guests: BTreeMap<String, Arc<GuestSlot>>,
+    /// Routes events to guests.
+    pub router: Router,
+    /// Where it came from.
+    pub release: ReleaseTag,
+    models: Arc<ModelStore>,
+    models_key: Option<String>,
+    keys: BTreeMap<String, GuestKey>,
+}
+
+impl GuestSet {
+    /// Names of all guests, loaded or not.
+    pub fn guest_names(&self) -> impl Iterator<Item = &str> {
+        self.guests.keys().map(String::as_str)
+    }
+}
+
+/// One guest to load: where its files will be, and (for releases) the
+/// sha256 of its code, which lets an unchanged guest carry over.
+pub struct PlannedGuest {
+    /// Name, file and settings.
+    pub source: GuestSource,
+    /// sha256 of its `.wasm`, when known before loading.
+    pub content: Option<String>,
+}
+
+/// Everything needed to build a set.
+pub struct SetPlan<'a> {
+    /// The guests.
+    pub guests: Vec<PlannedGuest>,
+    /// Folder the guests' files are (or will be) in.
+    pub guests_dir: PathBuf,
+    /// Folder of the models.
+    pub models_dir: PathBuf,
+    /// Identifies the models' contents; equal keys mean the models need
+    /// not be loaded again and guests may carry over.
+    pub models_key: Option<String>,
+    /// Puts a guest's files in place (downloads them) before it loads.
+    pub place_guest: &'a (dyn Fn(&GuestSource) -> Result<(), String> + Sync),
+    /// Puts the models in place before they load; returns the models that
+    /// could not be had, with why.
+    pub place_models: &'a (dyn Fn() -> BTreeMap<String, String> + Sync),
+    /// Where it comes from.
+    pub release: ReleaseTag,
+}
+
+/// What the set builder borrows from the host.
+pub struct Builder<'a> {
+    /// The runtime engine.
+    pub engine: &'a Engine,
+    /// What its code is for.
+    pub arch: Option<Arch>,
+    /// The linker guests are checked against.
+    pub linker: &'a Linker<GuestState>,
+    /// The host's settings.
+    pub settings: &'a Settings,
+}
+
+/// A built set and what happened building it.
+pub struct Built {
+    /// The set.
+    pub set: GuestSet,
+    /// One entry per guest.
+    pub guests: Vec<GuestReport>,
+    /// One entry per model loaded (none if the models carried over).
+    pub models: Vec<ModelReport>,
+}
+
+impl Builder<'_> {
+    /// Loads a set: each guest's files are placed and the guest compiled
+    /// or loaded in parallel with the models; a guest unchanged from
+    /// `previous` (same code, settings and models) keeps its slot, and with
+    /// it its live instance. New guests are instantiated and their `init`
+    /// run before the set is returned.
+    ///
+    /// # Errors
+    /// A models manifest is invalid or the models folder unreadable.
+    pub fn build(
+        &self,
+        plan: SetPlan<'_>,
+        previous: Option<&GuestSet>,
+    ) -> Result<Built, InitError> {
+        let models_carry_over =
+            previous.is_some_and(|p| p.models_key.is_some() && p.models_key == plan.models_key);
+        let kept = |planned: &PlannedGuest| -> Option<Arc<GuestSlot>> {
+            let previous = previous.filter(|_| models_carry_over)?;
+            let key = GuestKey {
+                content: planned.content.clone()?,
+                spec: planned.source.spec.clone(),
+            };
+            (previous.keys.get(&planned.source.name) == Some(&key))
+                .then(|| previous.guests.get(&planned.source.name).cloned())
+                .flatten()
+        };
+        let context = LoadContext {
+            engine: self.engine,
+            arch: self.arch,
+            linker: self.linker,
+            guests_dir: &plan.guests_dir,
+            cache_dir: &self.settings.cache_dir,
+        };
+        let load_guests = || -> Vec<Loaded> {
+            plan.guests
+                .par_iter()
+                .map(|planned| {
+                    if let Some(slot) = kept(planned) {
+                        return Loaded::Kept(slot);
+                    }
+                    let started = Instant::now();
+                    match (plan.place_guest)(&planned.source) {
+                        Err(reason) => Loaded::Failed(reason, started.elapsed()),
+                        Ok(()) => match loader::load_one(&context, &planned.source) {
+                            Ok(loaded) => Loaded::Ready(loaded, started.elapsed()),
+                            Err(error) => Loaded::Failed(format!("{error:#}"), started.elapsed()),
+                        },
+                    }
+                })
+                .collect()
+        };
+        // Models load while the guests download and compile, on the same
+        // pool (one thread a core: the two never oversubscribe the CPUs).
+        let (loaded, models) = match previous.filter(|_| models_carry_over) {
+            Some(previous) => (load_guests(), Ok((previous.models.clone(), Vec::new()))),
+            None => rayon::join(load_guests, || {
+                let unavailable = (plan.place_models)();
+                ModelStore::load_dir(&plan.models_dir).map(|(mut store, mut reports)| {
+                    for (name, reason) in unavailable {
+                        reports.retain(|r| r.name != name);
+                        reports.push(store.record_failure(&name, reason));
+                    }
+                    (Arc::new(store), reports)
+                })
+            }),
+        };
+        let (models, model_reports) = models.map_err(|e| match e {
+            ModelsDirError::ManifestInvalid(text) => InitError::ManifestInvalid(text),
+            ModelsDirError::Unreadable(text) => InitError::ModelsFolderUnreadable(text),
+        })?;
+
+        let mut slots = Vec::with_capacity(plan.guests.len());
+        for (planned, loaded) in plan.guests.iter().zip(loaded) {
+            let source = &planned.source;
+            let (slot, outcome, elapsed, fresh) = match loaded {
+                Loaded::Kept(slot) => (slot, Ok(LoadOrigin::Kept), Duration::ZERO, false),
+                Loaded::Ready(loaded, took) => {
+                    let slot = GuestSlot::new(
+                        &source.name,
+                        &source.spec,
+                        self.engine,
+                        &models,
+                        Ok(loaded.pre),
+                    );
+                    (Arc::new(slot), Ok(loaded.origin), took, true)
+                }
+                Loaded::Failed(reason, took) => {
+                    let slot = GuestSlot::new(
+                        &source.name,
+                        &source.spec,
+                        self.engine,
+                        &models,
+                        Err(reason.clone()),
+                    );
+                    (Arc::new(slot), Err(reason), took, false)
+                }
+            };
+            slots.push((
+                slot,
+                GuestReport {
+                    name: source.name.clone(),
+                    outcome,
+                    elapsed,
+                },
+                fresh,
+            ));
+        }
+        // Instantiate every newly loaded guest and run its `init`, in parallel.
+        let prepared: Vec<_> = slots
+            .par_iter()
+            .map(|(slot, _, fresh)| {
+                if !fresh {
+                    return (Ok(()), Duration::ZERO);
+                }
+                let started = Instant::now();
+                (slot.prepare(), started.elapsed())
+            })
+            .collect();
+
+        let mut guests = BTreeMap::new();
+        let mut keys = BTreeMap::new();
+        let mut reports = Vec::new();
+        for ((planned, (slot, mut report, _)), (prepared, took)) in
+            plan.guests.iter().zip(slots).zip(prepared)
+        {
+            report.elapsed += took;
+            if let Err(error) = prepared {
+                report.outcome = Err(error.to_string());
+            }
+            if report.outcome.is_ok()
+                && let Some(content) = &planned.content
+            {
+                keys.insert(
+                    report.name.clone(),
+                    GuestKey {
+                        content: content.clone(),
+                        spec: planned.source.spec.clone(),
+                    },
+                );
+            }
+            guests.insert(report.name.clone(), slot);
+            reports.push(report);
+        }
+        let router = Router::new(
+            plan.guests
+                .iter()
+                .map(|g| (g.source.name.as_str(), g.source.spec.routes.as_slice())),
+            self.settings.default_guest.clone(),
+        );
+        Ok(Built {
+            set: GuestSet {
+                guests,
+                router,
+                release: plan.release,
+                models,
+                models_key: plan.models_key,
+                keys,
+            },
+            guests: reports,
+            models: model_reports,
+        })
+    }
+}
+
+enum Loaded {
+    Kept(Arc<GuestSlot>),
+    Ready(loader::LoadedGuest, Duration),
+    Failed(String, Duration),
+}

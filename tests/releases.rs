@@ -1,0 +1,562 @@
+//! Releases end to end: the real `publish` command writes to a real S3 API
+//! (moto's server on loopback), the real host binary reads it at init under
+//! cargo-lambda's Runtime API emulator and switches releases while warm.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess, S3Server, ThrottlingS3};
+
+const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
+const BUCKET: &str = "guests";
+const LOCATION: &str = "s3://guests/team/";
+
+/// moto with the bucket made.
+fn s3() -> S3Server {
+    let s3 = S3Server::start();
+    s3.create_bucket(BUCKET);
+    s3
+}
+
+/// Runs a host command (`publish`, `rollback`, ...) with `s3`'s variables;
+/// returns (succeeded, stdout + stderr).
+fn host_command(s3: &S3Server, args: &[&str]) -> (bool, String) {
+    let output = Command::new(HOST)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(s3.env())
+        .output()
+        .expect("running wasm-lambda-host");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// Publishes `folder`'s guests (and models); returns the new release id.
+fn publish(s3: &S3Server, folder: &GuestFolder, extra: &[&str]) -> String {
+    let guests = folder.guests();
+    let models = folder.models();
+    let mut args = vec![
+        "publish",
+        guests.to_str().unwrap(),
+        LOCATION,
+        "--models",
+        models.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let (ok, text) = host_command(s3, &args);
+    assert!(ok, "publish failed:\n{text}");
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("release ")?
+                .split_whitespace()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("publish named no release:\n{text}"))
+}
+
+/// The release manifest the pointer names.
+fn current_manifest(s3: &S3Server) -> Value {
+    let pointer: Value = serde_json::from_slice(&s3.get(BUCKET, "team/current").unwrap()).unwrap();
+    let key = format!(
+        "team/releases/{}.json",
+        pointer["release"].as_str().unwrap()
+    );
+    serde_json::from_slice(&s3.get(BUCKET, &key).unwrap()).unwrap()
+}
+
+/// The object key of a guest's `.wasm` (or `.cwasm` for `arch`) in the
+/// current release.
+fn object_of(s3: &S3Server, guest: &str, arch: Option<&str>) -> String {
+    let manifest = current_manifest(s3);
+    let entry = manifest["guests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == guest)
+        .unwrap()
+        .clone();
+    let object = match arch {
+        None => &entry["wasm"],
+        Some(arch) => &entry["cwasm"][arch],
+    };
+    format!("team/objects/sha256/{}", object["sha256"].as_str().unwrap())
+}
+
+/// A host reading releases from `s3`, under its own emulator. `cache` is
+/// a deployment whose cache folder is its `/tmp`.
+struct Lambda {
+    emulator: Emulator,
+    host: HostProcess,
+}
+
+fn host_env(s3: &S3Server, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = s3.release_env(LOCATION);
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    env
+}
+
+impl Lambda {
+    fn start(s3: &S3Server, cache: &GuestFolder, extra: &[(&str, &str)]) -> Self {
+        let emulator = Emulator::start();
+        let env = host_env(s3, extra);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let host = HostProcess::start(Path::new(HOST), &emulator.runtime_api(), cache, &env);
+        host.wait_for_log("init complete");
+        Self { emulator, host }
+    }
+
+    fn guest(&self, guest: &str, event: Value) -> Value {
+        self.emulator
+            .invoke(&json!({"guest": guest, "event": event}))
+            .answer()
+    }
+
+    fn ping(&self) -> Value {
+        self.emulator.invoke(&json!({"warmer": true})).answer()
+    }
+}
+
+/// Starts a host that must fail init; returns its log.
+fn failed_init(s3_env: Vec<(String, String)>, cache: &GuestFolder) -> String {
+    let emulator = Emulator::start();
+    let env: Vec<(&str, &str)> = s3_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut host = HostProcess::start(Path::new(HOST), &emulator.runtime_api(), cache, &env);
+    assert_eq!(
+        host.wait_exit(Duration::from_secs(60)),
+        Some(1),
+        "init must fail:\n{}",
+        host.log()
+    );
+    host.log()
+}
+
+fn two_guests(label: &str) -> GuestFolder {
+    GuestFolder::new(label)
+        .with_guest("counter", "counter")
+        .with_guest("hello", "hello")
+}
+
+#[test]
+fn publish_cold_start_live_switch_and_rollback() {
+    let s3 = s3();
+    let source = two_guests("rel-source").with_model("seed_forest", "seed_forest");
+    let first = publish(&s3, &source, &[]);
+
+    // Re-publishing unchanged files uploads nothing.
+    let (ok, text) = host_command(
+        &s3,
+        &[
+            "publish",
+            source.guests().to_str().unwrap(),
+            LOCATION,
+            "--models",
+            source.models().to_str().unwrap(),
+        ],
+    );
+    assert!(
+        ok && text.contains(&format!("nothing changed: release {first} stays current")),
+        "{text}"
+    );
+
+    let cache = GuestFolder::new("rel-cache");
+    let lambda = Lambda::start(&s3, &cache, &[("WASM_LAMBDA_REFRESH_S", "0")]);
+    let log = lambda.host.log();
+    assert!(log.contains(&format!("release=\"{first}\"")), "{log}");
+    assert!(
+        log.contains("precompiled=2"),
+        "the release's .cwasm for this architecture was used:\n{log}"
+    );
+    assert!(log.contains("not signature-checked"), "{log}");
+    for n in 1..=3 {
+        assert_eq!(lambda.guest("counter", json!({}))["count"], n);
+    }
+    assert_eq!(
+        lambda.guest("hello", json!({"name": "S3"}))["message"],
+        "Hello, S3!"
+    );
+
+    // Second release: hello's settings change, counter's do not.
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\nconfig = { greeting = \"hi\" }\n",
+    )
+    .unwrap();
+    let second = publish(&s3, &source, &[]);
+    assert_ne!(first, second);
+    // Nothing reaches the warm environment until it checks (timer off).
+    assert_eq!(lambda.guest("counter", json!({}))["count"], 4);
+
+    let ping = lambda.ping();
+    let check = &ping["release"]["check"];
+    assert_eq!(check["outcome"], "switched", "{ping}");
+    assert_eq!(
+        (check["from"].as_str(), check["to"].as_str()),
+        (Some(first.as_str()), Some(second.as_str()))
+    );
+    assert_eq!(check["kept"], json!(["counter"]), "{ping}");
+    assert_eq!(check["loaded"], json!(["hello"]), "{ping}");
+    assert_eq!(ping["release"]["guests"], second.as_str());
+    assert_eq!(
+        lambda.guest("counter", json!({}))["count"],
+        5,
+        "counter's state survived the switch"
+    );
+    assert_eq!(
+        lambda.guest("hello", json!({}))["cold"],
+        true,
+        "hello was rebuilt"
+    );
+    assert_eq!(lambda.ping()["release"]["check"]["outcome"], "unchanged");
+
+    // `releases` lists both, the second current; rollback points back.
+    let (ok, listing) = host_command(&s3, &["releases", LOCATION]);
+    assert!(ok, "{listing}");
+    assert!(
+        listing.contains(&format!("* {second}")) && listing.contains(&format!("  {first}")),
+        "{listing}"
+    );
+    let (ok, text) = host_command(&s3, &["rollback", LOCATION, &first]);
+    assert!(
+        ok && text.contains(&format!("{first} (was {second})")),
+        "{text}"
+    );
+    let ping = lambda.ping();
+    assert_eq!(ping["release"]["check"]["to"], first.as_str(), "{ping}");
+    assert_eq!(lambda.guest("counter", json!({}))["count"], 6);
+    let (ok, text) = host_command(&s3, &["rollback", LOCATION, "20990101T000000Z-00000000"]);
+    assert!(
+        !ok && text.contains("no release 20990101T000000Z-00000000"),
+        "{text}"
+    );
+
+    // A second cold start with the same /tmp downloads nothing.
+    drop(lambda);
+    let again = Lambda::start(&s3, &cache, &[]);
+    let log = again.host.log();
+    assert!(
+        log.contains("downloaded=0 ") && log.contains("reused="),
+        "{log}"
+    );
+    assert!(!log.contains("reused=0 "), "{log}");
+    assert_eq!(again.guest("counter", json!({}))["count"], 1);
+}
+
+#[test]
+fn models_come_from_the_same_release() {
+    let s3 = s3();
+    let source = GuestFolder::new("rel-models")
+        .with_guest("classifier", "classifier")
+        .with_model("seed_forest", "seed_forest");
+    publish(&s3, &source, &[]);
+    let cache = GuestFolder::new("rel-models-cache");
+    let lambda = Lambda::start(&s3, &cache, &[]);
+    let answer = lambda.guest("classifier", json!({"data": [0, 0, 0, 0]}));
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+}
+
+#[test]
+fn a_tampered_object_never_runs_and_other_guests_serve() {
+    let s3 = s3();
+    let source = two_guests("rel-tamper-source");
+    publish(&s3, &source, &[]);
+    let hello = object_of(&s3, "hello", None);
+    s3.put(BUCKET, &hello, b"\0asm evil bytes");
+    let counter_code = object_of(&s3, "counter", Some("x86_64"));
+    s3.put(BUCKET, &counter_code, b"not machine code");
+
+    let cache = GuestFolder::new("rel-tamper");
+    let lambda = Lambda::start(&s3, &cache, &[]);
+    let log = lambda.host.log();
+    assert!(log.contains("was tampered with or damaged"), "{log}");
+    assert!(
+        log.contains(&format!("s3://{BUCKET}/{hello}")),
+        "the message names the key:\n{log}"
+    );
+    assert!(
+        log.contains("not using the release's precompiled code"),
+        "{log}"
+    );
+    assert_eq!(
+        lambda.guest("counter", json!({}))["count"],
+        1,
+        "counter compiled from its .wasm"
+    );
+    let refused = lambda
+        .emulator
+        .invoke(&json!({"guest": "hello", "event": {}}));
+    assert_eq!(
+        refused.error_type(),
+        "GuestLoadFailed",
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.error_message().contains("tampered"),
+        "{:?}",
+        refused.body
+    );
+
+    // Strict mode: the same release fails init.
+    let strict = GuestFolder::new("rel-tamper-strict");
+    let log = failed_init(host_env(&s3, &[("WASM_LAMBDA_STRICT", "1")]), &strict);
+    assert!(log.contains("InitError.GuestsUnavailable"), "{log}");
+
+    // A missing object is a per-guest error naming the key too.
+    s3.delete(BUCKET, &hello);
+    let missing = GuestFolder::new("rel-missing");
+    let lambda = Lambda::start(&s3, &missing, &[]);
+    let refused = lambda
+        .emulator
+        .invoke(&json!({"guest": "hello", "event": {}}));
+    assert!(
+        refused
+            .error_message()
+            .contains(&format!("s3://{BUCKET}/{hello}: no such object")),
+        "{:?}",
+        refused.body
+    );
+}
+
+#[test]
+fn a_release_that_fails_to_load_is_not_switched_to() {
+    let s3 = s3();
+    let source = two_guests("rel-bad-source");
+    let first = publish(&s3, &source, &[]);
+    let cache = GuestFolder::new("rel-bad");
+    let lambda = Lambda::start(&s3, &cache, &[("WASM_LAMBDA_REFRESH_S", "0")]);
+    assert_eq!(lambda.guest("counter", json!({}))["count"], 1);
+
+    // A new release whose hello object is then damaged in the bucket.
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\ntimeout_ms = 500\n",
+    )
+    .unwrap();
+    let second = publish(&s3, &source, &[]);
+    std::fs::copy(
+        wasm_lambda_tests::guest_wasm("raw-answer"),
+        source.guests().join("hello.wasm"),
+    )
+    .unwrap();
+    let third = publish(&s3, &source, &[]);
+    let hello = object_of(&s3, "hello", None);
+    s3.put(BUCKET, &hello, b"damaged");
+    let ping = lambda.ping();
+    let check = &ping["release"]["check"];
+    assert_eq!(check["outcome"], "refused", "{ping}");
+    assert_eq!(check["release"], third.as_str());
+    assert!(
+        check["error"].as_str().unwrap().contains("tampered"),
+        "{ping}"
+    );
+    assert_eq!(
+        ping["release"]["guests"],
+        first.as_str(),
+        "the old release still serves"
+    );
+    assert_eq!(lambda.guest("counter", json!({}))["count"], 2);
+    assert_eq!(
+        lambda.guest("hello", json!({"name": "old"}))["message"],
+        "Hello, old!"
+    );
+
+    // Fixed by rolling back to a good release: the next ping switches.
+    host_command(&s3, &["rollback", LOCATION, &second]);
+    let ping = lambda.ping();
+    assert_eq!(ping["release"]["check"]["outcome"], "switched", "{ping}");
+    assert_eq!(ping["release"]["guests"], second.as_str());
+}
+
+#[test]
+fn timed_checks_switch_between_events() {
+    let s3 = s3();
+    let source = two_guests("rel-timer-source");
+    publish(&s3, &source, &[]);
+    let cache = GuestFolder::new("rel-timer");
+    let lambda = Lambda::start(&s3, &cache, &[("WASM_LAMBDA_REFRESH_S", "1")]);
+    assert_eq!(lambda.guest("counter", json!({}))["count"], 1);
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\ntimeout_ms = 900\n",
+    )
+    .unwrap();
+    let second = publish(&s3, &source, &[]);
+    let started = Instant::now();
+    loop {
+        lambda.guest("counter", json!({}));
+        if lambda.host.log().contains(&format!("to=\"{second}\""))
+            || lambda.host.log().contains(&format!("to={second}"))
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no timed switch:\n{}",
+            lambda.host.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(lambda.guest("hello", json!({}))["cold"], true);
+}
+
+#[test]
+fn signed_releases_only_with_trusted_keys() {
+    let s3 = s3();
+    let keys = GuestFolder::new("rel-keys");
+    let team = keys.root().join("team");
+    let (ok, text) = host_command(&s3, &["keygen", team.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let public = std::fs::read_to_string(keys.root().join("team.pub")).unwrap();
+    let public = public.trim();
+    let (ok, _) = host_command(
+        &s3,
+        &["keygen", keys.root().join("other").to_str().unwrap()],
+    );
+    assert!(ok);
+
+    let source = two_guests("rel-signed-source");
+    let team_key = keys.root().join("team.key");
+    let signed = publish(&s3, &source, &["--sign", team_key.to_str().unwrap()]);
+    let cache = GuestFolder::new("rel-signed");
+    let lambda = Lambda::start(
+        &s3,
+        &cache,
+        &[
+            ("WASM_LAMBDA_TRUSTED_KEYS", public),
+            ("WASM_LAMBDA_REFRESH_S", "0"),
+        ],
+    );
+    assert!(
+        lambda
+            .host
+            .log()
+            .contains(&format!("signed_by=\"{public}\"")),
+        "{}",
+        lambda.host.log()
+    );
+    assert_eq!(lambda.guest("counter", json!({}))["count"], 1);
+
+    // An unsigned release, then one signed by another key: never switched to.
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\ntimeout_ms = 800\n",
+    )
+    .unwrap();
+    publish(&s3, &source, &[]);
+    let ping = lambda.ping();
+    assert_eq!(ping["release"]["check"]["outcome"], "refused", "{ping}");
+    assert!(
+        ping["release"]["check"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not signed"),
+        "{ping}"
+    );
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\ntimeout_ms = 700\n",
+    )
+    .unwrap();
+    let other_key = keys.root().join("other.key");
+    publish(&s3, &source, &["--sign", other_key.to_str().unwrap()]);
+    let ping = lambda.ping();
+    assert!(
+        ping["release"]["check"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not in WASM_LAMBDA_TRUSTED_KEYS"),
+        "{ping}"
+    );
+    assert_eq!(ping["release"]["guests"], signed.as_str());
+    assert_eq!(lambda.guest("counter", json!({}))["count"], 2);
+
+    // At init, the foreign-signed release is refused.
+    let fresh = GuestFolder::new("rel-untrusted");
+    let log = failed_init(
+        host_env(&s3, &[("WASM_LAMBDA_TRUSTED_KEYS", public)]),
+        &fresh,
+    );
+    assert!(log.contains("InitError.ReleaseUntrusted"), "{log}");
+}
+
+#[test]
+fn init_failures_have_documented_error_types() {
+    let s3 = s3();
+    let cache = GuestFolder::new("rel-failures");
+    // Nothing published.
+    let log = failed_init(host_env(&s3, &[]), &cache);
+    assert!(
+        log.contains("InitError.NoRelease") && log.contains("s3://guests/team/current"),
+        "{log}"
+    );
+    // Unknown bucket.
+    let log = failed_init(
+        host_env(&s3, &[("WASM_LAMBDA_GUESTS", "s3://no-such-bucket/x/")]),
+        &cache,
+    );
+    assert!(
+        log.contains("InitError.S3BucketNotFound") && log.contains("no-such-bucket"),
+        "{log}"
+    );
+    // No credentials.
+    let env: Vec<(String, String)> = host_env(&s3, &[])
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS") && !k.starts_with("AWS_SECRET"))
+        .collect();
+    let log = failed_init(env, &cache);
+    assert!(log.contains("InitError.S3Credentials"), "{log}");
+    // A malformed address.
+    let log = failed_init(
+        host_env(&s3, &[("WASM_LAMBDA_GUESTS", "s3:///nobucket")]),
+        &cache,
+    );
+    assert!(log.contains("InitError.ReleaseSettings"), "{log}");
+    // A damaged pointer.
+    s3.put(BUCKET, "team/current", b"{\"release\": 1}");
+    let log = failed_init(host_env(&s3, &[]), &cache);
+    assert!(
+        log.contains("InitError.ReleaseInvalid") && log.contains("s3://guests/team/current"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_throttling_s3_fails_init_within_the_bounded_retries() {
+    let throttling = ThrottlingS3::start();
+    let s3 = s3();
+    let cache = GuestFolder::new("rel-throttle");
+    let mut env = host_env(&s3, &[]);
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL_S3");
+    env.push(("AWS_ENDPOINT_URL_S3".into(), throttling.endpoint()));
+    let started = Instant::now();
+    let log = failed_init(env, &cache);
+    let took = started.elapsed();
+    assert!(
+        log.contains("InitError.S3Unavailable") && log.contains("s3://guests/team/current"),
+        "{log}"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "inside Lambda's init limit: {took:?}"
+    );
+    let requests = throttling.requests();
+    assert!(
+        (2..=4).contains(&requests),
+        "one request and at most 3 retries, got {requests}"
+    );
+}

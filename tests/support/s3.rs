@@ -1,0 +1,226 @@
+//! moto's S3 server (`moto_server` from the workspace venv), started for
+//! real on loopback; plain HTTP calls reach it the way an admin with
+//! write access to the bucket would. They name the test credentials in an
+//! `Authorization` header: moto refuses anonymous reads of private objects
+//! but does not check signatures.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest a server may live, even if a test dies without dropping it.
+const MAX_LIFETIME_SECS: u32 = 600;
+
+/// Names the test credentials (see the module's comment).
+const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
+/// A running moto S3 server; killed when dropped.
+pub struct S3Server {
+    child: Child,
+    port: u16,
+    agent: ureq::Agent,
+}
+
+impl S3Server {
+    /// Starts moto's server on a free loopback port and waits for it.
+    pub fn start() -> Self {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("moto-{port}.log"));
+        let log = std::fs::File::create(log).unwrap();
+        let child = crate::host_process::own_group(
+            Command::new("timeout")
+                .args(["-s", "KILL", &MAX_LIFETIME_SECS.to_string()])
+                .arg(moto_server())
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log),
+        )
+        .spawn()
+        .expect("starting moto_server");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let server = Self { child, port, agent };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto_server did not start listening on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The AWS variables a host or `publish` needs to reach this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL_S3", self.endpoint()),
+        ]
+    }
+
+    /// The variables of a host whose guests (and models) come from the
+    /// releases at `location` on this server.
+    pub fn release_env(&self, location: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        env.push(("WASM_LAMBDA_GUESTS".into(), location.into()));
+        // Empty means unset: models come from the guests' release.
+        env.push(("WASM_LAMBDA_MODELS".into(), String::new()));
+        env
+    }
+
+    /// Creates a bucket.
+    pub fn create_bucket(&self, bucket: &str) {
+        let status = self
+            .agent
+            .put(&format!("{}/{bucket}", self.endpoint()))
+            .header("Authorization", AUTHORIZATION)
+            .send_empty()
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "creating bucket {bucket}: {status}");
+    }
+
+    /// Reads an object, or `None` if there is none.
+    pub fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let mut response = self
+            .agent
+            .get(&format!("{}/{bucket}/{key}", self.endpoint()))
+            .header("Authorization", AUTHORIZATION)
+            .call()
+            .unwrap();
+        if response.status() == 404 {
+            return None;
+        }
+        assert!(
+            response.status().is_success(),
+            "GET {key}: {}",
+            response.status()
+        );
+        Some(response.body_mut().read_to_vec().unwrap())
+    }
+
+    /// Overwrites (or creates) an object.
+    pub fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        let status = self
+            .agent
+            .put(&format!("{}/{bucket}/{key}", self.endpoint()))
+            .header("Authorization", AUTHORIZATION)
+            .send(bytes)
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "PUT {key}: {status}");
+    }
+
+    /// Deletes an object.
+    pub fn delete(&self, bucket: &str, key: &str) {
+        let status = self
+            .agent
+            .delete(&format!("{}/{bucket}/{key}", self.endpoint()))
+            .header("Authorization", AUTHORIZATION)
+            .call()
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "DELETE {key}: {status}");
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        crate::host_process::kill_group(&mut self.child);
+    }
+}
+
+/// `moto_server`: `$MOTO_SERVER`, the workspace venv (set-up installs it
+/// there), or `PATH`.
+fn moto_server() -> PathBuf {
+    if let Ok(path) = std::env::var("MOTO_SERVER") {
+        return path.into();
+    }
+    let venv = crate::workspace_root().join(".venv/bin/moto_server");
+    if venv.exists() {
+        return venv;
+    }
+    "moto_server".into()
+}
+
+/// A loopback S3 that always answers `503 SlowDown` (a throttling S3), and
+/// counts the requests it got.
+pub struct ThrottlingS3 {
+    port: u16,
+    requests: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl ThrottlingS3 {
+    /// Starts it on a free port; it lives until the test process ends.
+    pub fn start() -> Self {
+        use std::io::{Read as _, Write as _};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut buffer = [0u8; 8192];
+                    let mut seen = Vec::new();
+                    while let Ok(n) = stream.read(&mut buffer) {
+                        if n == 0 {
+                            break;
+                        }
+                        seen.extend_from_slice(&buffer[..n]);
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                            let reply = format!(
+                                "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            if stream.write_all(reply.as_bytes()).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self { port, requests }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> u32 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
