@@ -197,15 +197,17 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
     runtime.block_on(async {
         s3.put(&location.release_key(&release.id), manifest_bytes.clone())
             .await?;
-        if let Some(key) = &signing_key {
-            let signature = serde_json::to_vec(&signing::sign(key, &manifest_bytes))?;
-            s3.put(&location.signature_key(&release.id), signature)
-                .await?;
+        let signature = signing_key
+            .as_ref()
+            .map(|key| signing::sign(key, &manifest_bytes));
+        if let Some(signature) = &signature {
+            s3.put(
+                &location.signature_key(&release.id),
+                serde_json::to_vec(signature)?,
+            )
+            .await?;
         }
-        let pointer = Pointer {
-            release: release.id.clone(),
-            sha256: ObjectRef::of(&manifest_bytes).sha256,
-        };
+        let pointer = Pointer::to(&release.id, &manifest_bytes, signature);
         s3.put(&location.pointer_key(), pointer.to_bytes()).await?;
         anyhow::Ok(())
     })?;

@@ -112,10 +112,15 @@ pub fn rollback(to: &str, release: &str) -> Result<()> {
         let (manifest, bytes) = read_release(&s3, release, None)
             .await
             .with_context(|| format!("no release {release} at {location}"))?;
-        let pointer = Pointer {
-            release: manifest.id.clone(),
-            sha256: ObjectRef::of(&bytes).sha256,
+        let signature = match s3.get(&location.signature_key(&manifest.id)).await {
+            Ok((bytes, _)) => Some(
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("the signature of release {}", manifest.id))?,
+            ),
+            Err(e) if e.kind == S3ErrorKind::NotFound => None,
+            Err(e) => return Err(e.into()),
         };
+        let pointer = Pointer::to(&manifest.id, &bytes, signature);
         s3.put(&location.pointer_key(), pointer.to_bytes()).await?;
         println!(
             "current release at {location}: {} (was {})",

@@ -17,7 +17,6 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use super::client::S3;
 use super::manifest::ObjectRef;
-use crate::sources::pin;
 
 /// Downloads in flight at once.
 const PARALLEL_DOWNLOADS: usize = 8;
@@ -145,21 +144,4 @@ pub fn place(object: &Path, to: &Path) -> anyhow::Result<()> {
         fs::copy(object, to)?;
     }
     Ok(())
-}
-
-/// Checks bytes already in memory against their pin (the small manifests).
-///
-/// # Errors
-/// They do not match.
-pub fn check_bytes(what: &str, bytes: &[u8], object: &ObjectRef) -> Result<(), String> {
-    let found = ObjectRef::of(bytes);
-    if found == *object {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what} was tampered with or damaged: sha256 {} pinned, {} found",
-            object.sha256,
-            pin::hex(&pin::digest(bytes))
-        ))
-    }
 }

@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use super::signing::SignatureFile;
 use crate::sources::names::{validate_file_name, validate_name};
 use crate::sources::pin::{self, is_pin};
 
@@ -198,7 +199,10 @@ pub fn is_release_id(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The pointer to the current release.
+/// The pointer to the current release. It carries the release manifest's
+/// exact bytes (and signature), so a host reads a whole release in one
+/// round trip; `releases/ID.json` and `.sig` hold the same bytes for
+/// listing and rollback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pointer {
@@ -206,17 +210,35 @@ pub struct Pointer {
     pub release: String,
     /// sha256 of its manifest's bytes.
     pub sha256: String,
+    /// The manifest's bytes, as text.
+    pub manifest: String,
+    /// Its signature, if it was signed.
+    #[serde(default)]
+    pub signature: Option<SignatureFile>,
 }
 
 impl Pointer {
-    /// Parses the pointer's bytes.
+    /// A pointer to the release with these manifest bytes.
+    pub fn to(id: &str, manifest: &[u8], signature: Option<SignatureFile>) -> Self {
+        Self {
+            release: id.to_owned(),
+            sha256: ObjectRef::of(manifest).sha256,
+            manifest: String::from_utf8_lossy(manifest).into_owned(),
+            signature,
+        }
+    }
+
+    /// Parses the pointer's bytes and checks the manifest against its pin.
     ///
     /// # Errors
-    /// Not a pointer.
+    /// Not a pointer, or the manifest does not match its sha256.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let pointer: Self = serde_json::from_slice(bytes).context("the pointer is not valid")?;
         if !is_release_id(&pointer.release) || !is_pin(&pointer.sha256) {
             bail!("the pointer names no valid release");
+        }
+        if ObjectRef::of(pointer.manifest.as_bytes()).sha256 != pointer.sha256 {
+            bail!("the pointer's manifest does not match its sha256 (damaged)");
         }
         Ok(pointer)
     }
@@ -332,6 +354,21 @@ mod tests {
         manifest.format = 99;
         assert!(ReleaseManifest::parse(&manifest.to_bytes()).is_err());
         assert!(ReleaseManifest::parse(b"{}").is_err());
+    }
+
+    #[test]
+    fn a_pointer_carries_its_manifest_and_refuses_a_damaged_one() {
+        let manifest = ReleaseManifest::new(contents(), None);
+        let pointer = Pointer::to(&manifest.id, &manifest.to_bytes(), None);
+        let read = Pointer::parse(&pointer.to_bytes()).unwrap();
+        assert_eq!(
+            ReleaseManifest::parse(read.manifest.as_bytes()).unwrap(),
+            manifest
+        );
+        let mut damaged = pointer.clone();
+        damaged.manifest = damaged.manifest.replace("hello", "hellp");
+        let error = Pointer::parse(&damaged.to_bytes()).unwrap_err();
+        assert!(format!("{error:#}").contains("does not match"), "{error:#}");
     }
 
     #[test]

@@ -151,26 +151,18 @@ impl Watched {
             return Ok(None);
         }
         let id = pointer.release.as_str();
-        let manifest_key = location.release_key(id);
-        let (manifest_bytes, _) = self
-            .s3
-            .get(&manifest_key)
-            .await
-            .map_err(|e| ReleaseError::from(e).of_release(id))?;
-        let pinned = ObjectRef {
-            sha256: pointer.sha256.clone(),
-            size: manifest_bytes.len() as u64,
-        };
-        download::check_bytes(&location.url_of(&manifest_key), &manifest_bytes, &pinned)
-            .map_err(|e| ReleaseError::invalid(e).of_release(id))?;
-        let manifest = ReleaseManifest::parse(&manifest_bytes).map_err(|e| {
-            ReleaseError::invalid(format!("{}: {e:#}", location.url_of(&manifest_key)))
-                .of_release(id)
+        let manifest_bytes = pointer.manifest.as_bytes();
+        let manifest = ReleaseManifest::parse(manifest_bytes).map_err(|e| {
+            ReleaseError::invalid(format!(
+                "release {id} named by {}: {e:#}",
+                location.url_of(&pointer_key)
+            ))
+            .of_release(id)
         })?;
         if manifest.id != pointer.release {
             return Err(ReleaseError::invalid(format!(
-                "{} calls itself release {}",
-                location.url_of(&manifest_key),
+                "{} names release {id}, whose manifest calls itself {}",
+                location.url_of(&pointer_key),
                 manifest.id
             ))
             .of_release(id));
@@ -178,18 +170,18 @@ impl Watched {
         let signer = match trusted {
             None => None,
             Some(keys) => {
-                let signature_key = location.signature_key(&manifest.id);
-                let signature = match self.s3.get(&signature_key).await {
-                    Ok((bytes, _)) => Some(bytes),
-                    Err(e) if e.kind == S3ErrorKind::NotFound => None,
-                    Err(e) => return Err(ReleaseError::from(e).of_release(id)),
-                };
+                let signature = pointer
+                    .signature
+                    .as_ref()
+                    .map(serde_json::to_vec)
+                    .transpose()
+                    .map_err(|e| ReleaseError::invalid(e.to_string()).of_release(id))?;
                 let signer =
-                    keys.verify(&manifest_bytes, signature.as_deref())
+                    keys.verify(manifest_bytes, signature.as_deref())
                         .map_err(|reason| ReleaseError {
                             kind: ReleaseErrorKind::Untrusted,
-                            message: format!("release {} at {location}: {reason}", manifest.id),
-                            release: Some(manifest.id.clone()),
+                            message: format!("release {id} at {location}: {reason}"),
+                            release: Some(id.to_owned()),
                         })?;
                 Some(signer)
             }

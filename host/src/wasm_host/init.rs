@@ -230,18 +230,24 @@ impl WasmHost {
     /// fails is reported and answers its events with the reason.
     pub fn init(settings: Settings) -> Result<(Self, InitReport), InitError> {
         let started = Instant::now();
-        let engine = shared_engine().map_err(|e| InitError::Engine(format!("{e:#}")))?;
-        let linker = guest_linker(&engine).map_err(|e| InitError::Engine(format!("{e:#}")))?;
         let arch = runtime_target().arch();
-        let releases = Releases::open(&settings)?;
-        let current = match &releases {
-            Some(releases) => {
-                let current = releases.read(&Current::default())?.unwrap_or_default();
-                releases.prefetch(&current, arch);
-                current
-            }
-            None => Current::default(),
-        };
+        // The release is read (and its downloads started) while the engine
+        // is built: S3 round trips overlap with work that needs no network.
+        let (engine, release) = std::thread::scope(|scope| {
+            let reading = scope.spawn(|| read_release(&settings, arch, started));
+            let engine = shared_engine().and_then(|engine| {
+                let linker = guest_linker(&engine)?;
+                Ok((engine, linker))
+            });
+            let release = reading.join().unwrap_or_else(|_| {
+                Err(InitError::ReleaseInvalid(
+                    "reading the release panicked".to_owned(),
+                ))
+            });
+            (engine, release)
+        });
+        let (engine, linker) = engine.map_err(|e| InitError::Engine(format!("{e:#}")))?;
+        let (releases, current) = release?;
         let builder = Builder {
             engine: &engine,
             arch,
@@ -277,6 +283,25 @@ impl WasmHost {
         };
         Ok((host, report))
     }
+}
+
+/// Opens the S3 locations the settings name, reads their current releases
+/// and starts downloading what the cache lacks.
+fn read_release(
+    settings: &Settings,
+    arch: Option<crate::guests::engine::Arch>,
+    started: Instant,
+) -> Result<(Option<Releases>, Current), InitError> {
+    let Some(releases) = Releases::open(settings)? else {
+        return Ok((None, Current::default()));
+    };
+    let current = releases.read(&Current::default())?.unwrap_or_default();
+    tracing::debug!(
+        "read the release in {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    releases.prefetch(&current, arch);
+    Ok((Some(releases), current))
 }
 
 /// Builds a guest set from the folders or the releases in `current`
