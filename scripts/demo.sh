@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: build the host and the example guests, precompile them, start
 # the host under cargo-lambda's Runtime API emulator (as Lambda would), and
-# invoke the examples over HTTP.
+# invoke the examples over HTTP. Then the same with the guests published to
+# S3 (moto's server on loopback): the host starts from the release, and a
+# second publish reaches the warm environment on the next warmer ping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +39,7 @@ AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
 WASM_LAMBDA_GUESTS="$work/guests" WASM_LAMBDA_CACHE="$work/cache" WASM_LAMBDA_MODELS="$work/models" \
 WASM_LAMBDA_DEFAULT_GUEST=hello \
     timeout 300 target/release/wasm-lambda-host 2> "$work/host.log" &
+host_pid=$!
 until grep -q "init complete" "$work/host.log"; do sleep 0.05; done
 grep -E "model ready|init complete" "$work/host.log"
 
@@ -51,3 +54,32 @@ invoke '{"guest": "counter", "event": {}}'
 invoke '{"version": "2.0", "routeKey": "$default", "rawPath": "/http-router/hello", "rawQueryString": "name=Ana", "queryStringParameters": {"name": "Ana"}, "headers": {}, "isBase64Encoded": false, "requestContext": {"http": {"method": "GET", "path": "/http-router/hello"}, "stage": "$default"}}'
 invoke '{"guest": "classifier", "event": {"data": [0, 0, 0, 0]}}'   # seed 004's request, its model served by the host
 invoke '{"warmer": true, "concurrency": 3, "delay": 50}'
+
+echo
+echo "== deploy once, publish guests: releases on S3 (moto on 127.0.0.1) =="
+kill "$host_pid"
+s3_port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+timeout 300 .venv/bin/moto_server -H 127.0.0.1 -p "$s3_port" > "$work/moto.log" 2>&1 &
+until (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null; do sleep 0.1; done
+export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 \
+    AWS_ENDPOINT_URL_S3="http://127.0.0.1:$s3_port"
+curl -s -XPUT -H "Authorization: AWS4-HMAC-SHA256 Credential=demo/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0" \
+    "http://127.0.0.1:$s3_port/demo-bucket" > /dev/null
+rm -f "$work"/guests/*.cwasm
+target/release/wasm-lambda-host keygen "$work/team" | head -1
+target/release/wasm-lambda-host publish --sign "$work/team.key" "$work/guests" s3://demo-bucket/guests/ --models "$work/models"
+
+AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=demo \
+AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
+WASM_LAMBDA_GUESTS=s3://demo-bucket/guests/ WASM_LAMBDA_CACHE="$work/s3-cache" \
+WASM_LAMBDA_TRUSTED_KEYS="$work/team.pub" WASM_LAMBDA_DEFAULT_GUEST=hello \
+    timeout 300 target/release/wasm-lambda-host 2> "$work/host-s3.log" &
+until grep -q "init complete" "$work/host-s3.log"; do sleep 0.05; done
+grep -E "release loaded|init complete" "$work/host-s3.log"
+invoke '{"guest": "counter", "event": {}}'
+invoke '{"guest": "classifier", "event": {"data": [0, 0, 0, 0]}}'
+printf '[guests.hello]\nconfig = { greeting = "hi" }\n' > "$work/guests/guests.toml"
+target/release/wasm-lambda-host publish --sign "$work/team.key" "$work/guests" s3://demo-bucket/guests/
+invoke '{"warmer": true}'   # the warm environment switches; counter keeps its state
+invoke '{"guest": "counter", "event": {}}'
+target/release/wasm-lambda-host releases s3://demo-bucket/guests/

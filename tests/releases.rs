@@ -560,3 +560,29 @@ fn a_throttling_s3_fails_init_within_the_bounded_retries() {
         "one request and at most 3 retries, got {requests}"
     );
 }
+
+#[test]
+fn a_silent_s3_fails_init_at_the_request_timeout() {
+    let silent = ThrottlingS3::silent();
+    let s3 = s3();
+    let cache = GuestFolder::new("rel-silent");
+    let mut env = host_env(&s3, &[]);
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL_S3");
+    env.push(("AWS_ENDPOINT_URL_S3".into(), silent.endpoint()));
+    let started = Instant::now();
+    let log = failed_init(env, &cache);
+    let took = started.elapsed();
+    assert!(
+        log.contains("InitError.S3Unavailable") && log.contains("s3://guests/team/current"),
+        "{log}"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "inside Lambda's init limit: {took:?}"
+    );
+    assert_eq!(
+        silent.requests(),
+        1,
+        "no retry once the retry window has passed"
+    );
+}

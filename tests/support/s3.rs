@@ -160,16 +160,26 @@ fn moto_server() -> PathBuf {
     "moto_server".into()
 }
 
-/// A loopback S3 that always answers `503 SlowDown` (a throttling S3), and
-/// counts the requests it got.
+/// A loopback S3 that always answers `503 SlowDown` (a throttling S3), or
+/// never answers at all (a hung one), and counts the requests it got.
 pub struct ThrottlingS3 {
     port: u16,
     requests: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl ThrottlingS3 {
-    /// Starts it on a free port; it lives until the test process ends.
+    /// Starts a throttling S3 on a free port; it lives until the test
+    /// process ends.
     pub fn start() -> Self {
+        Self::serve(true)
+    }
+
+    /// Starts an S3 that reads requests and never answers.
+    pub fn silent() -> Self {
+        Self::serve(false)
+    }
+
+    fn serve(answer: bool) -> Self {
         use std::io::{Read as _, Write as _};
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -180,7 +190,7 @@ impl ThrottlingS3 {
                 let Ok(mut stream) = stream else { continue };
                 let counter = counter.clone();
                 std::thread::spawn(move || {
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
                     let mut buffer = [0u8; 8192];
                     let mut seen = Vec::new();
                     while let Ok(n) = stream.read(&mut buffer) {
@@ -191,6 +201,9 @@ impl ThrottlingS3 {
                         while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
                             seen.drain(..end + 4);
                             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if !answer {
+                                continue;
+                            }
                             let body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
                             let reply = format!(
                                 "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\r\n{body}",

@@ -16,8 +16,10 @@ use super::location::S3Location;
 
 /// Longest wait for a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Longest one request may take.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest one request may take (body included). With [`RETRY_WINDOW`]
+/// shorter than it, a hung S3 costs one timeout, not several: init fails
+/// well inside Lambda's 10 s.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 /// Retries of a failed request (throttling, 5xx, network), and the time
 /// after the first attempt past which none is made.
 pub const MAX_RETRIES: usize = 3;
