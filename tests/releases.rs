@@ -270,6 +270,41 @@ fn models_come_from_the_same_release() {
 }
 
 #[test]
+fn models_can_come_from_another_location() {
+    let s3 = s3();
+    // The models' team publishes (with a guest of theirs) to its own prefix.
+    let models_team = GuestFolder::new("rel-models-team")
+        .with_guest("hello", "hello")
+        .with_model("seed_forest", "seed_forest");
+    let (ok, text) = host_command(
+        &s3,
+        &[
+            "publish",
+            models_team.guests().to_str().unwrap(),
+            "s3://guests/models-team/",
+            "--models",
+            models_team.models().to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{text}");
+    let guests_only = GuestFolder::new("rel-guests-only").with_guest("classifier", "classifier");
+    publish(&s3, &guests_only, &[]);
+    let cache = GuestFolder::new("rel-models-elsewhere");
+    let lambda = Lambda::start(
+        &s3,
+        &cache,
+        &[("WASM_LAMBDA_MODELS", "s3://guests/models-team/")],
+    );
+    let log = lambda.host.log();
+    assert!(
+        log.contains("models from s3://guests/models-team/"),
+        "{log}"
+    );
+    let answer = lambda.guest("classifier", json!({"data": [0, 0, 0, 0]}));
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+}
+
+#[test]
 fn a_tampered_object_never_runs_and_other_guests_serve() {
     let s3 = s3();
     let source = two_guests("rel-tamper-source");
