@@ -410,7 +410,16 @@ fn a_release_that_fails_to_load_is_not_switched_to() {
         "Hello, old!"
     );
 
-    // Fixed by rolling back to a good release: the next ping switches.
+    // Still refused at the next ping; once the object is repaired in the
+    // bucket, the same release loads (a failed download is not remembered).
+    assert_eq!(lambda.ping()["release"]["check"]["outcome"], "refused");
+    let original = std::fs::read(source.guests().join("hello.wasm")).unwrap();
+    s3.put(BUCKET, &hello, &original);
+    let ping = lambda.ping();
+    assert_eq!(ping["release"]["check"]["outcome"], "switched", "{ping}");
+    assert_eq!(ping["release"]["guests"], third.as_str());
+
+    // Rolling back to another release switches too.
     host_command(&s3, &["rollback", LOCATION, &second]);
     let ping = lambda.ping();
     assert_eq!(ping["release"]["check"]["outcome"], "switched", "{ping}");

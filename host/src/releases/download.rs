@@ -32,8 +32,10 @@ pub struct CacheCounts {
     pub reused: u64,
 }
 
-/// One object's outcome, shared by everyone who asked for it.
-type Outcome = Arc<OnceCell<Result<PathBuf, String>>>;
+/// One object's local path once it is there, shared by everyone who asked
+/// for it. A failure is not kept: the next request tries again (a live
+/// switch retried after the object was fixed in the bucket must see it).
+type Outcome = Arc<OnceCell<PathBuf>>;
 
 /// Content-addressed objects on local disk, filled from one bucket.
 pub struct ObjectCache {
@@ -79,7 +81,7 @@ impl ObjectCache {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
             slots.entry(object.sha256.clone()).or_default().clone()
         };
-        slot.get_or_init(|| self.obtain(object)).await.clone()
+        slot.get_or_try_init(|| self.obtain(object)).await.cloned()
     }
 
     async fn obtain(&self, object: &ObjectRef) -> Result<PathBuf, String> {
