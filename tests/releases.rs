@@ -211,6 +211,12 @@ fn publish_cold_start_live_switch_and_rollback() {
     assert_eq!(check["kept"], json!(["counter"]), "{ping}");
     assert_eq!(check["loaded"], json!(["hello"]), "{ping}");
     assert_eq!(ping["release"]["guests"], second.as_str());
+    let releases_dir = cache.cache().join("releases");
+    assert!(releases_dir.join(&second).is_dir());
+    assert!(
+        !releases_dir.join(&first).exists(),
+        "the old release's folder is removed after the switch"
+    );
     assert_eq!(
         lambda.guest("counter", json!({}))["count"],
         5,

@@ -71,6 +71,15 @@ impl ObjectCache {
         }
     }
 
+    /// Forgets every object whose sha256 is not in `keep`, so a later
+    /// request fetches it again instead of trusting a removed file.
+    pub fn forget_except(&self, keep: &std::collections::HashSet<String>) {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|sha, _| keep.contains(sha));
+    }
+
     /// The local path of `object`, downloading and checking it if needed.
     ///
     /// # Errors

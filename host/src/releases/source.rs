@@ -216,6 +216,11 @@ impl Watched {
         }
     }
 
+    /// Forgets every object not in `keep` (their files are being removed).
+    pub fn forget_except(&self, keep: &std::collections::HashSet<String>) {
+        self.cache.forget_except(keep);
+    }
+
     /// Blocks until `object` is on disk (checked); returns its path.
     ///
     /// # Errors
@@ -229,7 +234,8 @@ impl Watched {
     }
 }
 
-fn needed_objects(manifest: &ReleaseManifest, arch: Option<Arch>) -> Vec<ObjectRef> {
+/// The objects of `manifest` a host of `arch` uses.
+pub fn needed_objects(manifest: &ReleaseManifest, arch: Option<Arch>) -> Vec<ObjectRef> {
     let contents = &manifest.contents;
     let mut objects: Vec<ObjectRef> = Vec::new();
     objects.extend(contents.guests_manifest.iter().cloned());

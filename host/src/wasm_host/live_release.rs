@@ -200,6 +200,48 @@ impl Releases {
         });
     }
 
+    /// After a switch to `current`: removes the downloaded objects and
+    /// release folders no release in use needs, so a long-lived environment
+    /// switching many releases does not fill `/tmp` (Lambda's is 512 MB by
+    /// default). Files still mapped by live instances stay readable to them
+    /// (unlinking does not unmap); a rollback downloads them again.
+    pub fn prune(&self, current: &Current, arch: Option<Arch>) {
+        let releases: Vec<&FetchedRelease> = current
+            .guests
+            .iter()
+            .chain(current.models.iter())
+            .map(AsRef::as_ref)
+            .collect();
+        let keep_objects: std::collections::HashSet<String> = releases
+            .iter()
+            .flat_map(|r| source::needed_objects(&r.manifest, arch))
+            .map(|o| o.sha256)
+            .collect();
+        let keep_dirs: std::collections::HashSet<String> =
+            releases.iter().map(|r| r.manifest.id.clone()).collect();
+        for watched in self.guests.iter().chain(self.models.iter()) {
+            watched.forget_except(&keep_objects);
+        }
+        let (mut files, mut dirs) = (0, 0);
+        if let Ok(entries) = std::fs::read_dir(self.cache_dir.join("objects")) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !keep_objects.contains(&name) && std::fs::remove_file(entry.path()).is_ok() {
+                    files += 1;
+                }
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir(self.cache_dir.join("releases")) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !keep_dirs.contains(&name) && std::fs::remove_dir_all(entry.path()).is_ok() {
+                    dirs += 1;
+                }
+            }
+        }
+        tracing::debug!(files, dirs, "removed what no release in use needs");
+    }
+
     /// Starts every download `current` needs.
     pub fn prefetch(&self, current: &Current, arch: Option<Arch>) {
         let handle = self.runtime.handle();

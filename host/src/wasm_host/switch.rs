@@ -212,6 +212,7 @@ impl WasmHost {
         }
         self.live.store(Arc::new(built.set));
         releases.adopt(&next);
+        releases.prune(&next, self.arch);
         let from = std::mem::replace(&mut state.current, next).tag().guests;
         let elapsed = started.elapsed();
         tracing::info!(
