@@ -263,6 +263,30 @@ fn publish_cold_start_live_switch_and_rollback() {
 }
 
 #[test]
+fn one_guest_failing_its_checks_refuses_the_whole_release() {
+    let s3 = s3();
+    let source = GuestFolder::new("rel-refused")
+        .with_guest("counter", "counter")
+        .with_file("broken.wasm", b"not a component");
+    let guests = source.guests();
+    let (ok, text) = host_command(&s3, &["publish", guests.to_str().unwrap(), LOCATION]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("guest broken: not a valid component"),
+        "{text}"
+    );
+    assert!(
+        text.contains("release refused: 1 failed their checks; nothing was uploaded"),
+        "{text}"
+    );
+    assert_eq!(
+        s3.get(BUCKET, "team/current"),
+        None,
+        "no pointer was written"
+    );
+}
+
+#[test]
 fn models_come_from_the_same_release() {
     let s3 = s3();
     let source = GuestFolder::new("rel-models")
