@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result, bail};
 use rayon::prelude::*;
 
 use super::progress::Progress;
-use super::releases::{command_runtime, read_pointer, read_release};
+use super::releases::{command_runtime, read_pointer};
 use crate::guests::artifact;
 use crate::guests::check::{check, guest_linker};
 use crate::guests::engine::{Arch, compile_engine, shared_engine};
@@ -129,14 +129,12 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
 
     // Models: this folder's, or the current release's carried over.
     let runtime = command_runtime()?;
-    let previous = runtime.block_on(async {
-        match read_pointer(&s3).await? {
-            Some(pointer) => read_release(&s3, &pointer.release, Some(&pointer.sha256))
-                .await
-                .map(|(m, _)| Some(m)),
-            None => Ok(None),
-        }
-    })?;
+    // The pointer carries the current release's manifest (checked against
+    // its sha256 when parsed).
+    let previous = runtime
+        .block_on(read_pointer(&s3))?
+        .map(|pointer| ReleaseManifest::parse(pointer.manifest.as_bytes()))
+        .transpose()?;
     let (models_manifest, models) = match request.models {
         Some(models_dir) => {
             let part = read_models(models_dir, &mut refused)?;

@@ -5,7 +5,7 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::releases::client::{S3, S3ErrorKind};
 use crate::releases::location::S3Location;
-use crate::releases::manifest::{ObjectRef, Pointer, ReleaseManifest, is_release_id};
+use crate::releases::manifest::{Pointer, ReleaseManifest, is_release_id};
 
 /// A runtime for a command's S3 calls.
 pub(crate) fn command_runtime() -> Result<tokio::runtime::Runtime> {
@@ -28,25 +28,13 @@ pub(crate) async fn read_pointer(s3: &S3) -> Result<Option<Pointer>> {
     }
 }
 
-/// Reads a release's manifest (and checks it against `pin` if given).
+/// Reads a release's manifest.
 ///
 /// # Errors
-/// Missing, malformed, or not matching the pin.
-pub(crate) async fn read_release(
-    s3: &S3,
-    id: &str,
-    pin: Option<&str>,
-) -> Result<(ReleaseManifest, Vec<u8>)> {
+/// Missing or malformed.
+pub(crate) async fn read_release(s3: &S3, id: &str) -> Result<(ReleaseManifest, Vec<u8>)> {
     let key = s3.location.release_key(id);
     let (bytes, _) = s3.get(&key).await?;
-    if let Some(pin) = pin
-        && ObjectRef::of(&bytes).sha256 != pin
-    {
-        bail!(
-            "{} does not match the pointer's sha256",
-            s3.location.url_of(&key)
-        );
-    }
     let manifest = ReleaseManifest::parse(&bytes).with_context(|| s3.location.url_of(&key))?;
     Ok((manifest, bytes.to_vec()))
 }
@@ -76,7 +64,7 @@ pub fn list(to: &str) -> Result<()> {
         }
         for id in &ids {
             let signed = keys.iter().any(|k| k.ends_with(&format!("/{id}.sig")));
-            let summary = match read_release(&s3, id, None).await {
+            let summary = match read_release(&s3, id).await {
                 Ok((m, _)) => format!(
                     "{}  {} guests, {} models{}",
                     m.created,
@@ -109,7 +97,7 @@ pub fn rollback(to: &str, release: &str) -> Result<()> {
     let s3 = S3::from_env(&location)?;
     command_runtime()?.block_on(async {
         let before = read_pointer(&s3).await?;
-        let (manifest, bytes) = read_release(&s3, release, None)
+        let (manifest, bytes) = read_release(&s3, release)
             .await
             .with_context(|| format!("no release {release} at {location}"))?;
         let signature = match s3.get(&location.signature_key(&manifest.id)).await {

@@ -199,6 +199,12 @@ impl Watched {
         *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = (etag, release);
     }
 
+    /// Drops the pointer's ETag (keeping the release in use), so the next
+    /// check reads the pointer whole and tries its release again.
+    pub fn forget_etag(&self) {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner).0 = None;
+    }
+
     /// Starts downloading every object of `manifest` this host needs (the
     /// `.cwasm` for `arch` only), without waiting.
     pub fn prefetch(

@@ -1,6 +1,7 @@
 //! The per-event path: parse the event once, route it, serve it (a guest's
 //! `handle`, or the warmer), and check the answer like Lambda would.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -8,7 +9,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::WasmHost;
-use super::switch::Trigger;
+use super::guest_set::GuestSet;
+use super::switch::{CheckOutcome, Trigger};
 use crate::routing::router::{Decision, Payload, RouteError};
 use crate::routing::warmer;
 use crate::runtime::invocation::{Invocation, InvocationError, MAX_PAYLOAD_BYTES};
@@ -37,15 +39,14 @@ impl WasmHost {
         invocation: &Invocation,
     ) -> Result<Response, InvocationError> {
         let event = parse_event(payload)?;
-        let decision = self
-            .current_set()
-            .router
-            .route(&event)
-            .map_err(|e| match e {
-                RouteError::NoRoute(message) => InvocationError::NoRoute(message),
-                RouteError::BadEvent(message) => InvocationError::BadEvent(message),
-            })?;
-        self.serve(decision, payload, invocation)
+        // One set for the whole event, routing included: a switch meanwhile
+        // does not change which release serves it.
+        let set = self.current_set();
+        let decision = set.router.route(&event).map_err(|e| match e {
+            RouteError::NoRoute(message) => InvocationError::NoRoute(message),
+            RouteError::BadEvent(message) => InvocationError::BadEvent(message),
+        })?;
+        self.serve(&set, decision, payload, invocation)
     }
 
     /// Serves one invocation addressed to `guest` (the `invoke` command):
@@ -67,11 +68,12 @@ impl WasmHost {
                 payload: Payload::Whole,
             },
         };
-        self.serve(decision, payload, invocation)
+        self.serve(&self.current_set(), decision, payload, invocation)
     }
 
     fn serve(
         &self,
+        set: &Arc<GuestSet>,
         decision: Decision,
         payload: &[u8],
         invocation: &Invocation,
@@ -83,7 +85,10 @@ impl WasmHost {
                 // Every ping checks for a new release first, so the hooks
                 // warm (and the answer reports) what will serve next.
                 let check = self.check_release(Trigger::Ping);
-                let set = self.current_set();
+                let set = match &check {
+                    Some(CheckOutcome::Switched { .. }) => self.current_set(),
+                    _ => Arc::clone(set),
+                };
                 let (mut answer, hold) = warmer::serve_ping(
                     &ping,
                     set.guests.values().map(AsRef::as_ref),
@@ -105,9 +110,6 @@ impl WasmHost {
                 guest,
                 payload: part,
             } => {
-                // One set for the whole event: a switch meanwhile does not
-                // change which release serves it.
-                let set = self.current_set();
                 let slot = set.guests.get(&guest).ok_or_else(|| {
                     InvocationError::NoRoute(format!(
                         "guest `{guest}` does not exist; guests: {}",

@@ -70,6 +70,16 @@ pub struct PlannedGuest {
     pub content: Option<String>,
 }
 
+impl PlannedGuest {
+    /// What must match for the guest's live instance to carry over.
+    fn key(&self) -> Option<GuestKey> {
+        Some(GuestKey {
+            content: self.content.clone()?,
+            spec: self.source.spec.clone(),
+        })
+    }
+}
+
 /// Everything needed to build a set.
 pub struct SetPlan<'a> {
     /// The guests.
@@ -130,10 +140,7 @@ impl Builder<'_> {
             previous.is_some_and(|p| p.models_key.is_some() && p.models_key == plan.models_key);
         let kept = |planned: &PlannedGuest| -> Option<Arc<GuestSlot>> {
             let previous = previous.filter(|_| models_carry_over)?;
-            let key = GuestKey {
-                content: planned.content.clone()?,
-                spec: planned.source.spec.clone(),
-            };
+            let key = planned.key()?;
             (previous.keys.get(&planned.source.name) == Some(&key))
                 .then(|| previous.guests.get(&planned.source.name).cloned())
                 .flatten()
@@ -183,47 +190,47 @@ impl Builder<'_> {
             ModelsDirError::Unreadable(text) => InitError::ModelsFolderUnreadable(text),
         })?;
 
-        let mut slots = Vec::with_capacity(plan.guests.len());
-        for (planned, loaded) in plan.guests.iter().zip(loaded) {
-            let source = &planned.source;
-            let (slot, outcome, elapsed, fresh) = match loaded {
-                Loaded::Kept(slot) => (slot, Ok(LoadOrigin::Kept), Duration::ZERO, false),
-                Loaded::Ready(loaded, took) => {
-                    let slot = GuestSlot::new(
-                        &source.name,
-                        &source.spec,
-                        self.engine,
-                        &models,
-                        Ok(loaded.pre),
-                    );
-                    (Arc::new(slot), Ok(loaded.origin), took, true)
-                }
-                Loaded::Failed(reason, took) => {
-                    let slot = GuestSlot::new(
-                        &source.name,
-                        &source.spec,
-                        self.engine,
-                        &models,
-                        Err(reason.clone()),
-                    );
-                    (Arc::new(slot), Err(reason), took, false)
-                }
-            };
-            slots.push((
-                slot,
-                GuestReport {
-                    name: source.name.clone(),
-                    outcome,
-                    elapsed,
-                },
-                fresh,
-            ));
-        }
+        let new_slot = |source: &GuestSource, template| {
+            Arc::new(GuestSlot::new(
+                &source.name,
+                &source.spec,
+                self.engine,
+                &models,
+                template,
+            ))
+        };
+        let slots: Vec<(Arc<GuestSlot>, GuestReport)> = plan
+            .guests
+            .iter()
+            .zip(loaded)
+            .map(|(planned, loaded)| {
+                let source = &planned.source;
+                let (slot, outcome, elapsed) = match loaded {
+                    Loaded::Kept(slot) => (slot, Ok(LoadOrigin::Kept), Duration::ZERO),
+                    Loaded::Ready(loaded, took) => {
+                        (new_slot(source, Ok(loaded.pre)), Ok(loaded.origin), took)
+                    }
+                    Loaded::Failed(reason, took) => {
+                        (new_slot(source, Err(reason.clone())), Err(reason), took)
+                    }
+                };
+                let name = source.name.clone();
+                (
+                    slot,
+                    GuestReport {
+                        name,
+                        outcome,
+                        elapsed,
+                    },
+                )
+            })
+            .collect();
         // Instantiate every newly loaded guest and run its `init`, in parallel.
         let prepared: Vec<_> = slots
             .par_iter()
-            .map(|(slot, _, fresh)| {
-                if !fresh {
+            .map(|(slot, report)| {
+                // Only newly loaded guests: kept ones are live already.
+                if !matches!(report.outcome, Ok(origin) if origin != LoadOrigin::Kept) {
                     return (Ok(()), Duration::ZERO);
                 }
                 let started = Instant::now();
@@ -234,7 +241,7 @@ impl Builder<'_> {
         let mut guests = BTreeMap::new();
         let mut keys = BTreeMap::new();
         let mut reports = Vec::new();
-        for ((planned, (slot, mut report, _)), (prepared, took)) in
+        for ((planned, (slot, mut report)), (prepared, took)) in
             plan.guests.iter().zip(slots).zip(prepared)
         {
             report.elapsed += took;
@@ -242,15 +249,9 @@ impl Builder<'_> {
                 report.outcome = Err(error.to_string());
             }
             if report.outcome.is_ok()
-                && let Some(content) = &planned.content
+                && let Some(key) = planned.key()
             {
-                keys.insert(
-                    report.name.clone(),
-                    GuestKey {
-                        content: content.clone(),
-                        spec: planned.source.spec.clone(),
-                    },
-                );
+                keys.insert(report.name.clone(), key);
             }
             guests.insert(report.name.clone(), slot);
             reports.push(report);

@@ -183,21 +183,10 @@ impl Releases {
 
     /// Forgets what the pointers said, so a release that failed to load is
     /// read (and tried) again at the next check.
-    pub fn forget(&self, current: &Current) {
-        self.adopt(&Current {
-            guests: current.guests.clone().map(|r| {
-                Arc::new(FetchedRelease {
-                    pointer_etag: None,
-                    ..(*r).clone()
-                })
-            }),
-            models: current.models.clone().map(|r| {
-                Arc::new(FetchedRelease {
-                    pointer_etag: None,
-                    ..(*r).clone()
-                })
-            }),
-        });
+    pub fn forget(&self) {
+        for watched in self.guests.iter().chain(self.models.iter()) {
+            watched.forget_etag();
+        }
     }
 
     /// After a switch to `current`: removes the downloaded objects and

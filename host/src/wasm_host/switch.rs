@@ -190,7 +190,7 @@ impl WasmHost {
         let built = match built {
             Ok(built) => built,
             Err(error) => {
-                releases.forget(&state.current);
+                releases.forget();
                 let reason = format!("{} ({})", error, error.error_type());
                 tracing::error!(
                     release = to.as_deref().unwrap_or("-"),
