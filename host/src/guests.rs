@@ -10,5 +10,6 @@ pub(crate) mod check;
 pub(crate) mod engine;
 pub(crate) mod loader;
 pub mod manifest;
+pub mod output;
 pub(crate) mod slot;
 pub(crate) mod state;

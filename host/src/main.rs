@@ -76,9 +76,6 @@ fn run_runtime() -> anyhow::Result<bool> {
         );
     };
     let api = RuntimeApi::new(&endpoint)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime_loop::run(&runtime, api, Settings::from_env())?;
+    runtime_loop::run(api, Settings::from_env())?;
     Ok(true)
 }

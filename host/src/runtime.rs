@@ -1,10 +1,13 @@
 //! Talking to Lambda: the [`runtime_api`] client, the [`runtime_loop`], the
 //! [`settings`] read from the environment, this [`environment`]'s identity,
-//! one [`invocation`] and its errors, and [`logging`].
+//! one [`invocation`] and its errors, [`logging`], CloudWatch [`metrics`], and the tokio
+//! [`executor`] guests run on.
 
 pub(crate) mod environment;
+pub mod executor;
 pub mod invocation;
 pub mod logging;
+pub mod metrics;
 pub mod runtime_api;
 pub mod runtime_loop;
 pub mod settings;

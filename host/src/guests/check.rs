@@ -22,7 +22,7 @@ const IMPORTABLE: &[&str] = &["host", "models", "types"];
 /// Only if two definitions collide, a host bug.
 pub fn guest_linker(engine: &Engine) -> Result<Linker<GuestState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     crate::guests::bindings::Guest::add_to_linker::<
         GuestState,
         wasmtime::component::HasSelf<GuestState>,

@@ -17,8 +17,9 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, anyhow};
 use wasmtime::{Config, Engine, OptLevel};
 
-/// How often the epoch advances. A guest overrunning its deadline is
-/// interrupted at most about one tick late.
+/// How often the epoch advances. A running guest checks its deadline (and
+/// yields to other invocations) once per tick, so it is stopped at most
+/// about one tick late.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// A Lambda architecture.
@@ -284,26 +285,9 @@ fn start_epoch_ticker(engine: &Engine) {
     });
 }
 
-/// How many epoch ticks to allow for `budget`. The ticker's next tick may
-/// come at any point of its period, so one extra tick makes sure a guest
-/// gets at least its whole budget (and at most one tick more).
-pub fn ticks_for(budget: Duration) -> u64 {
-    let ticks = budget.as_micros().div_ceil(EPOCH_TICK.as_micros()) + 1;
-    u64::try_from(ticks).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn budgets_round_up_plus_one_tick() {
-        assert_eq!(ticks_for(Duration::ZERO), 1);
-        assert_eq!(ticks_for(Duration::from_millis(1)), 2);
-        assert_eq!(ticks_for(EPOCH_TICK * 10), 11);
-        assert_eq!(ticks_for(EPOCH_TICK * 10 + Duration::from_micros(1)), 12);
-        assert_eq!(ticks_for(Duration::MAX), u64::MAX);
-    }
 
     #[test]
     fn architectures_parse_by_either_name() {

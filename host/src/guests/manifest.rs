@@ -7,6 +7,8 @@
 //! instance = "fresh"             # "reuse" (default) or "fresh"
 //! memory_limit_mb = 64           # linear memory limit (default 128)
 //! timeout_ms = 3000              # per-call limit, on top of Lambda's deadline
+//! model_memory_mb = 64           # inputs, and outputs, of one model call (default 64)
+//! log_limit_kb = 1024            # output printed per invocation (default 1024)
 //! models = ["forest"]            # models this guest may use (default: all)
 //! routes = [{ http = "/api/orders/*" }, { sqs = "arn:aws:sqs:*:*:orders" }]
 //!
@@ -46,6 +48,11 @@ pub struct GuestSpec {
     pub memory_limit_mb: Option<u64>,
     /// Per-call time limit in milliseconds.
     pub timeout_ms: Option<u64>,
+    /// Host memory one model call may use, in MB: its inputs' bytes, and
+    /// its outputs' bytes, are each checked against it.
+    pub model_memory_mb: Option<u64>,
+    /// What the guest may print (stdout, stderr, `log`) per invocation, in KiB.
+    pub log_limit_kb: Option<u64>,
     /// Models the guest may use; `None` means every model.
     pub models: Option<Vec<String>>,
     /// Events this guest receives.
@@ -108,7 +115,7 @@ impl Manifest {
             {
                 bail!("guests.toml: guest `{name}`: sha256 must be 64 hex digits");
             }
-            if spec.memory_limit_mb == Some(0) || spec.timeout_ms == Some(0) {
+            if [spec.memory_limit_mb, spec.timeout_ms, spec.model_memory_mb].contains(&Some(0)) {
                 bail!("guests.toml: guest `{name}`: limits must be positive");
             }
         }

@@ -1,10 +1,19 @@
-//! One guest's place in the host: its template, its live instance, and the
-//! rules for calling it.
+//! One guest's place in the host: its template, its live instances, and
+//! the rules for calling it.
 //!
-//! `reuse` guests keep one instance across events (state persists, like code
-//! outside a Lambda handler); `fresh` guests get a new instance per event.
+//! `reuse` guests keep their instances across events (state persists, like
+//! code outside a Lambda handler); `fresh` guests get a new instance per
+//! event. An instance serves one event at a time: with
+//! `AWS_LAMBDA_MAX_CONCURRENCY` above 1 (Lambda Managed Instances) a
+//! `reuse` guest keeps a pool that grows on demand, one instance per
+//! invocation running at once, each with its own state (as each Lambda
+//! environment has its own). Unset or 1, there is exactly one instance.
 //! Any trap, timeout or memory-limit failure drops the instance; the next
 //! event builds a new one from the template and runs `init` again.
+//!
+//! Every call is async and bounded as a whole: when its deadline passes the
+//! call is abandoned wherever it is, in guest code or in a host call (WASI
+//! sleep or poll, a model run, output), and answered with `GuestTimeout`.
 //!
 //! `init` runs under its own budget (the guest's `timeout_ms`, else
 //! [`DEFAULT_INIT_BUDGET`]), and after it fails the guest is not
@@ -13,15 +22,16 @@
 //! loops or keeps failing costs its events an immediate error, not every
 //! event's whole Lambda timeout.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use wasmtime::{Engine, Store, Trap};
+use tokio::sync::Semaphore;
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::guests::bindings::{Guest, GuestPre, types};
-use crate::guests::engine::ticks_for;
 use crate::guests::manifest::{GuestSpec, InstanceMode};
-use crate::guests::state::{GuestIdentity, GuestState};
+use crate::guests::output::{DEFAULT_LOG_LIMIT_BYTES, OutputTotals};
+use crate::guests::state::{DEFAULT_MODEL_MEMORY_MB, GuestIdentity, GuestState};
 use crate::models::store::ModelStore;
 use crate::runtime::invocation::{Invocation, InvocationError};
 use crate::runtime::settings::FunctionInfo;
@@ -57,7 +67,8 @@ pub struct GuestSlot {
     mode: InstanceMode,
     memory_limit_mb: u64,
     timeout: Option<Duration>,
-    live: Mutex<Option<LiveInstance>>,
+    /// Instances waiting for an event, warmest last.
+    idle: Mutex<Vec<LiveInstance>>,
     init_backoff: Mutex<InitBackoff>,
 }
 
@@ -67,6 +78,28 @@ struct InitBackoff {
     failures: u32,
     retry_at: Option<Instant>,
     last_error: Option<InvocationError>,
+}
+
+/// What one call cost, for the invocation's metrics.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CallStats {
+    /// The instance served its first event (instantiated for this call, or
+    /// at init and never used).
+    pub cold: bool,
+    /// Time in model runs.
+    pub model_time: Duration,
+    /// The guest's output.
+    pub output: OutputTotals,
+}
+
+/// Which export a call runs.
+enum Call<'a> {
+    Handle {
+        event: &'a [u8],
+        invocation: &'a Invocation,
+        function: &'a FunctionInfo,
+    },
+    Warm(&'a types::WarmInfo),
 }
 
 /// How one call ended, before it becomes an answer or an error.
@@ -81,12 +114,23 @@ impl GuestSlot {
         engine: &Engine,
         models: &Arc<ModelStore>,
         template: Result<GuestPre<GuestState>, String>,
+        concurrency: u32,
     ) -> Self {
         let identity = GuestIdentity {
             name: name.to_owned(),
             config: spec.config_strings(),
             models: models.clone(),
             allowed_models: spec.models.clone(),
+            model_memory_bytes: spec
+                .model_memory_mb
+                .unwrap_or(DEFAULT_MODEL_MEMORY_MB)
+                .saturating_mul(1024 * 1024),
+            model_runs: Arc::new(Semaphore::new(
+                usize::try_from(concurrency.max(1)).unwrap_or(1),
+            )),
+            log_limit_bytes: spec
+                .log_limit_kb
+                .map_or(DEFAULT_LOG_LIMIT_BYTES, |kb| kb.saturating_mul(1024)),
         };
         Self {
             identity: Arc::new(identity),
@@ -98,7 +142,7 @@ impl GuestSlot {
             mode: spec.instance,
             memory_limit_mb: spec.memory_limit_mb.unwrap_or(DEFAULT_MEMORY_LIMIT_MB),
             timeout: spec.timeout_ms.map(Duration::from_millis),
-            live: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
             init_backoff: Mutex::new(InitBackoff::default()),
         }
     }
@@ -113,17 +157,19 @@ impl GuestSlot {
         self.mode == InstanceMode::Fresh
     }
 
-    /// At init: builds the guest's instance and runs its `init`, so the
-    /// first event finds it warm (a `fresh` guest's first event uses it;
+    /// At init: builds the guest's first instance and runs its `init`, so
+    /// the first event finds it warm (a `fresh` guest's first event uses it;
     /// later events get new ones). `fresh` guests are prepared too, so an
     /// `init` that fails shows at init, like any other guest's.
     ///
     /// # Errors
     /// The guest did not load, or instantiation / `init` failed.
-    pub fn prepare(&self) -> Result<(), InvocationError> {
-        let mut live = self.lock_live();
-        if live.is_none() {
-            *live = Some(self.instantiate(Instant::now() + self.init_budget())?);
+    pub async fn prepare(&self) -> Result<(), InvocationError> {
+        if self.lock_idle().is_empty() {
+            let instance = self
+                .instantiate(Instant::now() + self.init_budget())
+                .await?;
+            self.lock_idle().push(instance);
         }
         Ok(())
     }
@@ -132,98 +178,127 @@ impl GuestSlot {
     ///
     /// # Errors
     /// Every failure of loading, init, the call itself, or the answer.
-    pub fn handle(
+    pub async fn handle(
         &self,
         event: &[u8],
         invocation: &Invocation,
         function: &FunctionInfo,
         deadline: Instant,
+        stats: &mut CallStats,
     ) -> Result<Vec<u8>, InvocationError> {
-        let deadline = self.bounded(deadline);
-        self.with_instance(
-            deadline,
-            &invocation.request_id,
-            |instance, store_deadline| {
-                let context = types::Context {
-                    request_id: invocation.request_id.clone(),
-                    deadline_ms: invocation.deadline_ms(),
-                    function_name: function.name.clone(),
-                    function_version: function.version.clone(),
-                    invoked_function_arn: invocation.invoked_function_arn.clone(),
-                    memory_limit_mb: function.memory_mb,
-                    guest_name: self.identity.name.clone(),
-                    cold: instance.events_handled == 0,
-                    events_handled: instance.events_handled,
-                };
-                instance.events_handled += 1;
-                self.arm(&mut instance.store, store_deadline);
-                instance.guest.wasm_lambda_guest_function().call_handle(
-                    &mut instance.store,
-                    event,
-                    &context,
-                )
-            },
-        )
+        let call = Call::Handle {
+            event,
+            invocation,
+            function,
+        };
+        self.call(call, &invocation.request_id, self.bounded(deadline), stats)
+            .await
     }
 
     /// Runs the guest's `warm` hook for a warmer ping.
     ///
     /// # Errors
     /// As [`handle`](Self::handle).
-    pub fn warm(
+    pub async fn warm(
         &self,
         info: &types::WarmInfo,
         request_id: &str,
         deadline: Instant,
     ) -> Result<Vec<u8>, InvocationError> {
-        let deadline = self.bounded(deadline);
-        self.with_instance(deadline, request_id, |instance, store_deadline| {
-            self.arm(&mut instance.store, store_deadline);
-            instance
-                .guest
-                .wasm_lambda_guest_function()
-                .call_warm(&mut instance.store, info)
-        })
+        let mut stats = CallStats::default();
+        self.call(
+            Call::Warm(info),
+            request_id,
+            self.bounded(deadline),
+            &mut stats,
+        )
+        .await
     }
 
-    /// Runs `call` on the live instance (building it first if needed) and
+    /// Runs `call` on an idle instance (building one if none is idle) and
     /// turns its outcome into an answer or an error. Drops the instance on
-    /// anything but success or a guest-returned error.
-    fn with_instance(
+    /// anything but success or a guest-returned error; otherwise a `reuse`
+    /// guest's instance goes back to the pool.
+    async fn call(
         &self,
-        deadline: Instant,
+        call: Call<'_>,
         request_id: &str,
-        call: impl FnOnce(&mut LiveInstance, Instant) -> CallResult,
+        deadline: Instant,
+        stats: &mut CallStats,
     ) -> Result<Vec<u8>, InvocationError> {
-        let mut live = self.lock_live();
-        let mut instance = match live.take() {
+        let idle = self.lock_idle().pop();
+        let mut instance = match idle {
             Some(instance) => instance,
-            None => self.instantiate(deadline.min(Instant::now() + self.init_budget()))?,
+            None => {
+                self.instantiate(deadline.min(Instant::now() + self.init_budget()))
+                    .await?
+            }
         };
-        instance.store.data_mut().request_id.clear();
-        instance.store.data_mut().request_id.push_str(request_id);
+        stats.cold = instance.events_handled == 0;
+        instance.store.data().output.begin(request_id);
         instance.store.data_mut().limits.memory_exceeded = false;
+        instance.store.data_mut().model_time = Duration::ZERO;
 
         let started = Instant::now();
-        let outcome = call(&mut instance, deadline);
+        self.arm(&mut instance.store, deadline);
+        let outcome =
+            tokio::time::timeout_at(deadline.into(), Self::run_export(&mut instance, &call)).await;
+        stats.output = instance.store.data().output.finish();
+        stats.model_time = instance.store.data().model_time;
         let result = match outcome {
-            Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(error)) => Err(InvocationError::GuestError {
+            Ok(Ok(Ok(answer))) => Ok(answer),
+            Ok(Ok(Err(error))) => Err(InvocationError::GuestError {
                 guest: self.identity.name.clone(),
                 kind: error.kind,
                 message: error.message,
             }),
-            Err(trap) => {
+            Ok(Err(trap)) => {
                 let error = self.classify(trap, &instance.store, started, deadline);
                 // The instance may be in any state after a trap: never reuse it.
-                tracing::warn!(guest = %self.identity.name, error_type = error.error_type(), "dropping guest instance: {error}");
+                tracing::warn!(guest = %self.identity.name, requestId = request_id, error_type = error.error_type(), "dropping guest instance: {error}");
+                return Err(error);
+            }
+            Err(_elapsed) => {
+                // Stopped in a host call (or between yields): the call's
+                // future is gone, and with it the instance's consistency.
+                let error = self.timeout_error(started, deadline);
+                tracing::warn!(guest = %self.identity.name, requestId = request_id, error_type = error.error_type(), "dropping guest instance: {error}");
                 return Err(error);
             }
         };
         if self.mode == InstanceMode::Reuse {
-            *live = Some(instance);
+            self.lock_idle().push(instance);
         }
         result
+    }
+
+    /// Calls the export `call` names on `instance`.
+    async fn run_export(instance: &mut LiveInstance, call: &Call<'_>) -> CallResult {
+        let function = instance.guest.wasm_lambda_guest_function();
+        match call {
+            Call::Handle {
+                event,
+                invocation,
+                function: info,
+            } => {
+                let context = types::Context {
+                    request_id: invocation.request_id.clone(),
+                    deadline_ms: invocation.deadline_ms(),
+                    function_name: info.name.clone(),
+                    function_version: info.version.clone(),
+                    invoked_function_arn: invocation.invoked_function_arn.clone(),
+                    memory_limit_mb: info.memory_mb,
+                    guest_name: instance.store.data().guest_name().to_owned(),
+                    cold: instance.events_handled == 0,
+                    events_handled: instance.events_handled,
+                };
+                instance.events_handled += 1;
+                function
+                    .call_handle(&mut instance.store, event, &context)
+                    .await
+            }
+            Call::Warm(info) => function.call_warm(&mut instance.store, info).await,
+        }
     }
 
     /// How long instantiation plus `init` may take.
@@ -233,34 +308,17 @@ impl GuestSlot {
 
     /// Instantiates the template and runs `init`, unless a recent failure's
     /// back-off is still running (then that failure is the answer).
-    fn instantiate(&self, deadline: Instant) -> Result<LiveInstance, InvocationError> {
+    async fn instantiate(&self, deadline: Instant) -> Result<LiveInstance, InvocationError> {
         let pre = self.template()?;
+        if let Some(error) = self.backing_off() {
+            return Err(error);
+        }
+        let outcome = self.instantiate_now(pre, deadline).await;
         let mut backoff = self
             .init_backoff
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let (Some(retry_at), Some(error)) = (backoff.retry_at, &backoff.last_error)
-            && Instant::now() < retry_at
-        {
-            // The same error as the failed attempt (same errorType), at once.
-            let wait_ms = retry_at
-                .saturating_duration_since(Instant::now())
-                .as_millis();
-            let note = format!(
-                "init failed {} time(s) in a row; next attempt in {wait_ms} ms",
-                backoff.failures
-            );
-            return Err(match error.clone() {
-                InvocationError::GuestInitFailed { guest, reason } => {
-                    InvocationError::GuestInitFailed {
-                        guest,
-                        reason: format!("{reason} ({note})"),
-                    }
-                }
-                other => other,
-            });
-        }
-        match self.instantiate_now(pre, deadline) {
+            .unwrap_or_else(PoisonError::into_inner);
+        match outcome {
             Ok(instance) => {
                 *backoff = InitBackoff::default();
                 Ok(instance)
@@ -278,7 +336,38 @@ impl GuestSlot {
         }
     }
 
-    fn instantiate_now(
+    /// The last `init` failure, while its back-off runs.
+    fn backing_off(&self) -> Option<InvocationError> {
+        let backoff = self
+            .init_backoff
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (Some(retry_at), Some(error)) = (backoff.retry_at, &backoff.last_error) else {
+            return None;
+        };
+        if Instant::now() >= retry_at {
+            return None;
+        }
+        // The same error as the failed attempt (same errorType), at once.
+        let wait_ms = retry_at
+            .saturating_duration_since(Instant::now())
+            .as_millis();
+        let note = format!(
+            "init failed {} time(s) in a row; next attempt in {wait_ms} ms",
+            backoff.failures
+        );
+        Some(match error.clone() {
+            InvocationError::GuestInitFailed { guest, reason } => {
+                InvocationError::GuestInitFailed {
+                    guest,
+                    reason: format!("{reason} ({note})"),
+                }
+            }
+            other => other,
+        })
+    }
+
+    async fn instantiate_now(
         &self,
         pre: &GuestPre<GuestState>,
         deadline: Instant,
@@ -290,29 +379,48 @@ impl GuestSlot {
             GuestState::new(self.identity.clone(), memory_limit),
         );
         store.limiter(|state| &mut state.limits);
+        store.epoch_deadline_callback(|store| {
+            // Every tick: past the deadline, stop; before it, let other
+            // invocations (and the deadline's timer) run, then go on.
+            let expired = store
+                .data()
+                .deadline
+                .is_none_or(|deadline| Instant::now() >= deadline);
+            Ok(if expired {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
         self.arm(&mut store, deadline);
+        store.data().output.begin("");
         let started = Instant::now();
-        let init_failed = |reason: String| InvocationError::GuestInitFailed {
-            guest: self.identity.name.clone(),
-            reason,
-        };
-
-        let guest = match pre.instantiate(&mut store) {
-            Ok(guest) => guest,
-            Err(error) => return Err(self.init_failure(error, &store, started, deadline)),
-        };
-        match guest.wasm_lambda_guest_function().call_init(&mut store) {
-            Ok(Ok(())) => Ok(LiveInstance {
+        let outcome =
+            tokio::time::timeout_at(deadline.into(), Self::init_instance(pre, &mut store)).await;
+        store.data().output.finish();
+        match outcome {
+            Ok(Ok((guest, Ok(())))) => Ok(LiveInstance {
                 store,
                 guest,
                 events_handled: 0,
             }),
-            Ok(Err(error)) => Err(init_failed(format!(
-                "init returned an error ({}): {}",
-                error.kind, error.message
-            ))),
-            Err(error) => Err(self.init_failure(error, &store, started, deadline)),
+            Ok(Ok((_, Err(error)))) => Err(InvocationError::GuestInitFailed {
+                guest: self.identity.name.clone(),
+                reason: format!("init returned an error ({}): {}", error.kind, error.message),
+            }),
+            Ok(Err(error)) => Err(self.init_failure(error, &store, started, deadline)),
+            Err(_elapsed) => Err(self.timeout_error(started, deadline)),
         }
+    }
+
+    /// Instantiates the template and calls `init`.
+    async fn init_instance(
+        pre: &GuestPre<GuestState>,
+        store: &mut Store<GuestState>,
+    ) -> wasmtime::Result<(Guest, Result<(), types::GuestError>)> {
+        let guest = pre.instantiate_async(&mut *store).await?;
+        let init = guest.wasm_lambda_guest_function().call_init(store).await?;
+        Ok((guest, init))
     }
 
     fn init_failure(
@@ -353,13 +461,20 @@ impl GuestSlot {
         }
     }
 
-    /// Sets the store's epoch deadline so the call traps once `deadline` passes.
+    /// Starts a call's budget: the epoch callback checks `deadline` every
+    /// tick (see `instantiate_now`).
     fn arm(&self, store: &mut Store<GuestState>, deadline: Instant) {
-        store.set_epoch_deadline(ticks_for(
-            deadline.saturating_duration_since(Instant::now()),
-        ));
-        store.epoch_deadline_trap();
+        store.set_epoch_deadline(1);
         store.data_mut().deadline = Some(deadline);
+    }
+
+    fn timeout_error(&self, started: Instant, deadline: Instant) -> InvocationError {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        InvocationError::GuestTimeout {
+            guest: self.identity.name.clone(),
+            elapsed_ms: millis(started.elapsed()),
+            budget_ms: millis(deadline.saturating_duration_since(started)),
+        }
     }
 
     fn classify(
@@ -377,12 +492,7 @@ impl GuestSlot {
             };
         }
         if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-            let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-            return InvocationError::GuestTimeout {
-                guest,
-                elapsed_ms: millis(started.elapsed()),
-                budget_ms: millis(deadline.saturating_duration_since(started)),
-            };
+            return self.timeout_error(started, deadline);
         }
         // The trap's own words first ("call stack exhausted", the panic's
         // "unreachable"), then the error chain, which holds wasmtime's wasm
@@ -407,17 +517,9 @@ impl GuestSlot {
         InvocationError::GuestTrapped { guest, detail }
     }
 
-    /// The live-instance lock. A panic while it was held (a host bug) leaves
-    /// an instance of unknown state, so it is discarded rather than reused.
-    fn lock_live(&self) -> std::sync::MutexGuard<'_, Option<LiveInstance>> {
-        match self.live.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => {
-                let mut guard = poisoned.into_inner();
-                *guard = None;
-                self.live.clear_poison();
-                guard
-            }
-        }
+    /// The idle instances. Only whole instances are pushed and popped, so
+    /// a panic elsewhere cannot leave the list half-changed.
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<LiveInstance>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

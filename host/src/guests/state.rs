@@ -6,14 +6,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::Semaphore;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::guests::bindings::{host, models, types};
+use crate::guests::output::{GuestOutput, Level, Stream};
 use crate::models::onnx_model::RunError;
 use crate::models::store::{AccessError, ModelStore};
 use crate::models::tensor_wit::{tensor_from_wit, tensor_to_wit};
+
+/// Host memory one model call may use per guest when `guests.toml` sets no
+/// `model_memory_mb`: the bytes of its inputs, and of its outputs.
+pub const DEFAULT_MODEL_MEMORY_MB: u64 = 64;
 
 /// Who a guest is: its name and configuration, shared by all its instances.
 #[derive(Debug)]
@@ -26,6 +32,15 @@ pub struct GuestIdentity {
     pub models: Arc<ModelStore>,
     /// The models the manifest lets this guest use (`None`: all).
     pub allowed_models: Option<Vec<String>>,
+    /// Most bytes of inputs, and of outputs, one model call may have.
+    pub model_memory_bytes: u64,
+    /// Model runs of this guest that may be in flight at once (one per
+    /// instance). A run the guest stopped waiting for (its deadline passed)
+    /// keeps its permit until tract finishes, so abandoned runs cannot pile
+    /// up: host memory for models stays below this many times the cap.
+    pub model_runs: Arc<Semaphore>,
+    /// Guest output allowed per call, in bytes.
+    pub log_limit_bytes: u64,
 }
 
 /// The data of one guest instance's store.
@@ -35,30 +50,42 @@ pub struct GuestState {
     /// Memory and table limits; remembers whether the guest hit them.
     pub limits: GuestLimits,
     identity: Arc<GuestIdentity>,
-    /// The request being served, for log lines.
-    pub request_id: String,
+    /// What the instance prints, tagged and capped per call.
+    pub output: GuestOutput,
     /// When the current call's budget ends; host calls check it before
     /// starting work (time spent inside them counts against it anyway).
     pub deadline: Option<Instant>,
+    /// Time spent in model runs during the current call.
+    pub model_time: std::time::Duration,
 }
 
 impl GuestState {
     /// A fresh state: the guest sees no environment variables, no files, no
-    /// sockets and no arguments. Its stdout and stderr go to the host's
-    /// stderr (CloudWatch on Lambda; never the `invoke` answer on stdout).
+    /// sockets and no arguments. Its stdout and stderr become host log
+    /// lines (stderr, so CloudWatch on Lambda; never the `invoke` answer on
+    /// stdout).
     pub fn new(identity: Arc<GuestIdentity>, memory_limit_bytes: usize) -> Self {
+        let output = GuestOutput::new(&identity.name, identity.log_limit_bytes);
         let wasi = WasiCtx::builder()
-            .stdout(wasmtime_wasi::cli::stderr())
-            .stderr(wasmtime_wasi::cli::stderr())
+            .stdout(output.stream(Stream::Stdout))
+            .stderr(output.stream(Stream::Stderr))
             .build();
         Self {
             wasi,
             table: ResourceTable::new(),
             limits: GuestLimits::new(memory_limit_bytes),
             identity,
-            request_id: String::new(),
+            output,
             deadline: None,
+            model_time: std::time::Duration::ZERO,
         }
+    }
+}
+
+impl GuestState {
+    /// The guest's deployed name.
+    pub fn guest_name(&self) -> &str {
+        &self.identity.name
     }
 }
 
@@ -132,29 +159,22 @@ impl ResourceLimiter for GuestLimits {
 impl types::Host for GuestState {}
 
 impl host::Host for GuestState {
-    fn log(&mut self, level: host::LogLevel, message: String) {
-        let guest = self.identity.name.as_str();
-        let request_id = self.request_id.as_str();
-        match level {
-            host::LogLevel::Trace => {
-                tracing::trace!(target: "guest", guest, request_id, "{message}")
-            }
-            host::LogLevel::Debug => {
-                tracing::debug!(target: "guest", guest, request_id, "{message}")
-            }
-            host::LogLevel::Info => tracing::info!(target: "guest", guest, request_id, "{message}"),
-            host::LogLevel::Warn => tracing::warn!(target: "guest", guest, request_id, "{message}"),
-            host::LogLevel::Error => {
-                tracing::error!(target: "guest", guest, request_id, "{message}")
-            }
-        }
+    async fn log(&mut self, level: host::LogLevel, message: String) {
+        let level = match level {
+            host::LogLevel::Trace => Level::Trace,
+            host::LogLevel::Debug => Level::Debug,
+            host::LogLevel::Info => Level::Info,
+            host::LogLevel::Warn => Level::Warn,
+            host::LogLevel::Error => Level::Error,
+        };
+        self.output.log(level, &message);
     }
 
-    fn config(&mut self, key: String) -> Option<String> {
+    async fn config(&mut self, key: String) -> Option<String> {
         self.identity.config.get(&key).cloned()
     }
 
-    fn config_entries(&mut self) -> Vec<(String, String)> {
+    async fn config_entries(&mut self) -> Vec<(String, String)> {
         self.identity
             .config
             .iter()
@@ -164,39 +184,59 @@ impl host::Host for GuestState {
 }
 
 impl models::Host for GuestState {
-    fn infer(
+    async fn infer(
         &mut self,
         model: String,
         inputs: Vec<models::Tensor>,
     ) -> wasmtime::Result<Result<Vec<models::Tensor>, models::ModelError>> {
-        if self
-            .deadline
-            .is_some_and(|deadline| Instant::now() >= deadline)
-        {
+        let Some(deadline) = self.deadline else {
+            return Ok(Err(models::ModelError::Failed(
+                "models are not available outside a call".to_owned(),
+            )));
+        };
+        if Instant::now() >= deadline {
             // The same trap an epoch deadline raises: reported as GuestTimeout.
             return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
         }
-        Ok(self.run_model(&model, inputs))
+        let started = Instant::now();
+        let result = run_model(Arc::clone(&self.identity), model, inputs).await;
+        self.model_time += started.elapsed();
+        Ok(result)
     }
 }
 
-impl GuestState {
-    fn run_model(
-        &self,
-        model: &str,
-        inputs: Vec<models::Tensor>,
-    ) -> Result<Vec<models::Tensor>, models::ModelError> {
-        use models::ModelError;
-        let identity = &self.identity;
-        let found =
-            identity
-                .models
-                .for_guest(model, &identity.name, identity.allowed_models.as_deref());
-        let runnable = found.map_err(|error| match error {
+/// Runs a model on tokio's blocking pool, so the call can be abandoned at
+/// its deadline while tract finishes on its own thread.
+async fn run_model(
+    identity: Arc<GuestIdentity>,
+    model: String,
+    inputs: Vec<models::Tensor>,
+) -> Result<Vec<models::Tensor>, models::ModelError> {
+    use models::ModelError;
+    let cap = identity.model_memory_bytes;
+    let input_bytes: u64 = inputs.iter().map(tensor_bytes).sum();
+    if input_bytes > cap {
+        return Err(ModelError::InvalidInput(format!(
+            "model `{model}`: inputs of {input_bytes} bytes exceed guest `{}`'s model memory cap of {cap} bytes (`model_memory_mb` in guests.toml); send smaller batches",
+            identity.name
+        )));
+    }
+    let runnable = identity
+        .models
+        .for_guest(&model, &identity.name, identity.allowed_models.as_deref())
+        .map_err(|error| match error {
             AccessError::Unknown(m) => ModelError::UnknownModel(m),
             AccessError::NotAllowed(m) => ModelError::NotAllowed(m),
             AccessError::Unavailable(m) => ModelError::Failed(m),
-        })?;
+        })?
+        .clone();
+    let permit = Arc::clone(&identity.model_runs)
+        .acquire_owned()
+        .await
+        .map_err(|_| ModelError::Failed("the host is shutting down".to_owned()))?;
+    let guest = identity.name.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let named = inputs
             .into_iter()
             .map(|tensor| {
@@ -209,10 +249,38 @@ impl GuestState {
             RunError::InvalidInput(m) => ModelError::InvalidInput(format!("model `{model}`: {m}")),
             RunError::Failed(m) => ModelError::Failed(format!("model `{model}`: {m}")),
         })?;
+        let output_bytes: u64 = outputs
+            .iter()
+            .map(|(_, t)| (t.len() * t.datum_type().size_of()) as u64)
+            .sum();
+        if output_bytes > cap {
+            return Err(ModelError::Failed(format!(
+                "model `{model}`: outputs of {output_bytes} bytes exceed guest `{guest}`'s model memory cap of {cap} bytes (`model_memory_mb` in guests.toml); send smaller batches"
+            )));
+        }
         outputs
             .iter()
             .map(|(name, tensor)| tensor_to_wit(name, tensor))
             .collect::<anyhow::Result<Vec<_>>>()
             .map_err(|e| ModelError::Failed(format!("model `{model}`: {e:#}")))
-    }
+    });
+    run.await.unwrap_or_else(|join_error| {
+        Err(ModelError::Failed(format!(
+            "the model run failed inside the host: {join_error}"
+        )))
+    })
+}
+
+/// Bytes of a tensor's elements.
+fn tensor_bytes(tensor: &models::Tensor) -> u64 {
+    use models::TensorData;
+    let (count, size) = match &tensor.data {
+        TensorData::Float32(v) => (v.len(), 4),
+        TensorData::Float64(v) => (v.len(), 8),
+        TensorData::Int32(v) => (v.len(), 4),
+        TensorData::Int64(v) => (v.len(), 8),
+        TensorData::Uint8(v) => (v.len(), 1),
+        TensorData::Boolean(v) => (v.len(), 1),
+    };
+    (count as u64).saturating_mul(size)
 }

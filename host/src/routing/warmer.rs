@@ -137,7 +137,7 @@ pub fn answer(
 
 /// Serves a ping: every guest's `warm` hook, then the answer and how long
 /// to hold it (the ping's `delay`, never past `deadline`).
-pub fn serve_ping<'a>(
+pub async fn serve_ping<'a>(
     ping: &WarmerPing,
     guests: impl ExactSizeIterator<Item = &'a GuestSlot>,
     environment: &Environment,
@@ -152,7 +152,7 @@ pub fn serve_ping<'a>(
         concurrency: ping.concurrency,
         cold,
     };
-    let outcomes = warm_guests(guests, &info, request_id, deadline);
+    let outcomes = warm_guests(guests, &info, request_id, deadline).await;
     let report = EnvironmentReport {
         environment: environment.id().to_owned(),
         cold,
@@ -168,43 +168,44 @@ pub fn serve_ping<'a>(
 /// Runs the guests' `warm` hooks one after another. Each gets its own
 /// budget: at most [`WARM_HOOK_BUDGET`] and at most an even share of the
 /// time left, so a slow or stuck hook cannot starve the guests after it.
-fn warm_guests<'a>(
+async fn warm_guests<'a>(
     guests: impl ExactSizeIterator<Item = &'a GuestSlot>,
     info: &types::WarmInfo,
     request_id: &str,
     deadline: Instant,
 ) -> Vec<(String, WarmOutcome)> {
     let total = guests.len();
-    guests
-        .enumerate()
-        .map(|(index, slot)| {
-            if slot.is_fresh() {
-                let reason = "instance = \"fresh\": no instance is kept between events, so there is nothing to warm".to_owned();
-                return (slot.name().to_owned(), WarmOutcome::Skipped(reason));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            let share = left / u32::try_from(total - index).unwrap_or(u32::MAX).max(1);
-            let hook_deadline = Instant::now() + share.min(WARM_HOOK_BUDGET);
-            let outcome = slot
-                .warm(info, request_id, hook_deadline.min(deadline))
-                .and_then(|bytes| {
-                    serde_json::from_slice::<Value>(&bytes).map_err(|e| {
-                        InvocationError::InvalidAnswer {
-                            guest: slot.name().to_owned(),
-                            detail: e.to_string(),
-                        }
-                    })
-                });
-            let outcome = match outcome {
-                Ok(answer) => WarmOutcome::Warmed(answer),
-                Err(error) => WarmOutcome::Failed {
-                    error_type: error.error_type().to_owned(),
-                    error_message: error.to_string(),
-                },
-            };
-            (slot.name().to_owned(), outcome)
-        })
-        .collect()
+    let mut outcomes = Vec::with_capacity(total);
+    for (index, slot) in guests.enumerate() {
+        if slot.is_fresh() {
+            let reason = "instance = \"fresh\": no instance is kept between events, so there is nothing to warm".to_owned();
+            outcomes.push((slot.name().to_owned(), WarmOutcome::Skipped(reason)));
+            continue;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let share = left / u32::try_from(total - index).unwrap_or(u32::MAX).max(1);
+        let hook_deadline = Instant::now() + share.min(WARM_HOOK_BUDGET);
+        let outcome = slot
+            .warm(info, request_id, hook_deadline.min(deadline))
+            .await
+            .and_then(|bytes| {
+                serde_json::from_slice::<Value>(&bytes).map_err(|e| {
+                    InvocationError::InvalidAnswer {
+                        guest: slot.name().to_owned(),
+                        detail: e.to_string(),
+                    }
+                })
+            });
+        let outcome = match outcome {
+            Ok(answer) => WarmOutcome::Warmed(answer),
+            Err(error) => WarmOutcome::Failed {
+                error_type: error.error_type().to_owned(),
+                error_message: error.to_string(),
+            },
+        };
+        outcomes.push((slot.name().to_owned(), outcome));
+    }
+    outcomes
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
-//! The Lambda Runtime API, as a client: next event, answer, error, init error.
+//! The Lambda Runtime API, as a client for what `lambda_runtime` does not
+//! offer: the init error (and answers, for tools). Polling is
+//! `lambda_runtime`'s (see `runtime_loop`).
 //! See <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,16 +12,7 @@ use http_body_util::BodyExt;
 use lambda_runtime_api_client::body::Body;
 use lambda_runtime_api_client::{Client, build_request};
 
-use crate::runtime::invocation::{self, Invocation};
-
-/// An event from `GET /runtime/invocation/next`.
-#[derive(Debug)]
-pub struct NextEvent {
-    /// Who the invocation is.
-    pub invocation: Invocation,
-    /// The payload.
-    pub body: Bytes,
-}
+use crate::runtime::invocation;
 
 /// A Runtime API client.
 pub struct RuntimeApi {
@@ -49,45 +42,6 @@ impl RuntimeApi {
             .build()
             .map_err(|e| anyhow!("Runtime API client: {e}"))?;
         Ok(Self { client })
-    }
-
-    /// Waits for the next event.
-    ///
-    /// # Errors
-    /// The Runtime API is unreachable or answered without the request id.
-    pub async fn next_event(&self) -> Result<NextEvent> {
-        let (status, headers, body) = self
-            .call(
-                Method::GET,
-                "/2018-06-01/runtime/invocation/next",
-                Bytes::new(),
-            )
-            .await?;
-        if !status.is_success() {
-            bail!(
-                "Runtime API answered {status} to next-event: {}",
-                String::from_utf8_lossy(&body)
-            );
-        }
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let request_id =
-            header("lambda-runtime-aws-request-id").context("next event without a request id")?;
-        let deadline =
-            deadline_from_header(header("lambda-runtime-deadline-ms").and_then(|v| v.parse().ok()));
-        Ok(NextEvent {
-            invocation: Invocation {
-                request_id,
-                deadline,
-                invoked_function_arn: header("lambda-runtime-invoked-function-arn")
-                    .unwrap_or_default(),
-            },
-            body,
-        })
     }
 
     /// Sends an invocation's answer.
@@ -138,15 +92,6 @@ impl RuntimeApi {
         Ok(())
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Bytes,
-    ) -> Result<(http::StatusCode, http::HeaderMap, Bytes)> {
-        self.call_with(method, path, body, None).await
-    }
-
     async fn call_with(
         &self,
         method: Method,
@@ -186,7 +131,7 @@ fn error_body(error_type: &str, message: &str) -> Bytes {
 /// emulators (cargo-lambda) send the function timeout instead; a value too
 /// small to be a date since 2001 is taken as milliseconds from now. With no
 /// header at all, Lambda's default 3 s timeout applies.
-fn deadline_from_header(value: Option<u64>) -> SystemTime {
+pub fn deadline_from_header(value: Option<u64>) -> SystemTime {
     const YEAR_2001_MS: u64 = 978_307_200_000;
     match value {
         Some(ms) if ms >= YEAR_2001_MS => UNIX_EPOCH + Duration::from_millis(ms),

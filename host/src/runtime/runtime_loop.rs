@@ -1,97 +1,150 @@
-//! The Lambda runtime loop: init once, then next event → host → answer, forever.
+//! The Lambda loop: check the environment, init once, then hand the host to
+//! AWS's `lambda_runtime`, which polls `/next`, calls the host and posts
+//! each answer, with `AWS_LAMBDA_MAX_CONCURRENCY` loops side by side on
+//! Lambda Managed Instances (one loop otherwise).
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Duration;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow, bail};
+use futures::FutureExt as _;
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::value::RawValue;
 
-use crate::runtime::invocation::{InvocationError, panic_message};
-use crate::runtime::runtime_api::RuntimeApi;
+use crate::runtime::executor::executor;
+use crate::runtime::invocation::{Invocation, InvocationError, panic_message};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::runtime_api::{RuntimeApi, deadline_from_header};
 use crate::runtime::settings::Settings;
 use crate::wasm_host::WasmHost;
 
-/// How long to wait before asking again after the Runtime API failed.
-const RETRY_PAUSE: Duration = Duration::from_millis(100);
-/// Consecutive Runtime API failures after which the process gives up.
-const MAX_API_FAILURES: u32 = 50;
+/// Variables `lambda_runtime` reads (and panics without). Lambda always
+/// sets them; an emulator may not.
+const REQUIRED_VARIABLES: [&str; 3] = [
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+];
 
 /// Runs init, reports it (or its failure) and serves events until the
 /// Runtime API goes away.
 ///
-/// Talking to the Runtime API is async (on `runtime`); guests run outside
-/// it, on this thread, because wasmtime-wasi's synchronous bindings start
-/// their own runtime and must not be nested in ours.
-///
 /// # Errors
-/// Init failed (after reporting it to the Runtime API), or the Runtime API
-/// stayed unreachable.
-pub fn run(runtime: &tokio::runtime::Runtime, api: RuntimeApi, settings: Settings) -> Result<()> {
+/// The environment lacks Lambda's variables or init failed (both reported
+/// to the Runtime API first), or every loop of `lambda_runtime` ended.
+pub fn run(api: RuntimeApi, settings: Settings) -> Result<()> {
+    if let Err(message) = check_environment() {
+        tracing::error!(error_type = "Runtime.InvalidEnvironment", "{message}");
+        report_init_error(&api, "Runtime.InvalidEnvironment", &message);
+        bail!("{message}");
+    }
+    let metrics = Arc::new(Metrics::from_env(&settings.function.name));
     let host = match WasmHost::init(settings) {
         Ok((host, report)) => {
             report.log();
-            host
+            metrics.init(&report);
+            Arc::new(host)
         }
         Err(error) => {
             let message = error.to_string();
             tracing::error!(error_type = error.error_type(), "init failed: {message}");
-            if let Err(report_error) =
-                runtime.block_on(api.report_init_error(error.error_type(), &message))
-            {
-                tracing::error!("could not report the init error: {report_error:#}");
-            }
-            return Err(anyhow::anyhow!(
-                "init failed ({}): {message}",
-                error.error_type()
-            ));
+            report_init_error(&api, error.error_type(), &message);
+            bail!("init failed ({}): {message}", error.error_type());
         }
     };
+    let service = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let host = Arc::clone(&host);
+        let metrics = Arc::clone(&metrics);
+        async move { serve(&host, &metrics, event).await }
+    });
+    executor()
+        .block_on(lambda_runtime::Runtime::new(service).run_concurrent())
+        .map_err(|e| anyhow!("the Lambda loop ended: {e}"))
+}
 
-    let mut failures = 0;
-    loop {
-        let next = match runtime.block_on(api.next_event()) {
-            Ok(next) => {
-                failures = 0;
-                next
+/// One invocation: the host's answer, or its error as Lambda reports it.
+async fn serve(
+    host: &Arc<WasmHost>,
+    metrics: &Metrics,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<Box<RawValue>, Diagnostic> {
+    let context = event.context;
+    let invocation = Invocation {
+        deadline: deadline_from_header(Some(context.deadline)),
+        request_id: context.request_id,
+        invoked_function_arn: context.invoked_function_arn,
+    };
+    let payload = event.payload.get().as_bytes();
+    let handled = AssertUnwindSafe(host.handle_event(payload, &invocation))
+        .catch_unwind()
+        .await;
+    let (result, report) = handled.unwrap_or_else(|panic| {
+        (
+            Err(InvocationError::HostPanic(panic_message(&panic))),
+            Default::default(),
+        )
+    });
+    let answer = result.and_then(|response| {
+        let hold = response.hold;
+        let body = String::from_utf8(response.body)
+            .ok()
+            .and_then(|text| RawValue::from_string(text).ok())
+            .ok_or_else(|| InvocationError::HostPanic("an answer was not JSON text".into()))?;
+        Ok((body, hold))
+    });
+    metrics.invocation(
+        &invocation.request_id,
+        &report,
+        answer.as_ref().err().map(InvocationError::error_type),
+    );
+    // After the answer is ready: nobody waits for a timed release check.
+    if host.release_check_due() {
+        let host = Arc::clone(host);
+        tokio::task::spawn_blocking(move || host.check_release_if_due());
+    }
+    match answer {
+        Ok((body, hold)) => {
+            // Holding keeps this environment busy, so a warmer's concurrent
+            // pings land on other environments.
+            if !hold.is_zero() {
+                tokio::time::sleep(hold).await;
             }
-            Err(error) => {
-                failures += 1;
-                tracing::error!("next event: {error:#}");
-                if failures >= MAX_API_FAILURES {
-                    return Err(error.context("the Runtime API keeps failing"));
-                }
-                std::thread::sleep(RETRY_PAUSE);
-                continue;
-            }
-        };
-        let invocation = next.invocation;
-        let outcome = catch_unwind(AssertUnwindSafe(|| host.dispatch(&next.body, &invocation)))
-            .unwrap_or_else(|panic| Err(InvocationError::HostPanic(panic_message(&panic))));
-        let sent = match outcome {
-            Ok(response) => {
-                runtime.block_on(async {
-                    // Holding keeps this environment busy, so a warmer's
-                    // concurrent pings land on other environments. (Even a
-                    // zero sleep waits for tokio's next 1 ms tick: skip it.)
-                    if !response.hold.is_zero() {
-                        tokio::time::sleep(response.hold).await;
-                    }
-                    api.respond(&invocation.request_id, response.body).await
-                })
-            }
-            Err(error) => {
-                tracing::warn!(request_id = %invocation.request_id, error_type = error.error_type(), "{error}");
-                runtime.block_on(api.report_error(
-                    &invocation.request_id,
-                    error.error_type(),
-                    &error.to_string(),
-                ))
-            }
-        };
-        if let Err(error) = sent {
-            tracing::error!(request_id = %invocation.request_id, "sending the answer: {error:#}");
+            Ok(body)
         }
-        // After the answer, before the next event: the caller does not
-        // wait for this check.
-        let _ = catch_unwind(AssertUnwindSafe(|| host.check_release_if_due()));
+        Err(error) => {
+            tracing::warn!(requestId = %invocation.request_id, error_type = error.error_type(), "{error}");
+            Err(Diagnostic {
+                error_type: error.error_type().to_owned(),
+                error_message: error.to_string(),
+            })
+        }
+    }
+}
+
+/// `Err` with a message naming every missing or unusable variable.
+fn check_environment() -> Result<(), String> {
+    let mut problems = Vec::new();
+    for name in REQUIRED_VARIABLES {
+        match std::env::var(name) {
+            Err(_) => problems.push(format!("{name} is not set")),
+            Ok(value) if name.ends_with("MEMORY_SIZE") && value.parse::<i32>().is_err() => {
+                problems.push(format!("{name} is `{value}`, not a number of MB"));
+            }
+            Ok(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: Lambda sets these in every environment; under a Runtime API emulator set them yourself (e.g. AWS_LAMBDA_FUNCTION_NAME=my-fn AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128)",
+            problems.join("; ")
+        ))
+    }
+}
+
+fn report_init_error(api: &RuntimeApi, error_type: &str, message: &str) {
+    if let Err(report_error) = executor().block_on(api.report_init_error(error_type, message)) {
+        tracing::error!("could not report the init error: {report_error:#}");
     }
 }

@@ -32,6 +32,10 @@ pub struct Settings {
     pub strict: bool,
     /// What guests learn about the function through their context.
     pub function: FunctionInfo,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` (Lambda Managed Instances): invocations
+    /// this environment serves at once, so instances a `reuse` guest may
+    /// keep. 1 when unset.
+    pub max_concurrency: u32,
 }
 
 /// The Lambda function this environment runs, from Lambda's variables.
@@ -61,6 +65,7 @@ impl Settings {
             default_guest: None,
             strict: false,
             function: FunctionInfo::default(),
+            max_concurrency: 1,
         }
     }
 
@@ -99,8 +104,19 @@ impl Settings {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(128),
             },
+            max_concurrency: max_concurrency_from_env(),
         }
     }
+}
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY`, as lambda_runtime reads it: a positive
+/// number, else 1.
+pub fn max_concurrency_from_env() -> u32 {
+    std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .unwrap_or(1)
+        .max(1)
 }
 
 impl Default for FunctionInfo {

@@ -1,5 +1,9 @@
 //! The per-event path: parse the event once, route it, serve it (a guest's
 //! `handle`, or the warmer), and check the answer like Lambda would.
+//!
+//! Serving is async (guest calls are, see `guests::slot`). The Lambda loop
+//! awaits [`WasmHost::handle_event`]; tools and tests call the blocking
+//! [`WasmHost::dispatch`], which runs the same path on the host's executor.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +15,11 @@ use serde_json::value::RawValue;
 use super::WasmHost;
 use super::guest_set::GuestSet;
 use super::switch::{CheckOutcome, Trigger};
+use crate::guests::output::OutputTotals;
+use crate::guests::slot::CallStats;
 use crate::routing::router::{Decision, Payload, RouteError};
 use crate::routing::warmer;
+use crate::runtime::executor::executor;
 use crate::runtime::invocation::{Invocation, InvocationError, MAX_PAYLOAD_BYTES};
 
 /// Time kept back from Lambda's deadline so the host can still send an
@@ -28,25 +35,78 @@ pub struct Response {
     pub hold: Duration,
 }
 
+/// What serving one invocation did, for its log line and metrics.
+#[derive(Debug, Default, Clone)]
+pub struct EventReport {
+    /// The guest the event went to (none for pings and unrouted events).
+    pub guest: Option<String>,
+    /// The event was a warmer ping.
+    pub warmer: bool,
+    /// The environment's first invocation (Lambda's cold start).
+    pub cold_start: bool,
+    /// The guest's instance served its first event.
+    pub cold_instance: bool,
+    /// Time in model runs.
+    pub model_time: Duration,
+    /// The guest's output.
+    pub output: OutputTotals,
+    /// Time from the event's arrival to its answer (or error).
+    pub duration: Duration,
+}
+
+/// An event, routed against one guest set.
+struct Routed {
+    set: Arc<GuestSet>,
+    decision: Decision,
+}
+
 impl WasmHost {
-    /// Serves one invocation: routes the event and returns the answer.
+    /// Serves one invocation (the Lambda loop): routes the event, checks
+    /// for a new release first if it is a warmer ping (off the async
+    /// threads), and returns the answer with what serving it did.
+    pub async fn handle_event(
+        self: &Arc<Self>,
+        payload: &[u8],
+        invocation: &Invocation,
+    ) -> (Result<Response, InvocationError>, EventReport) {
+        let started = Instant::now();
+        let mut report = EventReport::default();
+        let result = match self.route(payload) {
+            Ok(routed) => {
+                let check = if matches!(routed.decision, Decision::Warmer(_)) {
+                    let host = Arc::clone(self);
+                    tokio::task::spawn_blocking(move || host.check_release(Trigger::Ping))
+                        .await
+                        .unwrap_or_else(|panic| {
+                            tracing::error!("the release check failed inside the host: {panic}");
+                            None
+                        })
+                } else {
+                    None
+                };
+                self.serve(routed, check, payload, invocation, &mut report)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        report.duration = started.elapsed();
+        (result, report)
+    }
+
+    /// Serves one invocation and waits for it (tools, tests, benchmarks).
     ///
     /// # Errors
     /// See [`InvocationError`].
+    ///
+    /// # Panics
+    /// Called from inside an async task (use [`handle_event`](Self::handle_event)).
     pub fn dispatch(
         &self,
         payload: &[u8],
         invocation: &Invocation,
     ) -> Result<Response, InvocationError> {
-        let event = parse_event(payload)?;
-        // One set for the whole event, routing included: a switch meanwhile
-        // does not change which release serves it.
-        let set = self.current_set();
-        let decision = set.router.route(&event).map_err(|e| match e {
-            RouteError::NoRoute(message) => InvocationError::NoRoute(message),
-            RouteError::BadEvent(message) => InvocationError::BadEvent(message),
-        })?;
-        self.serve(&set, decision, payload, invocation)
+        let routed = self.route(payload)?;
+        self.serve_blocking(routed, payload, invocation)
     }
 
     /// Serves one invocation addressed to `guest` (the `invoke` command):
@@ -68,26 +128,60 @@ impl WasmHost {
                 payload: Payload::Whole,
             },
         };
-        self.serve(&self.current_set(), decision, payload, invocation)
+        let routed = Routed {
+            set: self.current_set(),
+            decision,
+        };
+        self.serve_blocking(routed, payload, invocation)
     }
 
-    fn serve(
+    fn serve_blocking(
         &self,
-        set: &Arc<GuestSet>,
-        decision: Decision,
+        routed: Routed,
         payload: &[u8],
         invocation: &Invocation,
     ) -> Result<Response, InvocationError> {
+        let check = match routed.decision {
+            Decision::Warmer(_) => self.check_release(Trigger::Ping),
+            Decision::Guest { .. } => None,
+        };
+        let mut report = EventReport::default();
+        executor().block_on(self.serve(routed, check, payload, invocation, &mut report))
+    }
+
+    /// Parses and routes an event against the live set. One set for the
+    /// whole event, routing included: a switch meanwhile does not change
+    /// which release serves it.
+    fn route(&self, payload: &[u8]) -> Result<Routed, InvocationError> {
+        let event = parse_event(payload)?;
+        let set = self.current_set();
+        let decision = set.router.route(&event).map_err(|e| match e {
+            RouteError::NoRoute(message) => InvocationError::NoRoute(message),
+            RouteError::BadEvent(message) => InvocationError::BadEvent(message),
+        })?;
+        Ok(Routed { set, decision })
+    }
+
+    async fn serve(
+        &self,
+        routed: Routed,
+        check: Option<CheckOutcome>,
+        payload: &[u8],
+        invocation: &Invocation,
+        report: &mut EventReport,
+    ) -> Result<Response, InvocationError> {
         let invocations = self.environment.record_invocation();
+        report.cold_start = invocations == 1;
         let deadline = Instant::now() + invocation.remaining().saturating_sub(DEADLINE_MARGIN);
+        let Routed { set, decision } = routed;
         match decision {
             Decision::Warmer(ping) => {
-                // Every ping checks for a new release first, so the hooks
+                report.warmer = true;
+                // The ping checked for a new release first, so the hooks
                 // warm (and the answer reports) what will serve next.
-                let check = self.check_release(Trigger::Ping);
                 let set = match &check {
                     Some(CheckOutcome::Switched { .. }) => self.current_set(),
-                    _ => Arc::clone(set),
+                    _ => set,
                 };
                 let (mut answer, hold) = warmer::serve_ping(
                     &ping,
@@ -96,7 +190,8 @@ impl WasmHost {
                     invocations,
                     &invocation.request_id,
                     deadline,
-                );
+                )
+                .await;
                 if self.serves_releases()
                     && let Some(fields) = answer.as_object_mut()
                 {
@@ -116,11 +211,25 @@ impl WasmHost {
                         set.guest_names().collect::<Vec<_>>().join(", ")
                     ))
                 })?;
+                report.guest = Some(guest.clone());
                 let event = match part {
                     Payload::Whole => payload,
                     Payload::EnvelopeEvent => envelope_event(payload)?,
                 };
-                let answer = slot.handle(event, invocation, &self.settings.function, deadline)?;
+                let mut stats = CallStats::default();
+                let answer = slot
+                    .handle(
+                        event,
+                        invocation,
+                        &self.settings.function,
+                        deadline,
+                        &mut stats,
+                    )
+                    .await;
+                report.cold_instance = stats.cold;
+                report.model_time = stats.model_time;
+                report.output = stats.output;
+                let answer = answer?;
                 check_answer(&guest, &answer)?;
                 Ok(Response {
                     body: answer,

@@ -20,6 +20,7 @@ use crate::guests::slot::GuestSlot;
 use crate::guests::state::GuestState;
 use crate::models::store::{ModelReport, ModelStore, ModelsDirError};
 use crate::routing::router::Router;
+use crate::runtime::executor::executor;
 use crate::runtime::settings::Settings;
 
 /// The releases a set was built from (none for folders).
@@ -197,6 +198,7 @@ impl Builder<'_> {
                 self.engine,
                 &models,
                 template,
+                self.settings.max_concurrency,
             ))
         };
         let slots: Vec<(Arc<GuestSlot>, GuestReport)> = plan
@@ -234,7 +236,9 @@ impl Builder<'_> {
                     return (Ok(()), Duration::ZERO);
                 }
                 let started = Instant::now();
-                (slot.prepare(), started.elapsed())
+                // Each rayon thread drives its guest's async init itself.
+                let prepared = executor().block_on(slot.prepare());
+                (prepared, started.elapsed())
             })
             .collect();
 

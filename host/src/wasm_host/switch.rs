@@ -119,8 +119,14 @@ impl WasmHost {
 
     /// Checks for a new release now (a warmer ping); `None` without S3.
     pub fn check_release(&self, trigger: Trigger) -> Option<CheckOutcome> {
-        let releases = self.releases.as_ref()?;
+        self.releases.as_ref()?;
         let mut state = self.checks.lock().unwrap_or_else(PoisonError::into_inner);
+        self.check_locked(&mut state, trigger)
+    }
+
+    /// A check, with the check state held (so checks never overlap).
+    fn check_locked(&self, state: &mut CheckState, trigger: Trigger) -> Option<CheckOutcome> {
+        let releases = self.releases.as_ref()?;
         let started = Instant::now();
         state.last_check = started;
         let next = match releases.read(&state.current) {
@@ -232,24 +238,30 @@ impl WasmHost {
         })
     }
 
-    /// Between events: checks if `WASM_LAMBDA_REFRESH_S` has passed since
-    /// the last check (never with `0`).
+    /// Whether a timed check is due: `WASM_LAMBDA_REFRESH_S` passed since
+    /// the last check (never with `0`), and no check is running. Never
+    /// waits, so an event can ask it.
+    pub fn release_check_due(&self) -> bool {
+        if self.settings.refresh.is_zero() || self.releases.is_none() {
+            return false;
+        }
+        match self.checks.try_lock() {
+            Ok(state) => state.last_check.elapsed() >= self.settings.refresh,
+            Err(_) => false,
+        }
+    }
+
+    /// A timed check, if one is due (see [`release_check_due`](Self::release_check_due)).
     pub fn check_release_if_due(&self) -> Option<CheckOutcome> {
         if self.settings.refresh.is_zero() || self.releases.is_none() {
             return None;
         }
-        let due = self
-            .checks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .last_check
-            .elapsed()
-            >= self.settings.refresh;
-        if due {
-            self.check_release(Trigger::Timer)
-        } else {
-            None
+        let mut state = self.checks.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.last_check.elapsed() < self.settings.refresh {
+            // Another event's check ran meanwhile.
+            return None;
         }
+        self.check_locked(&mut state, Trigger::Timer)
     }
 
     /// The `release` part of a warmer answer.

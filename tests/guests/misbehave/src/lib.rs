@@ -16,6 +16,10 @@
 //! | `files` | tries to read files |
 //! | `connect` | tries to open a TCP connection to the event's `address` |
 //! | `stash` / `peek` | writes / reads a value kept in instance state |
+//! | `sleep` | sleeps `ms` in WASI's clock (a host call), counts, answers `tag` |
+//! | `sleep-trap` | sleeps `ms`, then panics |
+//! | `clock` | busy-waits `ms` on WASI's monotonic clock |
+//! | `print` | prints `lines` lines of `width` bytes (stdout, the last to stderr) |
 //!
 //! Config `init` (`trap`, `error`, `loop`) and `warm` (`trap`, `loop`,
 //! `huge`) make those hooks misbehave too.
@@ -36,6 +40,14 @@ struct Order {
     mode: String,
     #[serde(default)]
     address: String,
+    #[serde(default)]
+    ms: u64,
+    #[serde(default)]
+    lines: u64,
+    #[serde(default)]
+    width: usize,
+    #[serde(default)]
+    tag: Value,
 }
 
 impl Function for Misbehave {
@@ -116,6 +128,37 @@ impl Function for Misbehave {
                 Ok(json!({ "stashed": self.stash }))
             }
             "peek" => Ok(json!({ "stash": self.stash })),
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_millis(order.ms));
+                self.count += 1;
+                Ok(json!({
+                    "slept_ms": order.ms, "tag": order.tag, "count": self.count,
+                    "request_id": ctx.request_id(),
+                }))
+            }
+            "sleep-trap" => {
+                std::thread::sleep(std::time::Duration::from_millis(order.ms));
+                panic!("asked to trap after sleeping")
+            }
+            "clock" => {
+                let started = std::time::Instant::now();
+                let mut reads = 0u64;
+                while started.elapsed() < std::time::Duration::from_millis(order.ms) {
+                    reads += 1;
+                }
+                Ok(json!({ "clock_reads": reads }))
+            }
+            "print" => {
+                let line = "p".repeat(order.width);
+                for i in 0..order.lines {
+                    if i + 1 == order.lines {
+                        eprintln!("{line}");
+                    } else {
+                        println!("{line}");
+                    }
+                }
+                Ok(json!({ "printed": order.lines }))
+            }
             other => Err(Error::new("UnknownMode", format!("no mode `{other}`"))),
         }
     }

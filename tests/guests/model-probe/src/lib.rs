@@ -5,7 +5,8 @@
 //! Event: `{"model": "m", "inputs": [{"name": "input", "shape": [1, 4],
 //! "type": "float32", "data": [0, 0, 0, 0]}], "repeat": 1}`.
 //! Or `{"model": "m", "rows": [[...]], "task": "classify"|"predict"}` for the
-//! SDK's typed calls.
+//! SDK's typed calls. `"batch": N` repeats the inputs' data N times along
+//! the first dimension (a huge batch without a huge event).
 
 use serde::Deserialize;
 use wasm_lambda_sdk::models::{Model, ModelError, Tensor, TensorData, infer};
@@ -35,6 +36,8 @@ struct Request {
     task: Option<String>,
     #[serde(default = "one")]
     repeat: u32,
+    #[serde(default)]
+    batch: Option<u64>,
 }
 
 fn one() -> u32 {
@@ -127,6 +130,10 @@ impl Function for Probe {
             .into_iter()
             .map(tensor)
             .collect::<Result<_, _>>()?;
+        let inputs = match request.batch {
+            Some(batch) => inputs.into_iter().map(|t| repeated(t, batch)).collect(),
+            None => inputs,
+        };
         // Timed inside the guest (WASI's monotonic clock), so benchmarks see
         // the guest-side cost of a model call without the event around it.
         let started = std::time::Instant::now();
@@ -145,6 +152,31 @@ impl Function for Probe {
         answer["loop_ns"] = json!(elapsed.as_nanos() as u64);
         Ok(answer)
     }
+}
+
+/// `tensor` with its data repeated `times` along the first dimension.
+fn repeated(mut tensor: Tensor, times: u64) -> Tensor {
+    fn repeat<T: Clone>(values: &mut Vec<T>, times: u64) {
+        let one = std::mem::take(values);
+        *values = one
+            .iter()
+            .cloned()
+            .cycle()
+            .take(one.len() * times as usize)
+            .collect();
+    }
+    if let Some(first) = tensor.shape.first_mut() {
+        *first *= times;
+    }
+    match &mut tensor.data {
+        TensorData::Float32(v) => repeat(v, times),
+        TensorData::Float64(v) => repeat(v, times),
+        TensorData::Int32(v) => repeat(v, times),
+        TensorData::Int64(v) => repeat(v, times),
+        TensorData::Uint8(v) => repeat(v, times),
+        TensorData::Boolean(v) => repeat(v, times),
+    }
+    tensor
 }
 
 export_function!(Probe);

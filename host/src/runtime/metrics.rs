@@ -1,0 +1,229 @@
+//! CloudWatch metrics in the Embedded Metric Format: one line at init and
+//! one per invocation, on stdout, which Lambda sends to CloudWatch Logs,
+//! where the `_aws` key turns the line into metrics with no API call.
+//! See <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>.
+//!
+//! A small module rather than `metrics_cloudwatch_embedded`: that crate
+//! aggregates a process-wide `metrics` recorder and flushes it per Lambda
+//! invocation, which merges the values of invocations running at once on
+//! Lambda Managed Instances; here each line carries exactly one
+//! invocation's values, with its guest as a dimension.
+//!
+//! Namespace `WASM_LAMBDA_METRICS_NAMESPACE` (default `WasmLambda`);
+//! `WASM_LAMBDA_METRICS=off` turns the lines off.
+
+use std::io::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use crate::wasm_host::dispatch::EventReport;
+use crate::wasm_host::init::InitReport;
+
+/// Namespace when `WASM_LAMBDA_METRICS_NAMESPACE` is unset.
+pub const DEFAULT_NAMESPACE: &str = "WasmLambda";
+
+/// One metric value and its CloudWatch unit.
+#[derive(Debug, Clone, Copy)]
+struct Metric {
+    name: &'static str,
+    value: f64,
+    unit: &'static str,
+}
+
+const fn metric(name: &'static str, value: f64, unit: &'static str) -> Metric {
+    Metric { name, value, unit }
+}
+
+/// Metrics declared under one set of dimensions.
+struct Directive {
+    dimensions: &'static [&'static str],
+    metrics: Vec<Metric>,
+}
+
+/// Where and whether metric lines are written.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    namespace: String,
+    function: String,
+    enabled: bool,
+}
+
+impl Metrics {
+    /// From the environment, for `function`.
+    pub fn from_env(function: &str) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self {
+            namespace: var("WASM_LAMBDA_METRICS_NAMESPACE")
+                .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned()),
+            function: function.to_owned(),
+            enabled: !var("WASM_LAMBDA_METRICS")
+                .is_some_and(|v| matches!(v.trim(), "off" | "0" | "false" | "no")),
+        }
+    }
+
+    /// Writes the init line.
+    pub fn init(&self, report: &InitReport) {
+        if self.enabled {
+            emit(&self.init_line(report));
+        }
+    }
+
+    /// Writes one invocation's line.
+    pub fn invocation(&self, request_id: &str, report: &EventReport, error_type: Option<&str>) {
+        if self.enabled {
+            emit(&self.invocation_line(request_id, report, error_type));
+        }
+    }
+
+    /// The init line: how long init took and what loaded.
+    pub fn init_line(&self, report: &InitReport) -> Value {
+        let loaded = |ok: usize, all: usize| (ok as f64, (all - ok) as f64);
+        let guests_ok = report.guests.iter().filter(|g| g.outcome.is_ok()).count();
+        let models_ok = report.models.iter().filter(|m| m.outcome.is_ok()).count();
+        let (guests_loaded, guests_failed) = loaded(guests_ok, report.guests.len());
+        let (models_loaded, models_failed) = loaded(models_ok, report.models.len());
+        let mut fields = Map::new();
+        fields.insert("function".into(), json!(self.function));
+        let metrics = vec![
+            metric("InitDuration", ms(report.elapsed), "Milliseconds"),
+            metric("GuestsLoaded", guests_loaded, "Count"),
+            metric("GuestsFailed", guests_failed, "Count"),
+            metric("ModelsLoaded", models_loaded, "Count"),
+            metric("ModelsFailed", models_failed, "Count"),
+        ];
+        self.line(
+            fields,
+            &[Directive {
+                dimensions: &["function"],
+                metrics,
+            }],
+        )
+    }
+
+    /// One invocation's line: duration, cold start, model time, guest
+    /// output, warmer pings, and errors (also by `errorType`).
+    pub fn invocation_line(
+        &self,
+        request_id: &str,
+        report: &EventReport,
+        error_type: Option<&str>,
+    ) -> Value {
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        let mut fields = Map::new();
+        fields.insert("function".into(), json!(self.function));
+        fields.insert("requestId".into(), json!(request_id));
+        let common = [
+            metric("Duration", ms(report.duration), "Milliseconds"),
+            metric("ColdStart", flag(report.cold_start), "Count"),
+            metric("Errors", flag(error_type.is_some()), "Count"),
+        ];
+        let mut directives = Vec::new();
+        if let Some(guest) = &report.guest {
+            fields.insert("guest".into(), json!(guest));
+            let mut metrics = common.to_vec();
+            metrics.extend([
+                metric("InstanceColdStart", flag(report.cold_instance), "Count"),
+                metric("ModelTime", ms(report.model_time), "Milliseconds"),
+                metric("GuestOutputBytes", report.output.printed as f64, "Bytes"),
+                metric(
+                    "GuestOutputDropped",
+                    report.output.dropped_bytes as f64,
+                    "Bytes",
+                ),
+            ]);
+            directives.push(Directive {
+                dimensions: &["function", "guest"],
+                metrics,
+            });
+        } else {
+            let mut metrics = common.to_vec();
+            metrics.push(metric("WarmerPings", flag(report.warmer), "Count"));
+            directives.push(Directive {
+                dimensions: &["function"],
+                metrics,
+            });
+        }
+        if let Some(error_type) = error_type {
+            fields.insert("errorType".into(), json!(error_type));
+            directives.push(Directive {
+                dimensions: &["function", "errorType"],
+                metrics: vec![metric("Errors", 1.0, "Count")],
+            });
+        }
+        self.line(fields, &directives)
+    }
+
+    /// An EMF object: `fields` (dimension values and properties), each
+    /// directive's metric values, and the `_aws` metadata naming them.
+    fn line(&self, mut fields: Map<String, Value>, directives: &[Directive]) -> Value {
+        let mut declared = Vec::new();
+        for directive in directives {
+            let mut names = Vec::new();
+            for metric in &directive.metrics {
+                fields.insert(metric.name.to_owned(), json!(metric.value));
+                names.push(json!({"Name": metric.name, "Unit": metric.unit}));
+            }
+            declared.push(json!({
+                "Namespace": self.namespace,
+                "Dimensions": [directive.dimensions],
+                "Metrics": names,
+            }));
+        }
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        fields.insert(
+            "_aws".into(),
+            json!({"Timestamp": timestamp, "CloudWatchMetrics": declared}),
+        );
+        Value::Object(fields)
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+/// One line, in one write, so lines from concurrent invocations never mix.
+fn emit(line: &Value) {
+    let mut text = line.to_string();
+    text.push('\n');
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_adds_an_error_type_directive() {
+        let metrics = Metrics {
+            namespace: "N".into(),
+            function: "f".into(),
+            enabled: true,
+        };
+        let report = EventReport {
+            guest: Some("g".into()),
+            duration: Duration::from_millis(3),
+            ..EventReport::default()
+        };
+        let line = metrics.invocation_line("r", &report, Some("GuestTimeout"));
+        assert_eq!(line["guest"], "g");
+        assert_eq!(line["Errors"], 1.0);
+        assert_eq!(line["Duration"], 3.0);
+        let declared = line["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(declared.len(), 2);
+        assert_eq!(declared[0]["Dimensions"], json!([["function", "guest"]]));
+        assert_eq!(
+            declared[1]["Dimensions"],
+            json!([["function", "errorType"]])
+        );
+        // Every declared metric has its value at the top level.
+        for directive in declared {
+            for metric in directive["Metrics"].as_array().unwrap() {
+                assert!(line[metric["Name"].as_str().unwrap()].is_number());
+            }
+        }
+    }
+}
