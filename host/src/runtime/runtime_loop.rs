@@ -39,6 +39,7 @@ pub fn run(api: RuntimeApi, settings: Settings) -> Result<()> {
         bail!("{message}");
     }
     let metrics = Arc::new(Metrics::from_env(&settings.function.name));
+    let concurrency = settings.max_concurrency;
     let host = match WasmHost::init(settings) {
         Ok((host, report)) => {
             report.log();
@@ -57,9 +58,20 @@ pub fn run(api: RuntimeApi, settings: Settings) -> Result<()> {
         let metrics = Arc::clone(&metrics);
         async move { serve(&host, &metrics, event).await }
     });
-    executor()
-        .block_on(lambda_runtime::Runtime::new(service).run_concurrent())
-        .map_err(|e| anyhow!("the Lambda loop ended: {e}"))
+    let run = lambda_runtime::Runtime::new(service).run_concurrent();
+    let ended = if concurrency <= 1 {
+        // One invocation at a time: everything on this thread. Measured
+        // through the emulator, the multi-thread runtime here had a p90 of
+        // 44 ms against 4 ms (40 ms TCP delayed-ACK stalls on the answers;
+        // BENCHMARKS.md, "Serving path").
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(run)
+    } else {
+        executor().block_on(run)
+    };
+    ended.map_err(|e| anyhow!("the Lambda loop ended: {e}"))
 }
 
 /// One invocation: the host's answer, or its error as Lambda reports it.

@@ -19,6 +19,7 @@
 //! | `sleep` | sleeps `ms` in WASI's clock (a host call), counts, answers `tag` |
 //! | `sleep-trap` | sleeps `ms`, then panics |
 //! | `clock` | busy-waits `ms` on WASI's monotonic clock |
+//! | `work` | `rounds` million rounds of integer arithmetic (pure CPU) |
 //! | `print` | prints `lines` lines of `width` bytes (stdout, the last to stderr) |
 //!
 //! Config `init` (`trap`, `error`, `loop`) and `warm` (`trap`, `loop`,
@@ -48,6 +49,8 @@ struct Order {
     width: usize,
     #[serde(default)]
     tag: Value,
+    #[serde(default)]
+    rounds: u64,
 }
 
 impl Function for Misbehave {
@@ -147,6 +150,15 @@ impl Function for Misbehave {
                     reads += 1;
                 }
                 Ok(json!({ "clock_reads": reads }))
+            }
+            "work" => {
+                let mut x = std::hint::black_box(0x9e37_79b9_7f4a_7c15u64);
+                for _ in 0..order.rounds * 1_000_000 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                }
+                Ok(json!({ "result": x }))
             }
             "print" => {
                 let line = "p".repeat(order.width);
