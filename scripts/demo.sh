@@ -38,7 +38,7 @@ AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=dem
 AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
 WASM_LAMBDA_GUESTS="$work/guests" WASM_LAMBDA_CACHE="$work/cache" WASM_LAMBDA_MODELS="$work/models" \
 WASM_LAMBDA_DEFAULT_GUEST=hello \
-    timeout 300 target/release/wasm-lambda-host 2> "$work/host.log" &
+    timeout 300 target/release/wasm-lambda-host 2> "$work/host.log" > "$work/metrics.log" &
 host_pid=$!
 until grep -q "init complete" "$work/host.log"; do sleep 0.05; done
 grep -E "model ready|init complete" "$work/host.log"
@@ -73,7 +73,7 @@ AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=dem
 AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
 WASM_LAMBDA_GUESTS=s3://demo-bucket/guests/ WASM_LAMBDA_CACHE="$work/s3-cache" \
 WASM_LAMBDA_TRUSTED_KEYS="$work/team.pub" WASM_LAMBDA_DEFAULT_GUEST=hello \
-    timeout 300 target/release/wasm-lambda-host 2> "$work/host-s3.log" &
+    timeout 300 target/release/wasm-lambda-host 2> "$work/host-s3.log" >> "$work/metrics.log" &
 until grep -q "init complete" "$work/host-s3.log"; do sleep 0.05; done
 grep -E "release loaded|init complete" "$work/host-s3.log"
 invoke '{"guest": "counter", "event": {}}'
@@ -83,3 +83,7 @@ target/release/wasm-lambda-host publish --sign "$work/team.key" "$work/guests" s
 invoke '{"warmer": true}'   # the warm environment switches; counter keeps its state
 invoke '{"guest": "counter", "event": {}}'
 target/release/wasm-lambda-host releases s3://demo-bucket/guests/
+# Metrics: CloudWatch Embedded Metric Format, one line at init and one per
+# invocation, on the host's stdout (README, "Logs and metrics").
+echo "EMF metric lines on the hosts' stdout: $(wc -l < "$work/metrics.log"); the last one:"
+tail -n 1 "$work/metrics.log"

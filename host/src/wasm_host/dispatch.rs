@@ -73,7 +73,9 @@ impl WasmHost {
         let mut report = EventReport::default();
         let result = match self.route(payload) {
             Ok(routed) => {
-                let check = if matches!(routed.decision, Decision::Warmer(_)) {
+                let check = if matches!(routed.decision, Decision::Warmer(_))
+                    && self.serves_releases()
+                {
                     let host = Arc::clone(self);
                     tokio::task::spawn_blocking(move || host.check_release(Trigger::Ping))
                         .await
