@@ -85,6 +85,14 @@ pub const WIT_VERSION: &str = "0.1.0";
 /// and [`warm`](Function::warm) for every warmer ping. `init` and `warm` are
 /// optional.
 ///
+/// An instance handles one event at a time. When the function runs on
+/// Lambda Managed Instances with `AWS_LAMBDA_MAX_CONCURRENCY` above 1, the
+/// host keeps several instances of a guest (one per invocation running at
+/// once), each with its own `self` and `init`: state is per instance, as it
+/// is per environment on classic Lambda. Whatever you print (stdout,
+/// stderr, [`log`]) lands in the function's log, tagged with the guest and
+/// the request id, up to `log_limit_kb` (1 MiB) per invocation.
+///
 /// The event type is anything serde can deserialize: [`serde_json::Value`],
 /// your own structs, or the `aws_lambda_events` types.
 ///
