@@ -8,5 +8,6 @@ scripts/build-guests.sh
 cargo build --release -p wasm-lambda-host -p wasm-lambda-bench
 target/release/host-bench
 target/release/host-bench releases
+target/release/host-bench serving
 cargo build --release -p wasm-lambda-bench --bin model-bench
 SKIP_SETUP=1 scripts/bench-models.sh
