@@ -5,23 +5,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess};
+use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess, Lambda};
 
 const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
 
-/// An emulator with the host attached and initialised.
-struct Lambda {
-    emulator: Emulator,
-    host: HostProcess,
-}
-
-impl Lambda {
-    fn start(folder: &GuestFolder, env: &[(&str, &str)]) -> Self {
-        let emulator = Emulator::start();
-        let host = HostProcess::start(Path::new(HOST), &emulator.runtime_api(), folder, env);
-        host.wait_for_log("init complete");
-        Self { emulator, host }
-    }
+/// The real binary under the emulator, initialised.
+fn start_lambda(folder: &GuestFolder, env: &[(&str, &str)]) -> Lambda {
+    Lambda::start(Path::new(HOST), folder, env)
 }
 
 fn envelope(guest: &str, event: Value) -> Value {
@@ -36,7 +26,7 @@ fn http_v2(path: &str) -> Value {
 #[test]
 fn hello_answers_through_the_runtime_api() {
     let folder = GuestFolder::new("e2e-hello").with_guest("hello", "hello");
-    let lambda = Lambda::start(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "hello")]);
+    let lambda = start_lambda(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "hello")]);
     let answer = lambda.emulator.invoke(&json!({"name": "Lambda"})).answer();
     assert_eq!(answer["message"], "Hello, Lambda!");
     assert_eq!(answer["guest"], "hello");
@@ -52,7 +42,7 @@ fn hello_answers_through_the_runtime_api() {
 #[test]
 fn guest_logs_land_in_the_host_log_with_guest_and_request_id() {
     let folder = GuestFolder::new("e2e-log").with_guest("misbehave", "misbehave");
-    let lambda = Lambda::start(&folder, &[]);
+    let lambda = start_lambda(&folder, &[]);
     let answer = lambda
         .emulator
         .invoke(&envelope("misbehave", json!({"mode": "log"})))
@@ -84,7 +74,7 @@ fn classifier_answers_the_seed_004_request_through_the_runtime_api() {
     let folder = GuestFolder::new("e2e-classifier")
         .with_guest("classifier", "classifier")
         .with_model("seed_forest", "seed_forest");
-    let lambda = Lambda::start(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "classifier")]);
+    let lambda = start_lambda(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "classifier")]);
     let log = lambda.host.log();
     assert!(log.contains("model ready: seed_forest: input: float32[N, 4] -> label: int64[N], probabilities: float32[N, 2]"), "{log}");
     // The seed's curl body, as is: `{"data": [0, 0, 0, 0]}`.
@@ -125,7 +115,7 @@ fn two_guests_routed_by_envelope_and_by_http_path() {
         .with_guest("hello", "hello")
         .with_guest("counter", "counter")
         .with_guest("http-router", "http-router");
-    let lambda = Lambda::start(&folder, &[]);
+    let lambda = start_lambda(&folder, &[]);
     let hello = lambda
         .emulator
         .invoke(&envelope("hello", json!({"name": "Env"})))
@@ -152,7 +142,7 @@ fn two_guests_routed_by_envelope_and_by_http_path() {
 #[test]
 fn counter_state_persists_over_100_invocations() {
     let folder = GuestFolder::new("e2e-counter").with_guest("counter", "counter");
-    let lambda = Lambda::start(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "counter")]);
+    let lambda = start_lambda(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "counter")]);
     for n in 1..=100 {
         let answer = lambda.emulator.invoke(&json!({"n": n})).answer();
         assert_eq!(answer["count"], n, "invocation {n}");
@@ -163,7 +153,7 @@ fn counter_state_persists_over_100_invocations() {
 #[test]
 fn warmer_ping_is_answered_without_calling_handle() {
     let folder = GuestFolder::new("e2e-warmer").with_guest("counter", "counter");
-    let lambda = Lambda::start(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "counter")]);
+    let lambda = start_lambda(&folder, &[("WASM_LAMBDA_DEFAULT_GUEST", "counter")]);
     let started = Instant::now();
     let ping = lambda
         .emulator
@@ -208,7 +198,7 @@ fn a_trapping_guest_is_rebuilt_and_serves_the_next_event() {
     let folder = GuestFolder::new("e2e-trap")
         .with_guest("misbehave", "misbehave")
         .with_guest("counter", "counter");
-    let mut lambda = Lambda::start(&folder, &[]);
+    let mut lambda = start_lambda(&folder, &[]);
     assert_eq!(
         lambda
             .emulator
@@ -257,7 +247,7 @@ fn unknown_routes_and_bad_events_get_documented_errors() {
     let folder = GuestFolder::new("e2e-noroute")
         .with_guest("hello", "hello")
         .with_guest("counter", "counter");
-    let mut lambda = Lambda::start(&folder, &[]);
+    let mut lambda = start_lambda(&folder, &[]);
     let unrouted = lambda.emulator.invoke(&json!({"data": [0, 0, 0, 0]}));
     assert_eq!(unrouted.error_type(), "NoRoute");
     assert!(
@@ -291,7 +281,7 @@ fn second_cold_start_with_a_warm_cache_compiles_nothing() {
     let folder = GuestFolder::new("e2e-cache")
         .with_guest("hello", "hello")
         .with_guest("counter", "counter");
-    let first = Lambda::start(&folder, &[]);
+    let first = start_lambda(&folder, &[]);
     let log = first.host.wait_for_log("init complete");
     assert!(
         log.contains("compiled=2 cached=0"),
@@ -299,7 +289,7 @@ fn second_cold_start_with_a_warm_cache_compiles_nothing() {
     );
     drop(first);
 
-    let second = Lambda::start(&folder, &[]);
+    let second = start_lambda(&folder, &[]);
     let log = second.host.wait_for_log("init complete");
     assert!(
         log.contains("compiled=0 cached=2"),
@@ -326,7 +316,7 @@ fn precompiled_guests_load_without_compiling() {
         .unwrap();
     assert!(status.success());
     assert!(folder.guests().join("hello.cwasm").exists());
-    let lambda = Lambda::start(&folder, &[]);
+    let lambda = start_lambda(&folder, &[]);
     let log = lambda.host.wait_for_log("init complete");
     assert!(log.contains("compiled=0 cached=0 precompiled=2"), "{log}");
     assert_eq!(
@@ -367,7 +357,7 @@ fn soak_of_10000_mixed_events_keeps_answers_right_and_memory_flat() {
         .with_guest("counter", "counter")
         .with_guest("misbehave", "misbehave")
         .with_guest("hello", "hello");
-    let lambda = Lambda::start(
+    let lambda = start_lambda(
         &folder,
         &[("RUST_LOG", "error,wasm_lambda_host::wasm_host=info")],
     );

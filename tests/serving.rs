@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use wasm_lambda_host::runtime::invocation::{Invocation, InvocationError};
 use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
-use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess};
+use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess, Lambda};
 
 const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
 
@@ -149,25 +149,15 @@ fn a_model_run_past_the_deadline_answers_guest_timeout_at_the_deadline() {
     );
 }
 
-/// The real binary under the emulator, with extra variables.
-struct Lambda {
-    emulator: Emulator,
-    host: HostProcess,
-}
-
-impl Lambda {
-    fn start(folder: &GuestFolder, env: &[(&str, &str)]) -> Self {
-        let emulator = Emulator::start();
-        let host = HostProcess::start(Path::new(HOST), &emulator.runtime_api(), folder, env);
-        host.wait_for_log("init complete");
-        Self { emulator, host }
-    }
+/// The real binary under the emulator, initialised.
+fn start_lambda(folder: &GuestFolder, env: &[(&str, &str)]) -> Lambda {
+    Lambda::start(Path::new(HOST), folder, env)
 }
 
 #[test]
 fn four_invocations_run_side_by_side_with_max_concurrency_4() {
     let folder = GuestFolder::new("serving-concurrent").with_guest("misbehave", "misbehave");
-    let mut lambda = Lambda::start(&folder, &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]);
+    let mut lambda = start_lambda(&folder, &[("AWS_LAMBDA_MAX_CONCURRENCY", "4")]);
     let events = [
         json!({"guest": "misbehave", "event": {"mode": "sleep", "ms": 1500, "tag": "a"}}),
         json!({"guest": "misbehave", "event": {"mode": "sleep", "ms": 1500, "tag": "b"}}),
@@ -220,7 +210,7 @@ fn four_invocations_run_side_by_side_with_max_concurrency_4() {
 #[test]
 fn without_max_concurrency_one_instance_serves_every_event() {
     let folder = GuestFolder::new("serving-sequential").with_guest("misbehave", "misbehave");
-    let lambda = Lambda::start(&folder, &[]);
+    let lambda = start_lambda(&folder, &[]);
     let answers: Vec<Value> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..3)
             .map(|_| {
@@ -290,7 +280,7 @@ fn is_rfc3339_utc(text: &str) -> bool {
 #[test]
 fn json_logs_capped_guest_output_and_metrics_per_invocation() {
     let folder = GuestFolder::new("serving-json").with_guest("misbehave", "misbehave");
-    let lambda = Lambda::start(&folder, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
+    let lambda = start_lambda(&folder, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
     let logged = lambda
         .emulator
         .invoke(&json!({"guest": "misbehave", "event": {"mode": "log"}}))

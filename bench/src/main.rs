@@ -40,12 +40,8 @@ fn main() -> Result<()> {
         Some("warm") => return warm_overhead(),
         _ => {}
     }
-    let exe_dir = std::env::current_exe()?
-        .parent()
-        .context("exe dir")?
-        .to_path_buf();
-    let host = exe_dir.join("wasm-lambda-host");
-    let echo = exe_dir.join("lambda-echo");
+    let host = beside_this_binary("wasm-lambda-host")?;
+    let echo = beside_this_binary("lambda-echo")?;
     anyhow::ensure!(
         host.exists(),
         "build the host first: cargo build --release -p wasm-lambda-host"
@@ -97,6 +93,12 @@ fn main() -> Result<()> {
         .status()?;
     anyhow::ensure!(status.success(), "memory bomb run failed");
     Ok(())
+}
+
+/// A binary built into the same folder as this one (`target/release`).
+fn beside_this_binary(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    Ok(exe.parent().context("exe dir")?.join(name))
 }
 
 /// How far past its budget a runaway guest runs before the host stops it.

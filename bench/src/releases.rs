@@ -16,20 +16,16 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, ensure};
+use anyhow::{Result, ensure};
 use serde_json::{Value, json};
 use wasm_lambda_tests::{Emulator, HostProcess, S3Server};
 
-use super::{deploy, init_times, init_times_with, median, row};
+use super::{beside_this_binary, deploy, init_times, init_times_with, median, row};
 
 const LOCATION: &str = "s3://bench/team/";
 
 pub fn bench() -> Result<()> {
-    let exe_dir = std::env::current_exe()?
-        .parent()
-        .context("exe dir")?
-        .to_path_buf();
-    let host = exe_dir.join("wasm-lambda-host");
+    let host = beside_this_binary("wasm-lambda-host")?;
     let s3 = S3Server::start();
     s3.create_bucket("bench");
     let folder = deploy(10);

@@ -5,12 +5,14 @@
 pub mod emulator;
 pub mod guests;
 pub mod host_process;
+pub mod lambda;
 pub mod s3;
 pub mod wat_components;
 
 pub use emulator::Emulator;
 pub use guests::{GuestFolder, guest_wasm, model_file, model_reference};
 pub use host_process::HostProcess;
+pub use lambda::Lambda;
 pub use s3::{S3Server, ThrottlingS3};
 
 /// The workspace root.
