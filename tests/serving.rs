@@ -380,6 +380,13 @@ fn json_logs_capped_guest_output_and_metrics_per_invocation() {
     assert_eq!(first["requestId"], log_request.as_str());
     assert_eq!(first["guest"], "misbehave");
     assert_eq!(first["ColdStart"], 1.0);
+    // The emulator sends an X-Ray trace id, as Lambda does.
+    assert!(
+        first["traceId"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Root=1-")),
+        "{first}"
+    );
     assert_eq!(first["Errors"], 0.0);
     assert!(first["Duration"].as_f64().unwrap() > 0.0);
     assert_eq!(

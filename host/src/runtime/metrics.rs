@@ -113,6 +113,10 @@ impl Metrics {
         let mut fields = Map::new();
         fields.insert("function".into(), json!(self.function));
         fields.insert("requestId".into(), json!(request_id));
+        if let Some(trace_id) = &report.trace_id {
+            // A property, not a dimension: CloudWatch links it to X-Ray.
+            fields.insert("traceId".into(), json!(trace_id));
+        }
         let common = [
             metric("Duration", ms(report.duration), "Milliseconds"),
             metric("ColdStart", flag(report.cold_start), "Count"),

@@ -81,6 +81,7 @@ async fn serve(
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Box<RawValue>, Diagnostic> {
     let context = event.context;
+    let trace_id = context.xray_trace_id;
     let invocation = Invocation {
         deadline: deadline_from_header(Some(context.deadline)),
         request_id: context.request_id,
@@ -90,7 +91,7 @@ async fn serve(
     let handled = AssertUnwindSafe(host.handle_event(payload, &invocation))
         .catch_unwind()
         .await;
-    let (result, report) = handled.unwrap_or_else(|panic| {
+    let (result, mut report) = handled.unwrap_or_else(|panic| {
         (
             Err(InvocationError::HostPanic(panic_message(&panic))),
             Default::default(),
@@ -104,6 +105,7 @@ async fn serve(
             .ok_or_else(|| InvocationError::HostPanic("an answer was not JSON text".into()))?;
         Ok((body, hold))
     });
+    report.trace_id = trace_id;
     metrics.invocation(
         &invocation.request_id,
         &report,

@@ -52,6 +52,8 @@ pub struct EventReport {
     pub output: OutputTotals,
     /// Time from the event's arrival to its answer (or error).
     pub duration: Duration,
+    /// The invocation's X-Ray trace id, when Lambda sent one.
+    pub trace_id: Option<String>,
 }
 
 /// An event, routed against one guest set.
