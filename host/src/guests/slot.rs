@@ -268,23 +268,23 @@ impl GuestSlot {
         let outcome = within(deadline, Self::run_export(&mut instance, &call)).await;
         stats.output = instance.store.data().output.finish();
         stats.model_time = instance.store.data().model_time;
-        let result = match outcome {
-            Some(Ok(Ok(answer))) => Ok(answer),
-            Some(Ok(Err(error))) => Err(InvocationError::GuestError {
+        // Outer `Err`: the instance cannot be used again.
+        let ended = match outcome {
+            Some(Ok(Ok(answer))) => Ok(Ok(answer)),
+            Some(Ok(Err(error))) => Ok(Err(InvocationError::GuestError {
                 guest: self.identity.name.clone(),
                 kind: error.kind,
                 message: error.message,
-            }),
-            Some(Err(trap)) => {
-                let error = self.classify(trap, &instance.store, started, deadline);
-                // The instance may be in any state after a trap: never reuse it.
-                tracing::warn!(guest = %self.identity.name, requestId = request_id, error_type = error.error_type(), "dropping guest instance: {error}");
-                return Err(error);
-            }
-            None => {
-                // Stopped in a host call (or between yields): the call's
-                // future is gone, and with it the instance's consistency.
-                let error = self.timeout_error(started, deadline);
+            })),
+            // The instance may be in any state after a trap.
+            Some(Err(trap)) => Err(self.classify(trap, &instance.store, started, deadline)),
+            // Stopped in a host call (or between yields): the call's future
+            // is gone, and with it the instance's consistency.
+            None => Err(self.timeout_error(started, deadline)),
+        };
+        let result = match ended {
+            Ok(result) => result,
+            Err(error) => {
                 tracing::warn!(guest = %self.identity.name, requestId = request_id, error_type = error.error_type(), "dropping guest instance: {error}");
                 return Err(error);
             }

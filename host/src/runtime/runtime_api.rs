@@ -1,5 +1,5 @@
 //! The Lambda Runtime API, as a client for what `lambda_runtime` does not
-//! offer: the init error (and answers, for tools). Polling is
+//! offer: reporting an init error. Polling and answering are
 //! `lambda_runtime`'s (see `runtime_loop`).
 //! See <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>.
 
@@ -44,80 +44,39 @@ impl RuntimeApi {
         Ok(Self { client })
     }
 
-    /// Sends an invocation's answer.
-    ///
-    /// # Errors
-    /// The Runtime API refused it or is unreachable.
-    pub async fn respond(&self, request_id: &str, body: Vec<u8>) -> Result<()> {
-        let path = format!("/2018-06-01/runtime/invocation/{request_id}/response");
-        self.post(&path, body.into(), None).await
-    }
-
-    /// Reports an invocation's failure.
-    ///
-    /// # Errors
-    /// The Runtime API refused it or is unreachable.
-    pub async fn report_error(
-        &self,
-        request_id: &str,
-        error_type: &str,
-        message: &str,
-    ) -> Result<()> {
-        let path = format!("/2018-06-01/runtime/invocation/{request_id}/error");
-        self.post(&path, error_body(error_type, message), Some(error_type))
-            .await
-    }
-
     /// Reports that init failed; Lambda then ends the environment.
     ///
     /// # Errors
     /// The Runtime API refused it or is unreachable.
     pub async fn report_init_error(&self, error_type: &str, message: &str) -> Result<()> {
-        self.post(
-            "/2018-06-01/runtime/init/error",
-            error_body(error_type, message),
-            Some(error_type),
-        )
-        .await
-    }
-
-    async fn post(&self, path: &str, body: Bytes, error_type: Option<&str>) -> Result<()> {
-        let (status, _, answer) = self.call_with(Method::POST, path, body, error_type).await?;
-        if !status.is_success() {
-            bail!(
-                "Runtime API answered {status} to {path}: {}",
-                String::from_utf8_lossy(&answer)
-            );
-        }
-        Ok(())
-    }
-
-    async fn call_with(
-        &self,
-        method: Method,
-        path: &str,
-        body: Bytes,
-        error_type: Option<&str>,
-    ) -> Result<(http::StatusCode, http::HeaderMap, Bytes)> {
-        let mut request = build_request().method(method).uri(path);
-        if let Some(error_type) = error_type {
-            request = request.header("Lambda-Runtime-Function-Error-Type", error_type);
-        }
-        let request: Request<Body> = request
-            .body(Body::new(http_body_util::Full::new(body)))
-            .with_context(|| format!("building request for {path}"))?;
+        const PATH: &str = "/2018-06-01/runtime/init/error";
+        let request: Request<Body> = build_request()
+            .method(Method::POST)
+            .uri(PATH)
+            .header("Lambda-Runtime-Function-Error-Type", error_type)
+            .body(Body::new(http_body_util::Full::new(error_body(
+                error_type, message,
+            ))))
+            .context("building the init error request")?;
         let response = self
             .client
             .call(request)
             .await
-            .map_err(|e| anyhow!("Runtime API {path}: {e}"))?;
+            .map_err(|e| anyhow!("Runtime API {PATH}: {e}"))?;
         let (parts, body) = response.into_parts();
-        let bytes = body
-            .collect()
-            .await
-            .with_context(|| format!("reading Runtime API answer for {path}"))?
-            .to_bytes();
-        Ok((parts.status, parts.headers, bytes))
+        if !parts.status.is_success() {
+            let answer = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            bail!(
+                "Runtime API answered {} to {PATH}: {}",
+                parts.status,
+                String::from_utf8_lossy(&answer)
+            );
+        }
+        Ok(())
     }
 }
 

@@ -242,7 +242,7 @@ impl WasmHost {
     /// the last check (never with `0`), and no check is running. Never
     /// waits, so an event can ask it.
     pub fn release_check_due(&self) -> bool {
-        if self.settings.refresh.is_zero() || self.releases.is_none() {
+        if !self.timed_checks() {
             return false;
         }
         match self.checks.try_lock() {
@@ -253,7 +253,7 @@ impl WasmHost {
 
     /// A timed check, if one is due (see [`release_check_due`](Self::release_check_due)).
     pub fn check_release_if_due(&self) -> Option<CheckOutcome> {
-        if self.settings.refresh.is_zero() || self.releases.is_none() {
+        if !self.timed_checks() {
             return None;
         }
         let mut state = self.checks.lock().unwrap_or_else(PoisonError::into_inner);
@@ -262,6 +262,12 @@ impl WasmHost {
             return None;
         }
         self.check_locked(&mut state, Trigger::Timer)
+    }
+
+    /// Whether releases are checked between events at all (S3 releases,
+    /// and `WASM_LAMBDA_REFRESH_S` not 0).
+    fn timed_checks(&self) -> bool {
+        self.releases.is_some() && !self.settings.refresh.is_zero()
     }
 
     /// The `release` part of a warmer answer.
