@@ -328,6 +328,77 @@ fn precompiled_guests_load_without_compiling() {
     );
 }
 
+/// `wasm-lambda-host invoke hello` on `folder` with debug logs: (stdout, log).
+fn invoke_with_debug_log(folder: &GuestFolder) -> (String, String) {
+    let output = std::process::Command::new(HOST)
+        .args(["invoke", "hello"])
+        .env("WASM_LAMBDA_GUESTS", folder.guests())
+        .env("WASM_LAMBDA_CACHE", folder.cache())
+        .env("WASM_LAMBDA_MODELS", folder.models())
+        .env("RUST_LOG", "wasm_lambda_host=debug")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_unchanged_wasm_is_not_rehashed_and_a_changed_one_is_checked() {
+    let folder = GuestFolder::new("e2e-stamp").with_guest("hello", "hello");
+    let status = std::process::Command::new(HOST)
+        .arg("precompile")
+        .arg(folder.guests())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    const SKIPPED: &str = "unchanged since precompile";
+
+    // The very file precompile read: its size and mtime vouch for it.
+    let (answer, log) = invoke_with_debug_log(&folder);
+    assert!(answer.contains("Hello, world!"), "{answer}");
+    assert!(
+        log.contains(SKIPPED) && log.contains("wasm_read_and_hashed=false"),
+        "{log}"
+    );
+    assert!(log.contains(r#"origin="precompiled""#), "{log}");
+
+    // Same bytes, written again (a new mtime): hashed, and the digest still
+    // matches, so the artifact is used.
+    let wasm = folder.guests().join("hello.wasm");
+    let bytes = std::fs::read(&wasm).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&wasm, &bytes).unwrap();
+    let (_, log) = invoke_with_debug_log(&folder);
+    assert!(
+        !log.contains(SKIPPED) && log.contains("wasm_read_and_hashed=true"),
+        "{log}"
+    );
+    assert!(log.contains(r#"origin="precompiled""#), "{log}");
+
+    // Another guest under the old name: the stale artifact is refused.
+    std::fs::copy(wasm_lambda_tests::guest_wasm("counter"), &wasm).unwrap();
+    let output = std::process::Command::new(HOST)
+        .args(["invoke", "hello"])
+        .env("WASM_LAMBDA_GUESTS", folder.guests())
+        .env("WASM_LAMBDA_CACHE", folder.cache())
+        .env("WASM_LAMBDA_MODELS", folder.models())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("it was compiled from a different .wasm")
+            && log.contains(r#"origin="compiled""#),
+        "{log}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("count"),
+        "{output:?}"
+    );
+}
+
 #[test]
 fn init_errors_go_to_the_runtime_api_init_error_endpoint() {
     let folder = GuestFolder::new("e2e-initerror").with_file("broken.wasm", b"not a component");

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 
-use crate::guests::artifact;
+use crate::guests::artifact::{self, SourceStamp};
 use crate::guests::engine::{Arch, compile_engine};
 use crate::guests::loader::{self, cwasm_path};
-use crate::sources::folder::read_inside;
+use crate::sources::folder::resolve_inside;
 use crate::sources::pin;
 
 /// Compiles the guests of `dir` for `target` (default: this host's
@@ -32,9 +32,14 @@ pub fn precompile(dir: &Path, target: Option<Arch>) -> Result<()> {
     for source in &sources {
         let started = Instant::now();
         let output = cwasm_path(source);
-        let result = read_inside(dir, &source.path)
-            .and_then(|wasm| {
-                artifact::precompile(&engine, arch, &wasm, &pin::digest(&wasm))
+        let result = resolve_inside(dir, &source.path)
+            .and_then(|real| {
+                // Stamp first: a file rewritten while we read it then fails
+                // the stamp check at init and is hashed, never trusted.
+                let stamp = SourceStamp::of(&real);
+                let wasm =
+                    std::fs::read(&real).with_context(|| format!("reading {}", real.display()))?;
+                artifact::precompile(&engine, arch, &wasm, &pin::digest(&wasm), stamp)
                     .with_context(|| format!("{} is not a valid component", source.path.display()))
             })
             .and_then(|bytes| artifact::store(&output, &bytes).map(|()| bytes.len()));

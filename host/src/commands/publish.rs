@@ -92,7 +92,7 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
             let mut cwasm = BTreeMap::new();
             let mut blobs = Vec::new();
             for (arch, compiler) in &compilers {
-                let bytes = artifact::precompile(compiler, *arch, &wasm, &digest)
+                let bytes = artifact::precompile(compiler, *arch, &wasm, &digest, None)
                     .map_err(|e| format!("precompiling for {arch}: {e:#}"))?;
                 cwasm.insert(arch.as_str().to_owned(), ObjectRef::of(&bytes));
                 blobs.push(bytes);

@@ -4,8 +4,11 @@
 //!
 //! ```text
 //! wasmtime bytes | sha256 of the source .wasm (32) | engine fingerprint (u64 LE)
-//!                | architecture (1) | host version (15, zero-padded) | b"WLCWASM2"
+//!                | architecture (1) | host version (15, zero-padded)
+//!                | source stamp: size (u64 LE), mtime ns (u64 LE) | b"WLCWASM3"
 //! ```
+//!
+//! (Format 2, still read, has no source stamp.)
 //!
 //! Deserializing is only sound for bytes wasmtime produced with the same
 //! configuration, and an artifact is only right for the `.wasm` it was made
@@ -13,6 +16,11 @@
 //! handing the file to wasmtime. It is a trailer, not a header, so wasmtime
 //! can map the file directly (`deserialize_file`) instead of copying it:
 //! that is most of a cold start.
+//!
+//! The source stamp lets init skip reading and hashing the `.wasm` when the
+//! file is the very one `precompile` read (same size and modification time,
+//! the test `make` and git's index use): a Python guest's `.wasm` is 18 MB,
+//! and hashing it was most of that guest's cold start.
 
 use std::fs;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -25,11 +33,17 @@ use wasmtime::component::Component;
 use super::engine::{Arch, engine_fingerprint};
 use crate::sources::pin::{Sha256Digest, hex};
 
-const MAGIC: &[u8; 8] = b"WLCWASM2";
+const MAGIC: &[u8; 8] = b"WLCWASM3";
+/// The second format's magic: no source stamp.
+const MAGIC_V2: &[u8; 8] = b"WLCWASM2";
 /// The first format's magic: no architecture or host version recorded.
 const MAGIC_V1: &[u8; 8] = b"WLCWASM1";
 const VERSION_LEN: usize = 15;
-const TRAILER_LEN: usize = 32 + 8 + 1 + VERSION_LEN + 8;
+/// Source digest, fingerprint, architecture, version: both formats.
+const COMMON_LEN: usize = 32 + 8 + 1 + VERSION_LEN;
+const STAMP_LEN: usize = 16;
+const TRAILER_LEN: usize = COMMON_LEN + STAMP_LEN + 8;
+const TRAILER_V2_LEN: usize = COMMON_LEN + 8;
 const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Why an artifact present on disk was not used (the guest is compiled
@@ -61,6 +75,31 @@ pub enum Refusal {
     Damaged(String),
 }
 
+/// Which `.wasm` file an artifact was made from, cheaply: its size and
+/// modification time. Equal stamps mean the file was not rewritten since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceStamp {
+    /// File size in bytes.
+    pub len: u64,
+    /// Modification time, nanoseconds since the Unix epoch (never 0).
+    pub modified_ns: u64,
+}
+
+impl SourceStamp {
+    /// The stamp of the file at `path` (`None` when the file system keeps
+    /// no usable modification time).
+    pub fn of(path: &Path) -> Option<Self> {
+        let metadata = fs::metadata(path).ok()?;
+        let modified = metadata.modified().ok()?;
+        let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+        let modified_ns = u64::try_from(since_epoch.as_nanos()).ok()?;
+        (modified_ns != 0).then_some(Self {
+            len: metadata.len(),
+            modified_ns,
+        })
+    }
+}
+
 /// Compiles `.wasm` bytes and returns the component with its artifact bytes.
 ///
 /// `arch` is what `engine` compiles for (`None`: a CPU Lambda does not have).
@@ -75,7 +114,8 @@ pub fn compile(
 ) -> Result<(Component, Vec<u8>)> {
     let component = Component::new(engine, wasm)?;
     let mut artifact = component.serialize()?;
-    artifact.extend_from_slice(&trailer(engine, arch, source));
+    // Cache entries are found by digest, so they need no stamp.
+    artifact.extend_from_slice(&trailer(engine, arch, source, None));
     Ok((component, artifact))
 }
 
@@ -89,13 +129,19 @@ pub fn precompile(
     arch: Arch,
     wasm: &[u8],
     source: &Sha256Digest,
+    stamp: Option<SourceStamp>,
 ) -> Result<Vec<u8>> {
     let mut artifact = engine.precompile_component(wasm)?;
-    artifact.extend_from_slice(&trailer(engine, Some(arch), source));
+    artifact.extend_from_slice(&trailer(engine, Some(arch), source, stamp));
     Ok(artifact)
 }
 
-fn trailer(engine: &Engine, arch: Option<Arch>, source: &Sha256Digest) -> Vec<u8> {
+fn trailer(
+    engine: &Engine,
+    arch: Option<Arch>,
+    source: &Sha256Digest,
+    stamp: Option<SourceStamp>,
+) -> Vec<u8> {
     let mut trailer = Vec::with_capacity(TRAILER_LEN);
     trailer.extend_from_slice(source);
     trailer.extend_from_slice(&engine_fingerprint(engine).to_le_bytes());
@@ -105,6 +151,12 @@ fn trailer(engine: &Engine, arch: Option<Arch>, source: &Sha256Digest) -> Vec<u8
     let n = bytes.len().min(VERSION_LEN);
     version[..n].copy_from_slice(&bytes[..n]);
     trailer.extend_from_slice(&version);
+    let stamp = stamp.unwrap_or(SourceStamp {
+        len: 0,
+        modified_ns: 0,
+    });
+    trailer.extend_from_slice(&stamp.len.to_le_bytes());
+    trailer.extend_from_slice(&stamp.modified_ns.to_le_bytes());
     trailer.extend_from_slice(MAGIC);
     trailer
 }
@@ -137,6 +189,8 @@ pub struct ArtifactInfo {
     pub host_version: String,
     /// The engine configuration it was made under.
     pub fingerprint: u64,
+    /// The source file's stamp when `precompile` read it, if recorded.
+    pub stamp: Option<SourceStamp>,
 }
 
 /// Reads and checks an artifact's trailer.
@@ -144,19 +198,33 @@ pub struct ArtifactInfo {
 /// # Errors
 /// The file is unreadable, too short, or has no trailer of this format.
 pub fn inspect(path: &Path) -> Result<ArtifactInfo, Refusal> {
-    let trailer = read_trailer(path)?;
-    let magic = &trailer[TRAILER_LEN - 8..];
+    let tail = read_tail(path)?;
+    let magic = &tail[tail.len() - 8..];
     if magic == MAGIC_V1 {
         return Err(Refusal::OtherHostVersion {
             artifact: "0.1.0 (artifact format 1)".into(),
         });
     }
-    if magic != MAGIC {
+    let (trailer, stamp) = if magic == MAGIC {
+        let trailer = &tail[tail.len() - TRAILER_LEN..];
+        let field = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&trailer[at..at + 8]);
+            u64::from_le_bytes(bytes)
+        };
+        let stamp = SourceStamp {
+            len: field(COMMON_LEN),
+            modified_ns: field(COMMON_LEN + 8),
+        };
+        (trailer, (stamp.modified_ns != 0).then_some(stamp))
+    } else if magic == MAGIC_V2 {
+        (&tail[tail.len() - TRAILER_V2_LEN..], None)
+    } else {
         return Err(Refusal::Damaged(format!(
             "{} has no wasm-lambda-host trailer",
             path.display()
         )));
-    }
+    };
     let mut source = [0u8; 32];
     source.copy_from_slice(&trailer[..32]);
     let mut fingerprint = [0u8; 8];
@@ -174,6 +242,7 @@ pub fn inspect(path: &Path) -> Result<ArtifactInfo, Refusal> {
         arch,
         host_version: String::from_utf8_lossy(&version[..end]).into_owned(),
         fingerprint: u64::from_le_bytes(fingerprint),
+        stamp,
     })
 }
 
@@ -220,21 +289,24 @@ pub fn load(
         .map_err(|e| Refusal::Damaged(format!("{e:#}")))
 }
 
-fn read_trailer(path: &Path) -> Result<[u8; TRAILER_LEN], Refusal> {
+/// The last bytes of the file: the longest trailer, or the whole file when
+/// shorter (at least a format-2 trailer).
+fn read_tail(path: &Path) -> Result<Vec<u8>, Refusal> {
     let damaged = |e: std::io::Error| Refusal::Damaged(format!("reading {}: {e}", path.display()));
     let mut file = fs::File::open(path).map_err(damaged)?;
     let length = file.metadata().map_err(damaged)?.len();
-    if length < TRAILER_LEN as u64 {
+    if length < TRAILER_V2_LEN as u64 {
         return Err(Refusal::Damaged(format!(
             "{} is too short to be an artifact",
             path.display()
         )));
     }
-    let mut trailer = [0u8; TRAILER_LEN];
-    file.seek(SeekFrom::End(-(TRAILER_LEN as i64)))
-        .and_then(|_| file.read_exact(&mut trailer))
+    let take = length.min(TRAILER_LEN as u64);
+    let mut tail = vec![0u8; take as usize];
+    file.seek(SeekFrom::End(-(take as i64)))
+        .and_then(|_| file.read_exact(&mut tail))
         .map_err(damaged)?;
-    Ok(trailer)
+    Ok(tail)
 }
 
 /// Writes an artifact atomically: a uniquely named temporary file in the
@@ -311,7 +383,7 @@ mod tests {
         let arm_path = dir.path().join("arm.cwasm");
         store(
             &arm_path,
-            &precompile(&arm, Arch::Aarch64, &wasm, &source).unwrap(),
+            &precompile(&arm, Arch::Aarch64, &wasm, &source, None).unwrap(),
         )
         .unwrap();
         let refusal = load(&x86, Some(Arch::X86_64), &arm_path, &source).unwrap_err();
@@ -325,7 +397,7 @@ mod tests {
         );
 
         let x86_path = dir.path().join("x86.cwasm");
-        let bytes = precompile(&x86, Arch::X86_64, &wasm, &source).unwrap();
+        let bytes = precompile(&x86, Arch::X86_64, &wasm, &source, None).unwrap();
         store(&x86_path, &bytes).unwrap();
         let other = digest(b"other");
         assert_eq!(
@@ -334,7 +406,7 @@ mod tests {
         );
 
         let mut older = bytes.clone();
-        let at = older.len() - 8 - VERSION_LEN;
+        let at = older.len() - 8 - STAMP_LEN - VERSION_LEN;
         older[at..at + 5].copy_from_slice(b"0.0.9");
         store(&x86_path, &older).unwrap();
         assert!(matches!(
@@ -351,5 +423,40 @@ mod tests {
             load(&x86, Some(Arch::X86_64), &x86_path, &source),
             Err(Refusal::Damaged(_))
         ));
+    }
+
+    #[test]
+    fn the_source_stamp_round_trips_and_format_2_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = wat::parse_str("(component)").unwrap();
+        let source = digest(&wasm);
+        let x86 = compile_engine(Arch::X86_64).unwrap();
+        let wasm_path = dir.path().join("a.wasm");
+        fs::write(&wasm_path, &wasm).unwrap();
+        let stamp = SourceStamp::of(&wasm_path).expect("this file system keeps mtimes");
+        assert_eq!(stamp.len, wasm.len() as u64);
+
+        let path = dir.path().join("a.cwasm");
+        let bytes = precompile(&x86, Arch::X86_64, &wasm, &source, Some(stamp)).unwrap();
+        store(&path, &bytes).unwrap();
+        let info = inspect(&path).unwrap();
+        assert_eq!(info.stamp, Some(stamp));
+        assert_eq!(info.source, source);
+
+        // Format 2: the same trailer without the stamp.
+        let mut v2 = bytes[..bytes.len() - STAMP_LEN - 8].to_vec();
+        v2.extend_from_slice(MAGIC_V2);
+        store(&path, &v2).unwrap();
+        let info = inspect(&path).unwrap();
+        assert_eq!((info.stamp, info.source), (None, source));
+        assert!(load(&x86, Some(Arch::X86_64), &path, &source).is_ok());
+
+        // No stamp recorded (publish, the cache): none comes back.
+        store(
+            &path,
+            &precompile(&x86, Arch::X86_64, &wasm, &source, None).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(inspect(&path).unwrap().stamp, None);
     }
 }
