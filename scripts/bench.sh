@@ -9,5 +9,6 @@ cargo build --release -p wasm-lambda-host -p wasm-lambda-bench
 target/release/host-bench
 target/release/host-bench releases
 target/release/host-bench serving
+target/release/host-bench python
 cargo build --release -p wasm-lambda-bench --bin model-bench
 SKIP_SETUP=1 scripts/bench-models.sh

@@ -15,12 +15,13 @@ scripts/setup.sh
 # them all a second time). So the demo's build is the tests' build.
 cargo test --release --no-run
 scripts/build-guests.sh
+scripts/build-python-guests.sh   # examples/classifier-py, with the Python SDK
 
 work=$(mktemp -d)
 trap 'kill -- -$$ 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$work/guests" "$work/cache" "$work/models" "$work/emulator/src"
 cp models/seed_forest.onnx "$work/models/"
-for guest in hello counter http_router classifier; do
+for guest in hello counter http_router classifier classifier_py; do
     cp "target/guests/wasm32-wasip2/release/$guest.wasm" "$work/guests/${guest//_/-}.wasm"
 done
 target/release/wasm-lambda-host precompile "$work/guests"
@@ -53,6 +54,7 @@ invoke '{"guest": "counter", "event": {}}'
 invoke '{"guest": "counter", "event": {}}'
 invoke '{"version": "2.0", "routeKey": "$default", "rawPath": "/http-router/hello", "rawQueryString": "name=Ana", "queryStringParameters": {"name": "Ana"}, "headers": {}, "isBase64Encoded": false, "requestContext": {"http": {"method": "GET", "path": "/http-router/hello"}, "stage": "$default"}}'
 invoke '{"guest": "classifier", "event": {"data": [0, 0, 0, 0]}}'   # seed 004's request, its model served by the host
+invoke '{"guest": "classifier-py", "event": {"data": [0, 0, 0, 0]}}'   # the same, from seed 004's app.py ported to the Python SDK
 invoke '{"warmer": true, "concurrency": 3, "delay": 50}'
 
 echo

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before building or testing:
 # the wasm32-wasip2 target, rustfmt and clippy; qemu-user (the tests run
-# the host on other x86_64 CPU models); a venv with cargo-lambda, hadolint
-# and the model generator's pinned tools; and the generated models too
-# large to commit.
+# the host on other x86_64 CPU models); a venv with cargo-lambda, hadolint,
+# the model generator's pinned tools and the Python guest SDK (with
+# componentize-py); and the generated models too large to commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,9 @@ fi
 [ -x .venv/bin/pip ] || python3 -m venv .venv
 # Quick when everything pinned is already there.
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -r models/requirements.txt
+# The Python guest SDK, as its users install it; it brings the pinned
+# componentize-py that builds Python guests (scripts/build-python-guests.sh).
+.venv/bin/pip install --quiet --disable-pip-version-check ./guest-sdk/python
 
 # The large forest (5.6 MB) is generated, not committed; the generator is
 # seeded and pinned, so every machine gets the same file and reference.

@@ -10,6 +10,9 @@ scripts/setup.sh
 .venv/bin/hadolint Dockerfile
 .venv/bin/cfn-lint deploy/template.yaml
 cargo fmt --all --check
+# The Python guest SDK's own unit tests and doc examples, on plain CPython.
+PYTHONPATH=guest-sdk/python/src PYTHONDONTWRITEBYTECODE=1 \
+    .venv/bin/python -m unittest discover -s guest-sdk/python/tests
 # Release, like the tests and the main job: one profile, one set of features.
 cargo clippy --release --all-targets -p wasm-lambda-host -p wasm-lambda-sdk \
     -p wasm-lambda-tests -p wasm-lambda-bench -- -D warnings

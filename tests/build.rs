@@ -65,11 +65,37 @@ fn main() {
         );
     }
     let wasm_dir = target_dir.join("wasm32-wasip2").join("release");
+    build_python_guests(&root, &wasm_dir);
     println!(
         "cargo:rustc-env=WASM_LAMBDA_TEST_WASM_DIR={}",
         wasm_dir.display()
     );
     println!("cargo:rustc-env=WASM_LAMBDA_WORKSPACE={}", root.display());
+}
+
+/// The Python guests (`examples/*/app.py`, `tests/guests/*/app.py`), into
+/// the same folder as the Rust ones, by `scripts/build-python-guests.sh`
+/// (the Python SDK and the componentize-py that `scripts/setup.sh` put in
+/// `.venv`).
+fn build_python_guests(root: &Path, wasm_dir: &Path) {
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("scripts")
+            .join("build-python-guests.sh")
+            .display()
+    );
+    let output = Command::new("bash")
+        .arg(root.join("scripts").join("build-python-guests.sh"))
+        .arg(wasm_dir)
+        .output()
+        .expect("running scripts/build-python-guests.sh");
+    if !output.status.success() {
+        panic!(
+            "building the Python guests failed (run scripts/setup.sh first):\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 /// Package names of the guest crates directly under `folder`.

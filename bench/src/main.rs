@@ -10,7 +10,8 @@
 //! 3. Resident memory after init with 10 guests.
 //!
 //! `host-bench releases` measures S3 releases instead (see `releases.rs`),
-//! `host-bench serving` the serving path under the emulator (`serving.rs`).
+//! `host-bench serving` the serving path under the emulator (`serving.rs`),
+//! `host-bench python` Python guests against seed 004 (`python_guests.rs`).
 //!
 //! Run with `scripts/bench.sh` (release build, guests built first).
 
@@ -20,13 +21,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, ensure};
 use serde_json::json;
 use wasm_lambda_host::runtime::invocation::Invocation;
 use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::GuestFolder;
 
+mod python_guests;
 mod releases;
 mod serving;
 
@@ -35,6 +37,8 @@ const RUNS: usize = 15;
 fn main() -> Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("memory-bomb") => return memory_bomb_peak(),
+        Some("python") => return python_guests::bench(),
+        Some("resident") => return resident_memory(&beside_this_binary("wasm-lambda-host")?),
         Some("releases") => return releases::bench(),
         Some("serving") => return serving::bench(),
         Some("warm") => return warm_overhead(),
@@ -338,33 +342,51 @@ fn resident_memory(host: &Path) -> Result<()> {
         .arg(folder.guests())
         .stdout(Stdio::null())
         .status()?;
+    let kb = rss_waiting_for_first_event(host, &folder)?;
+    println!("## resident memory after init, 10 guests from .cwasm, waiting for its first event\n");
+    println!("{kb} kB (target <= 48 MB)");
+    Ok(())
+}
+
+/// Starts `host` in Lambda mode against a loopback listener, waits for its
+/// first `GET …/next` (init done) and reads its VmRSS.
+fn rss_waiting_for_first_event(host: &Path, folder: &GuestFolder) -> Result<u64> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let mut child = Command::new(host)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("WASM_LAMBDA_GUESTS", folder.guests())
+        .env("WASM_LAMBDA_MODELS", folder.models())
         .env("WASM_LAMBDA_CACHE", folder.cache())
+        .env("WASM_LAMBDA_METRICS", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    let (_stream, _) = listener.accept()?;
+    let (mut stream, _) = listener.accept()?;
+    let mut buffer = [0u8; 64];
+    let n = stream.read(&mut buffer)?;
+    let first = String::from_utf8_lossy(&buffer[..n]).into_owned();
     std::thread::sleep(Duration::from_millis(100));
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))?;
-    let rss = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .unwrap_or("VmRSS: ?")
-        .to_owned();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()));
     let _ = child.kill();
     let _ = child.wait();
-    println!("## resident memory after init, 10 guests from .cwasm, waiting for its first event\n");
-    println!(
-        "{} (target <= 48 MB)",
-        rss.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+    ensure!(
+        first.starts_with("GET"),
+        "the host did not ask for an event (init failed?): {first}"
     );
-    Ok(())
+    let status = status?;
+    let kb = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .context("no VmRSS")?;
+    Ok(kb)
 }
 
 fn row(binary: &str, guests: &str, origin: &str, times: &[f64]) {

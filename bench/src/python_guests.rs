@@ -1,0 +1,260 @@
+//! `host-bench python`: Python guests (the Python SDK's `classifier-py`,
+//! seed 004's `app.py` ported) against the approach seed 004 describes, in
+//! the same run.
+//!
+//! 1. Cold start to the first answer of seed 004's request, as whole
+//!    processes, alternating: `wasm-lambda-host invoke classifier-py` with
+//!    the guest precompiled vs a Python process that imports scikit-learn
+//!    and joblib, loads the model and predicts one row (`seed004_app.py`).
+//!    Wall time and peak RSS (wait4) of each.
+//! 2. Warm call, in process, through the Lambda loop's path: `classifier-py`
+//!    vs the Rust `classifier` on the same host and request.
+//! 3. Sizes: component, `.cwasm`, precompile time.
+//! 4. Resident memory of the host after init, waiting for its first event.
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, ensure};
+use serde_json::json;
+use wasm_lambda_host::runtime::settings::Settings;
+use wasm_lambda_host::wasm_host::WasmHost;
+use wasm_lambda_tests::{GuestFolder, guest_wasm, workspace_root};
+
+use crate::{beside_this_binary, invocation, median, print_row, rss_waiting_for_first_event};
+
+const COLD_RUNS: usize = 11;
+const WARM_CALLS: usize = 5_000;
+const SEED_REQUEST: &str = r#"{"data": [0, 0, 0, 0]}"#;
+
+pub fn bench() -> Result<()> {
+    let host = beside_this_binary("wasm-lambda-host")?;
+    let python = workspace_root().join(".venv").join("bin").join("python");
+    ensure!(python.exists(), "run scripts/setup.sh first (.venv)");
+    let folder = GuestFolder::new("bench-python")
+        .with_guest("classifier-py", "classifier-py")
+        .with_guest("classifier", "classifier")
+        .with_model("seed_forest", "seed_forest");
+    let started = Instant::now();
+    let status = Command::new(&host)
+        .arg("precompile")
+        .arg(folder.guests())
+        .stdout(Stdio::null())
+        .status()?;
+    ensure!(status.success(), "precompile failed");
+    let precompile_s = started.elapsed().as_secs_f64();
+    let event = folder.root().join("event.json");
+    std::fs::write(&event, SEED_REQUEST)?;
+    let seed = folder.root().join("seed004");
+    std::fs::create_dir_all(&seed)?;
+    let script = workspace_root().join("bench").join("seed004_app.py");
+    let trained = Command::new(&python)
+        .arg(&script)
+        .arg("train")
+        .arg(&seed)
+        .status()?;
+    ensure!(trained.success(), "training seed 004's model failed");
+
+    cold_starts(&host, &python, &script, &folder, &seed, &event)?;
+    warm_calls(&folder)?;
+    sizes(&folder, precompile_s)?;
+    resident_after_init(&host, &folder)?;
+    Ok(())
+}
+
+/// One whole process: wall time, peak RSS and what it printed.
+struct Run {
+    ms: f64,
+    peak_rss_mb: f64,
+    stdout: String,
+}
+
+fn run(command: &mut Command) -> Result<Run> {
+    let started = Instant::now();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_string(&mut stdout)?;
+    }
+    let pid = i32::try_from(child.id())?;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for; both pointers
+    // point to live locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    ensure!(waited == pid, "wait4 failed");
+    ensure!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "process failed: {stdout}"
+    );
+    Ok(Run {
+        ms,
+        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        stdout,
+    })
+}
+
+fn cold_starts(
+    host: &Path,
+    python: &Path,
+    script: &Path,
+    folder: &GuestFolder,
+    seed: &Path,
+    event: &Path,
+) -> Result<()> {
+    let ours = || {
+        let mut command = Command::new(host);
+        command
+            .args(["invoke", "classifier-py"])
+            .arg(event)
+            .env_clear()
+            .env("WASM_LAMBDA_GUESTS", folder.guests())
+            .env("WASM_LAMBDA_MODELS", folder.models())
+            .env("WASM_LAMBDA_CACHE", folder.cache())
+            .env("RUST_LOG", "warn");
+        command
+    };
+    let theirs = || {
+        let mut command = Command::new(python);
+        command.arg(script).arg(seed).arg(event);
+        command
+    };
+    let (mut host_runs, mut python_runs) = (Vec::new(), Vec::new());
+    // One untimed run each fills the page cache, as a warm disk would.
+    run(&mut ours())?;
+    run(&mut theirs())?;
+    for _ in 0..COLD_RUNS {
+        host_runs.push(run(&mut ours())?);
+        python_runs.push(run(&mut theirs())?);
+    }
+    let expected = r#"{"statusCode":200,"body":1}"#;
+    for r in host_runs.iter().chain(&python_runs) {
+        ensure!(
+            r.stdout.trim() == expected,
+            "unexpected answer: {}",
+            r.stdout
+        );
+    }
+    let ms = |runs: &[Run]| runs.iter().map(|r| r.ms).collect::<Vec<_>>();
+    let rss = |runs: &[Run]| runs.iter().map(|r| r.peak_rss_mb).collect::<Vec<_>>();
+    println!(
+        "## cold start to the first answer of seed 004's request, whole processes (median of {COLD_RUNS}, alternating)\n"
+    );
+    println!("| process | median ms | min ms | peak RSS MB |");
+    println!("| --- | --- | --- | --- |");
+    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let (host_ms, python_ms) = (ms(&host_runs), ms(&python_runs));
+    println!(
+        "| `wasm-lambda-host invoke classifier-py` (.cwasm) | {:.1} | {:.1} | {:.1} |",
+        median(&host_ms),
+        min(&host_ms),
+        median(&rss(&host_runs))
+    );
+    println!(
+        "| seed 004: python, import sklearn + joblib, load, predict | {:.1} | {:.1} | {:.1} |",
+        median(&python_ms),
+        min(&python_ms),
+        median(&rss(&python_runs))
+    );
+    println!(
+        "\nseed 004 / ours: {:.1}x faster, {:.1}x less memory (floor 26x, goal 60x)\n",
+        median(&python_ms) / median(&host_ms),
+        median(&rss(&python_runs)) / median(&rss(&host_runs))
+    );
+    Ok(())
+}
+
+fn warm_calls(folder: &GuestFolder) -> Result<()> {
+    let settings = Settings::new(folder.guests(), folder.models(), folder.cache());
+    let (host, _) = WasmHost::init(settings)?;
+    let host = Arc::new(host);
+    let invocation = invocation();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let event = |guest: &str| json!({"guest": guest, "event": {"data": [0, 0, 0, 0]}}).to_string();
+    let (python_event, rust_event) = (event("classifier-py"), event("classifier"));
+    let (mut python, mut rust) = (Vec::new(), Vec::new());
+    runtime.block_on(async {
+        // Alternating blocks of 500, after 500 unrecorded calls each.
+        for block in 0..(WARM_CALLS / 500 + 1) {
+            for (event, samples) in [(&python_event, &mut python), (&rust_event, &mut rust)] {
+                for _ in 0..500 {
+                    let started = Instant::now();
+                    let (answer, _) = host.handle_event(event.as_bytes(), &invocation).await;
+                    let micros = started.elapsed().as_secs_f64() * 1e6;
+                    answer?;
+                    if block > 0 {
+                        samples.push(micros);
+                    }
+                }
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    println!(
+        "## warm call in process (the Lambda loop's path), seed 004's request, {WARM_CALLS} calls each\n"
+    );
+    println!("| guest | p50 us | p90 us | p99 us |");
+    println!("| --- | --- | --- | --- |");
+    let p50 = |v: &[f64]| median(v);
+    let overhead = p50(&python) - p50(&rust);
+    print_row("`classifier-py` (Python SDK)", python);
+    print_row("`classifier` (Rust SDK)", rust);
+    println!("\nPython guest overhead at p50: {overhead:.1} us per call\n");
+    Ok(())
+}
+
+fn sizes(folder: &GuestFolder, precompile_s: f64) -> Result<()> {
+    let size = |file: &str| -> Result<f64> {
+        Ok(std::fs::metadata(folder.guests().join(file))
+            .with_context(|| file.to_owned())?
+            .len() as f64
+            / 1e6)
+    };
+    println!("## sizes\n");
+    println!("| guest | component MB | .cwasm MB |");
+    println!("| --- | --- | --- |");
+    for guest in ["classifier-py", "classifier"] {
+        println!(
+            "| `{guest}` | {:.2} | {:.2} |",
+            size(&format!("{guest}.wasm"))?,
+            size(&format!("{guest}.cwasm"))?
+        );
+    }
+    println!("\n`precompile` of both (x86_64): {precompile_s:.1} s\n");
+    Ok(())
+}
+
+/// VmRSS of a host in Lambda mode, initialised and waiting for its first
+/// event, with only `guest` deployed.
+fn resident_after_init(host: &Path, folder: &GuestFolder) -> Result<()> {
+    println!("## resident memory after init, waiting for the first event\n");
+    println!("| guest deployed | VmRSS MB |");
+    println!("| --- | --- |");
+    for (guest, package) in [
+        ("classifier-py", "classifier-py"),
+        ("classifier", "classifier"),
+    ] {
+        let alone = GuestFolder::new(&format!("bench-rss-{guest}"))
+            .with_model("seed_forest", "seed_forest");
+        let wasm = alone.guests().join(format!("{guest}.wasm"));
+        std::fs::copy(guest_wasm(package), &wasm)?;
+        std::fs::copy(
+            folder.guests().join(format!("{guest}.cwasm")),
+            alone.guests().join(format!("{guest}.cwasm")),
+        )?;
+        let kb = rss_waiting_for_first_event(host, &alone)?;
+        println!("| `{guest}` | {:.1} |", kb as f64 / 1024.0);
+    }
+    println!();
+    Ok(())
+}

@@ -1,0 +1,117 @@
+"""`py-probe`: a Python guest that exercises every service of the Python SDK,
+one `mode` per event, for the tests.
+
+Module globals are the instance's state: `handled` and `pings` count what
+this instance saw, so the tests can tell warm invocations (state kept),
+pings (handle never runs) and new instances (state reset) apart.
+"""
+
+import array
+import logging
+
+import probe_helpers  # from extra/, bundled with `build -p extra`
+import six  # a pure-Python dependency bundled from requirements.txt
+
+import wasm_lambda
+from wasm_lambda import log
+from wasm_lambda.models import InvalidInput, Model, ModelError, Tensor, UnknownModel, infer
+
+handled = 0
+pings = 0
+initialized = 0
+
+
+@wasm_lambda.init
+def init():
+    global initialized
+    initialized += 1
+
+
+def _context(ctx):
+    return {
+        "request_id": ctx.request_id,
+        "aws_request_id": ctx.aws_request_id,
+        "function_name": ctx.function_name,
+        "function_version": ctx.function_version,
+        "invoked_function_arn": ctx.invoked_function_arn,
+        "memory_limit_in_mb": ctx.memory_limit_in_mb,
+        "guest_name": ctx.guest_name,
+        "cold": ctx.cold,
+        "events_handled": ctx.events_handled,
+        "remaining_ms": ctx.get_remaining_time_in_millis(),
+    }
+
+
+def _model_error(call):
+    try:
+        call()
+    except ModelError as error:
+        return {"caught": type(error).__name__, "kind": error.kind, "message": str(error)}
+    return {"caught": None}
+
+
+@wasm_lambda.handler
+def handle(event, ctx):
+    global handled
+    handled += 1
+    mode = event.get("mode", "count")
+    if mode == "count":
+        return {"handled": handled, "pings": pings, "initialized": initialized, "context": _context(ctx)}
+    if mode == "guest-error":
+        raise wasm_lambda.GuestError("ValidationError", "quantity must be positive")
+    if mode == "crash":
+        return event["missing"]  # KeyError, uncaught
+    if mode == "not-json":
+        return {"a set": {1, 2}}
+    if mode == "log":
+        log.info("probe info for %s", ctx.request_id)
+        logging.warning("probe warning through logging")
+        print("probe printed")
+        return {"logged": True, "request_id": ctx.request_id}
+    if mode == "config":
+        return {"greeting": wasm_lambda.config("greeting"), "missing": wasm_lambda.config("nope", "fallback"),
+                "entries": wasm_lambda.config_entries()}
+    if mode == "deps":
+        return {"helper": probe_helpers.shout("hi"), "six": six.__version__}
+    if mode == "classify":
+        labels, probabilities = Model("seed_forest").classify(event["rows"])
+        return {"labels": labels, "probabilities": probabilities}
+    if mode == "predict":
+        return {"values": Model(event["model"]).predict(event["rows"])}
+    if mode == "infer":
+        # The same rows three ways: nested lists, a flat array.array with a
+        # shape, an explicit Tensor.
+        rows = event["rows"]
+        flat = array.array("f", [x for row in rows for x in row])
+        return {
+            "nested": infer("seed_forest", {"input": Tensor(rows, dtype="float32")}),
+            "array": infer("seed_forest", {"input": Tensor(flat, shape=[len(rows), len(rows[0])])}),
+            "unnamed": infer("seed_forest", Tensor(rows, dtype="float32")),
+        }
+    if mode == "model-errors":
+        return {
+            "unknown": _model_error(lambda: Model("no_such_model").classify([[0, 0, 0, 0]])),
+            "width": _model_error(lambda: Model("seed_forest").classify([[0, 0, 0]])),
+            "ragged": _model_error(lambda: Model("seed_forest").classify([[0, 0, 0, 0], [1]])),
+            "name": _model_error(lambda: infer("seed_forest", {"wrong": Tensor([[0, 0, 0, 0]], dtype="float32")})),
+            "dtype": _model_error(lambda: infer("seed_forest", {"input": [[0, 0, 0, 0]]})),
+            "is_unknown": isinstance(_catch(lambda: infer("no_such_model", [[1.0]])), UnknownModel),
+            "is_invalid": isinstance(_catch(lambda: Model("seed_forest").classify([[0, 0, 0]])), InvalidInput),
+        }
+    raise wasm_lambda.GuestError("UnknownMode", f"no mode {mode!r}")
+
+
+def _catch(call):
+    try:
+        call()
+    except ModelError as error:
+        return error
+    return None
+
+
+@wasm_lambda.warm
+def warm(info):
+    global pings
+    pings += 1
+    return {"pings": pings, "handled": handled, "environment": info.environment,
+            "correlation_id": info.correlation_id, "concurrency": info.concurrency, "cold": info.cold}
