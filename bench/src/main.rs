@@ -67,12 +67,7 @@ fn main() -> Result<()> {
             "compiled at init",
             &compiled,
         );
-        let status = Command::new(&host)
-            .arg("precompile")
-            .arg(folder.guests())
-            .stdout(Stdio::null())
-            .status()?;
-        anyhow::ensure!(status.success(), "precompile failed");
+        precompile(&host, &folder)?;
         let precompiled = init_times(&host, Some(&folder), &[("fresh-cache", "1")])?;
         row(
             "wasm-lambda-host",
@@ -96,6 +91,17 @@ fn main() -> Result<()> {
         .arg("memory-bomb")
         .status()?;
     anyhow::ensure!(status.success(), "memory bomb run failed");
+    Ok(())
+}
+
+/// `wasm-lambda-host precompile` on the folder's guests.
+fn precompile(host: &Path, folder: &GuestFolder) -> Result<()> {
+    let status = Command::new(host)
+        .arg("precompile")
+        .arg(folder.guests())
+        .stdout(Stdio::null())
+        .status()?;
+    ensure!(status.success(), "precompile failed");
     Ok(())
 }
 
@@ -337,11 +343,7 @@ fn print_row(label: &str, mut samples: Vec<f64>) {
 
 fn resident_memory(host: &Path) -> Result<()> {
     let folder = deploy(10);
-    Command::new(host)
-        .arg("precompile")
-        .arg(folder.guests())
-        .stdout(Stdio::null())
-        .status()?;
+    precompile(host, &folder)?;
     let kb = rss_waiting_for_first_event(host, &folder)?;
     println!("## resident memory after init, 10 guests from .cwasm, waiting for its first event\n");
     println!("{kb} kB (target <= 48 MB)");

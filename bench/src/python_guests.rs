@@ -24,7 +24,9 @@ use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::{GuestFolder, guest_wasm, workspace_root};
 
-use crate::{beside_this_binary, invocation, median, print_row, rss_waiting_for_first_event};
+use crate::{
+    beside_this_binary, invocation, median, precompile, print_row, rss_waiting_for_first_event,
+};
 
 const COLD_RUNS: usize = 11;
 const WARM_CALLS: usize = 5_000;
@@ -39,12 +41,7 @@ pub fn bench() -> Result<()> {
         .with_guest("classifier", "classifier")
         .with_model("seed_forest", "seed_forest");
     let started = Instant::now();
-    let status = Command::new(&host)
-        .arg("precompile")
-        .arg(folder.guests())
-        .stdout(Stdio::null())
-        .status()?;
-    ensure!(status.success(), "precompile failed");
+    precompile(&host, &folder)?;
     let precompile_s = started.elapsed().as_secs_f64();
     let event = folder.root().join("event.json");
     std::fs::write(&event, SEED_REQUEST)?;

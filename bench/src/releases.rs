@@ -45,12 +45,7 @@ pub fn bench() -> Result<()> {
         Ok(())
     };
     publish(&folder)?;
-    let status = Command::new(&host)
-        .arg("precompile")
-        .arg(folder.guests())
-        .stdout(Stdio::null())
-        .status()?;
-    ensure!(status.success(), "precompile failed");
+    crate::precompile(&host, &folder)?;
 
     println!(
         "## cold start with 10 precompiled guests, process start -> first next-event request (median of {} runs)\n",
