@@ -10,5 +10,6 @@ target/release/host-bench
 target/release/host-bench releases
 target/release/host-bench serving
 target/release/host-bench python
+target/release/host-bench fanout
 cargo build --release -p wasm-lambda-bench --bin model-bench
 SKIP_SETUP=1 scripts/bench-models.sh

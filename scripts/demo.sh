@@ -35,7 +35,10 @@ echo 'fn main() {}' > "$work/emulator/src/main.rs"
 # empty reply, so an HTTP probe would wait forever).
 until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.1; done
 
-AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=demo \
+# The function is `_` (what the emulator calls it); a warmer ping's fan-out
+# reaches the emulator's Invoke API as it would reach Lambda's.
+export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$port" AWS_REGION=us-east-1
+AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ \
 AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
 WASM_LAMBDA_GUESTS="$work/guests" WASM_LAMBDA_CACHE="$work/cache" WASM_LAMBDA_MODELS="$work/models" \
 WASM_LAMBDA_DEFAULT_GUEST=hello \
@@ -55,7 +58,19 @@ invoke '{"guest": "counter", "event": {}}'
 invoke '{"version": "2.0", "routeKey": "$default", "rawPath": "/http-router/hello", "rawQueryString": "name=Ana", "queryStringParameters": {"name": "Ana"}, "headers": {}, "isBase64Encoded": false, "requestContext": {"http": {"method": "GET", "path": "/http-router/hello"}, "stage": "$default"}}'
 invoke '{"guest": "classifier", "event": {"data": [0, 0, 0, 0]}}'   # seed 004's request, its model served by the host
 invoke '{"guest": "classifier-py", "event": {"data": [0, 0, 0, 0]}}'   # the same, from seed 004's app.py ported to the Python SDK
-invoke '{"warmer": true, "concurrency": 3, "delay": 50}'
+echo "== warmer fan-out: two more environments of the same function poll the emulator =="
+extra_pids=()
+for extra in 1 2; do
+    AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ \
+    AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
+    WASM_LAMBDA_GUESTS="$work/guests" WASM_LAMBDA_CACHE="$work/cache" WASM_LAMBDA_MODELS="$work/models" \
+    WASM_LAMBDA_METRICS=off timeout 300 target/release/wasm-lambda-host 2> "$work/host-extra-$extra.log" > /dev/null &
+    extra_pids+=($!)
+    until grep -q "init complete" "$work/host-extra-$extra.log"; do sleep 0.05; done
+done
+# `warm` prints the full report on stdout and one line on stderr.
+target/release/wasm-lambda-host warm _ --concurrency 3 --delay 200 > "$work/warm.json"
+kill "${extra_pids[@]}"
 
 echo
 echo "== deploy once, publish guests: releases on S3 (moto on 127.0.0.1) =="

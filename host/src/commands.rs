@@ -1,7 +1,7 @@
 //! The command-line tools beside the runtime loop: [`cli`] parses the
 //! arguments; [`precompile`], [`invoke`], [`check`], [`models`] (`models`,
 //! `infer`), [`publish`], [`releases`] (`releases`, `rollback`) and
-//! [`keygen`] do the work.
+//! [`keygen`] and [`warm`] do the work.
 
 pub mod check;
 pub mod cli;
@@ -12,3 +12,4 @@ pub mod precompile;
 pub(crate) mod progress;
 pub mod publish;
 pub mod releases;
+pub mod warm;

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use wasm_lambda_host::commands::cli::{Cli, Command};
-use wasm_lambda_host::commands::{check, invoke, keygen, models, precompile, publish, releases};
+use wasm_lambda_host::commands::{
+    check, invoke, keygen, models, precompile, publish, releases, warm,
+};
 use wasm_lambda_host::runtime::{
     logging, runtime_api::RuntimeApi, runtime_loop, settings::Settings,
 };
@@ -39,6 +41,17 @@ fn main() -> ExitCode {
             releases::rollback(&location, &release).map(|()| true)
         }
         Some(Command::Keygen { name }) => keygen::keygen(&name).map(|()| true),
+        Some(Command::Warm {
+            function,
+            concurrency,
+            delay,
+            qualifier,
+        }) => warm::warm(&warm::WarmRequest {
+            function: &function,
+            qualifier: qualifier.as_deref(),
+            concurrency,
+            delay_ms: delay,
+        }),
         Some(Command::Models { dir }) => models::list_models(&dir),
         Some(Command::Infer { model, input }) => {
             models::infer(&model, input.as_deref()).map(|()| true)

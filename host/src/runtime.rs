@@ -1,4 +1,5 @@
-//! Talking to Lambda: the [`runtime_api`] client, the [`runtime_loop`], the
+//! Talking to Lambda: the [`runtime_api`] client, the [`invoke_api`] client
+//! (warmer fan-out, `warm`), the [`runtime_loop`], the
 //! [`settings`] read from the environment, this [`environment`]'s identity,
 //! one [`invocation`] and its errors, [`logging`], CloudWatch [`metrics`], and the tokio
 //! [`executor`] guests run on.
@@ -6,6 +7,7 @@
 pub(crate) mod environment;
 pub mod executor;
 pub mod invocation;
+pub mod invoke_api;
 pub mod logging;
 pub mod metrics;
 pub mod runtime_api;

@@ -108,7 +108,12 @@ impl Emulator {
         emulator
     }
 
-    /// The value for the host's `AWS_LAMBDA_RUNTIME_API`.
+    /// The emulator's base URL: its Invoke API, for `AWS_ENDPOINT_URL_LAMBDA`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The Runtime API address a host polls (`AWS_LAMBDA_RUNTIME_API`).
     pub fn runtime_api(&self) -> String {
         format!("http://127.0.0.1:{}/.rt", self.port)
     }

@@ -88,6 +88,23 @@ pub enum Command {
         /// Release id (from `releases`).
         release: String,
     },
+    /// Send the warmer ping to FUNCTION through Lambda's Invoke API and print
+    /// what it warmed (AWS_REGION / AWS_ENDPOINT_URL_LAMBDA and the usual
+    /// AWS credential variables).
+    Warm {
+        /// Function name, NAME:QUALIFIER or ARN.
+        function: String,
+        /// Environments to keep warm.
+        #[arg(long, default_value_t = 1)]
+        concurrency: u32,
+        /// How long each copy holds, so copies land on distinct
+        /// environments (grow it with the concurrency).
+        #[arg(long, value_name = "MS", default_value_t = 100)]
+        delay: u64,
+        /// Version or alias to warm.
+        #[arg(long)]
+        qualifier: Option<String>,
+    },
     /// Write an Ed25519 key pair NAME.key / NAME.pub for `publish --sign`.
     Keygen {
         /// Path and name of the pair, without extension.

@@ -2,8 +2,9 @@
 //! it warmed.
 //!
 //! Recognised forms (anything else is a business event):
-//! - `{"warmer": true, "concurrency": N, "delay": MS, "correlationId": ID}`
-//!   (seed 003 and jeremydaly/lambda-warmer's trigger event);
+//! - `{"warmer": true, "concurrency": N, "delay": MS, "correlationId": ID,
+//!   "target": FUNCTION}` (seed 003 and jeremydaly/lambda-warmer's trigger
+//!   event; N > 1 or a target makes this environment fan out, see `fanout`);
 //! - lambda-warmer's fan-out pings, which carry `__WARMER_INVOCATION__`,
 //!   `__WARMER_CONCURRENCY__` and `__WARMER_CORRELATIONID__` (numbers, and a
 //!   string id) whatever its flag is called;
@@ -38,8 +39,11 @@ pub struct WarmerPing {
     pub delay: Duration,
     /// The warmer's correlation id.
     pub correlation_id: Option<String>,
-    /// Which fan-out invocation this is (lambda-warmer), if any.
+    /// Which fan-out invocation this is (lambda-warmer), if any: a child,
+    /// which never fans out again.
     pub invocation: Option<u64>,
+    /// Another function (running the host) to warm instead of this one.
+    pub target: Option<String>,
 }
 
 /// Returns the ping if `event` is one.
@@ -69,6 +73,7 @@ pub fn detect(event: &Value) -> Option<WarmerPing> {
             .or_else(|| text("correlationId"))
             .or_else(|| text("correlation_id")),
         invocation: number("__WARMER_INVOCATION__"),
+        target: text("target"),
     })
 }
 

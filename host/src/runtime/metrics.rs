@@ -143,6 +143,16 @@ impl Metrics {
         } else {
             let mut metrics = common.to_vec();
             metrics.push(metric("WarmerPings", flag(report.warmer), "Count"));
+            if let Some(fanout) = &report.fanout {
+                // Per ping: how many environments the fan-out reached, and
+                // how many of them were cold (seed 003 counted log streams).
+                metrics.push(metric(
+                    "WarmedEnvironments",
+                    fanout.environments as f64,
+                    "Count",
+                ));
+                metrics.push(metric("ColdEnvironments", fanout.cold as f64, "Count"));
+            }
             directives.push(Directive {
                 dimensions: &["function"],
                 metrics,

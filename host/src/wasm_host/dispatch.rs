@@ -17,10 +17,12 @@ use super::guest_set::GuestSet;
 use super::switch::{CheckOutcome, Trigger};
 use crate::guests::output::OutputTotals;
 use crate::guests::slot::CallStats;
+use crate::routing::fanout::{self, FanoutPlan, FanoutSummary};
 use crate::routing::router::{Decision, Payload, RouteError};
 use crate::routing::warmer;
 use crate::runtime::executor::executor;
 use crate::runtime::invocation::{Invocation, InvocationError, MAX_PAYLOAD_BYTES};
+use crate::runtime::invoke_api::{FunctionRef, InvokeClient};
 
 /// Time kept back from Lambda's deadline so the host can still send an
 /// answer (or an error) after stopping a guest.
@@ -54,6 +56,8 @@ pub struct EventReport {
     pub duration: Duration,
     /// The invocation's X-Ray trace id, when Lambda sent one.
     pub trace_id: Option<String>,
+    /// What a warmer ping's fan-out warmed.
+    pub fanout: Option<FanoutSummary>,
 }
 
 /// An event, routed against one guest set.
@@ -187,15 +191,50 @@ impl WasmHost {
                     Some(CheckOutcome::Switched { .. }) => self.current_set(),
                     _ => set,
                 };
-                let (mut answer, hold) = warmer::serve_ping(
+                let started = Instant::now();
+                let plan = FanoutPlan::for_ping(
                     &ping,
-                    set.guests.values().map(AsRef::as_ref),
-                    &self.environment,
-                    invocations,
+                    FunctionRef::this_function(
+                        &invocation.invoked_function_arn,
+                        &self.settings.function.name,
+                        &self.settings.function.version,
+                    ),
                     &invocation.request_id,
-                    deadline,
-                )
-                .await;
+                );
+                // The copies go out while this environment warms its own
+                // guests; it answers once they are all back.
+                let ((mut answer, hold), fanout) = tokio::join!(
+                    warmer::serve_ping(
+                        &ping,
+                        set.guests.values().map(AsRef::as_ref),
+                        &self.environment,
+                        invocations,
+                        &invocation.request_id,
+                        deadline,
+                    ),
+                    fan_out(plan, deadline)
+                );
+                // The copies held their delay; so did this environment.
+                let hold = hold.saturating_sub(started.elapsed());
+                if let Some(outcomes) = fanout
+                    && let Some(fields) = answer.as_object_mut()
+                {
+                    let value = match outcomes {
+                        Ok((plan, outcomes)) => {
+                            let (value, summary) = fanout::report(
+                                &plan,
+                                (self.environment.id(), report.cold_start),
+                                &outcomes,
+                                ping.concurrency,
+                                started.elapsed(),
+                            );
+                            report.fanout = Some(summary);
+                            value
+                        }
+                        Err(reason) => fanout::not_possible(ping.concurrency, &reason),
+                    };
+                    fields.insert("fanout".to_owned(), value);
+                }
                 if self.serves_releases()
                     && let Some(fields) = answer.as_object_mut()
                 {
@@ -291,6 +330,24 @@ fn check_answer(guest: &str, answer: &[u8]) -> Result<(), InvocationError> {
         }
     })?;
     Ok(())
+}
+
+/// Runs a ping's fan-out, if it has one: the plan and each copy's outcome,
+/// or why it could not fan out.
+async fn fan_out(
+    plan: Option<Result<FanoutPlan, String>>,
+    deadline: Instant,
+) -> Option<Result<(FanoutPlan, Vec<fanout::ChildOutcome>), String>> {
+    let plan = match plan? {
+        Ok(plan) => plan,
+        Err(reason) => return Some(Err(reason)),
+    };
+    let client = match InvokeClient::shared() {
+        Ok(client) => client,
+        Err(reason) => return Some(Err(reason)),
+    };
+    let outcomes = fanout::run(client, &plan, deadline).await;
+    Some(Ok((plan, outcomes)))
 }
 
 #[cfg(test)]
