@@ -214,8 +214,13 @@ impl WasmHost {
                     ),
                     fan_out(plan, deadline)
                 );
-                // The copies held their delay; so did this environment.
-                let hold = hold.saturating_sub(started.elapsed());
+                // While its copies held their delay, so did this
+                // environment: it holds only what is left.
+                let hold = if fanout.is_some() {
+                    hold.saturating_sub(started.elapsed())
+                } else {
+                    hold
+                };
                 if let Some(outcomes) = fanout
                     && let Some(fields) = answer.as_object_mut()
                 {
