@@ -83,7 +83,7 @@ export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1 \
 curl -s -XPUT -H "Authorization: AWS4-HMAC-SHA256 Credential=demo/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0" \
     "http://127.0.0.1:$s3_port/demo-bucket" > /dev/null
 rm -f "$work"/guests/*.cwasm
-target/release/wasm-lambda-host keygen "$work/team" | head -1
+target/release/wasm-lambda-host keygen "$work/team"
 target/release/wasm-lambda-host publish --sign "$work/team.key" "$work/guests" s3://demo-bucket/guests/ --models "$work/models"
 
 AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=demo \
