@@ -188,9 +188,21 @@ fn guest_errors_and_uncaught_exceptions_answer_clearly_and_the_next_event_works(
         unserialisable.error_message()
     );
 
+    // Only modules imported at build time are in the guest (README).
+    let lazy = lambda
+        .emulator
+        .invoke(&envelope("py-probe", json!({"mode": "lazy-import"})));
+    assert_eq!(lazy.error_type(), "GuestError");
+    assert!(
+        lazy.error_message()
+            .contains("(ModuleNotFoundError): No module named 'decimal'"),
+        "{}",
+        lazy.error_message()
+    );
+
     // None of it was a trap: the same instance answers, its state intact.
     let answer = probe(&lambda, json!({"mode": "count"}));
-    assert_eq!(answer["handled"], 5, "{answer}");
+    assert_eq!(answer["handled"], 6, "{answer}");
     assert_eq!(answer["initialized"], 1, "{answer}");
 }
 

@@ -61,6 +61,10 @@ def handle(event, ctx):
         raise wasm_lambda.GuestError("ValidationError", "quantity must be positive")
     if mode == "crash":
         return event["missing"]  # KeyError, uncaught
+    if mode == "lazy-import":
+        import decimal  # noqa: F401 - not imported at build time, so not in the guest
+
+        return {"imported": True}
     if mode == "not-json":
         return {"a set": {1, 2}}
     if mode == "log":
