@@ -202,8 +202,7 @@ fn warm_calls(folder: &GuestFolder) -> Result<()> {
     );
     println!("| guest | p50 us | p90 us | p99 us |");
     println!("| --- | --- | --- | --- |");
-    let p50 = |v: &[f64]| median(v);
-    let overhead = p50(&python) - p50(&rust);
+    let overhead = median(&python) - median(&rust);
     print_row("`classifier-py` (Python SDK)", python);
     print_row("`classifier` (Rust SDK)", rust);
     println!("\nPython guest overhead at p50: {overhead:.1} us per call\n");
