@@ -457,7 +457,7 @@ fn broken_models_are_reported_while_good_models_and_guests_serve() {
         ("garbage", "not a loadable ONNX model"),
         (
             "empty",
-            "not a loadable ONNX model: Translating proto model to model: model proto does not contain a graph",
+            "not a loadable ONNX model: model proto does not contain a graph",
         ),
         ("pinned", "sha256 mismatch"),
         ("escape", "outside the folder"),

@@ -53,9 +53,11 @@ fn main() -> ExitCode {
             delay_ms: delay,
         }),
         Some(Command::Models { dir }) => models::list_models(&dir),
-        Some(Command::Infer { model, input }) => {
-            models::infer(&model, input.as_deref()).map(|()| true)
-        }
+        Some(Command::Infer {
+            model,
+            input,
+            repeat,
+        }) => models::infer(&model, input.as_deref(), repeat.unwrap_or(0)).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -2,12 +2,14 @@
 //! through the `models` host import and to the `models`/`infer` commands.
 //!
 //! [`forest`] and [`tree_ops`] replace tract's tree ensemble operators with
-//! fast, complete ones; [`onnx_model`] loads and runs one model;
+//! fast, complete ones; [`ml_ops`] adds the other ai.onnx.ml operators
+//! scikit-learn exports; [`onnx_model`] loads and runs one model;
 //! [`store`] holds them all; [`tensor_json`] and [`tensor_wit`]
 //! convert tensors for the command line and for guests.
 
 pub(crate) mod forest;
 pub mod manifest;
+pub mod ml_ops;
 pub mod onnx_model;
 pub(crate) mod store;
 pub mod tensor_json;

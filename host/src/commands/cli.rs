@@ -126,6 +126,10 @@ pub enum Command {
         model: PathBuf,
         /// Inputs: inline JSON, a file, or - for stdin (default: zeros).
         input: Option<String>,
+        /// Also time N more runs of the same inputs; prints the median run
+        /// time to stderr (`median 12.3 us over N runs`).
+        #[arg(long, value_name = "N")]
+        repeat: Option<u32>,
     },
 }
 

@@ -61,10 +61,12 @@ fn print_signatures(kind: &str, signatures: &[TensorSignature]) {
 /// output as `{"name": nested arrays}`. The input is a JSON object of input
 /// name → nested arrays: inline (`'{"input": [[0,0,0,0]]}'`), a file, or `-`
 /// for stdin. Without one, every input is zeros with free dimensions 1.
+/// With `repeat` > 0, the same inputs then run `repeat` more times and the
+/// median run time goes to stderr (the coverage matrix's latency column).
 ///
 /// # Errors
 /// The model does not load, or the input is not what it takes.
-pub fn infer(model_file: &Path, input: Option<&str>) -> Result<()> {
+pub fn infer(model_file: &Path, input: Option<&str>, repeat: u32) -> Result<()> {
     let bytes =
         std::fs::read(model_file).with_context(|| format!("reading {}", model_file.display()))?;
     let started = Instant::now();
@@ -81,7 +83,13 @@ pub fn infer(model_file: &Path, input: Option<&str>) -> Result<()> {
             named_tensors(&model, &value)?
         }
     };
-    let outputs = model.run(inputs).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outputs = model
+        .run(inputs.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if repeat > 0 {
+        let median = median_run_time(&model, &inputs, repeat)?;
+        eprintln!("median {:.2} us over {repeat} runs", median * 1e6);
+    }
     let mut answer = Map::new();
     for (name, tensor) in &outputs {
         answer.insert(
@@ -91,6 +99,20 @@ pub fn infer(model_file: &Path, input: Option<&str>) -> Result<()> {
     }
     println!("{}", Value::Object(answer));
     Ok(())
+}
+
+/// Median seconds per run of `inputs` (each run gets its own copy, made
+/// outside the timed part).
+fn median_run_time(model: &OnnxModel, inputs: &[(String, Tensor)], repeat: u32) -> Result<f64> {
+    let mut samples = Vec::with_capacity(repeat as usize);
+    for _ in 0..repeat {
+        let copy = inputs.to_vec();
+        let started = Instant::now();
+        model.run(copy).map_err(|e| anyhow::anyhow!("{e}"))?;
+        samples.push(started.elapsed().as_secs_f64());
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[samples.len() / 2])
 }
 
 fn read_input_text(source: &str) -> Result<String> {

@@ -721,7 +721,7 @@ pub enum ClassChoice {
     Raw(i64),
 }
 
-fn apply_post_transform(scores: &mut [f32], post: PostTransform) {
+pub(crate) fn apply_post_transform(scores: &mut [f32], post: PostTransform) {
     match post {
         PostTransform::None => {}
         PostTransform::Logistic => scores.iter_mut().for_each(|s| *s = logistic(*s)),

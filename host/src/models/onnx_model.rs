@@ -12,8 +12,8 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid as _;
 
 use super::manifest::DimSpec;
+use super::ml_ops::{SUPPORTED_ML_OPERATORS, register_ml_ops};
 use super::tensor_json::element_type_name;
-use super::tree_ops::register_tree_ensembles;
 
 /// The symbol a free leading dimension gets: the batch, shared by inputs.
 const BATCH_SYMBOL: &str = "N";
@@ -107,12 +107,12 @@ pub struct OnnxModel {
     pub outputs: Vec<TensorSignature>,
 }
 
-/// tract's ONNX parser with our tree ensemble operators, built once.
+/// tract's ONNX parser with our ai.onnx.ml operators, built once.
 fn onnx_parser() -> &'static tract_onnx::Onnx {
     static PARSER: OnceLock<tract_onnx::Onnx> = OnceLock::new();
     PARSER.get_or_init(|| {
         let mut onnx = tract_onnx::onnx();
-        register_tree_ensembles(&mut onnx.op_register);
+        register_ml_ops(&mut onnx.op_register);
         onnx
     })
 }
@@ -138,8 +138,13 @@ impl OnnxModel {
     }
 
     fn load_unguarded(bytes: &[u8], fixed: &BTreeMap<String, Vec<DimSpec>>) -> Result<Self> {
+        let proto = onnx_parser()
+            .proto_model_for_read(&mut &bytes[..])
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("not a loadable ONNX model")?;
+        refuse_unsupported_operators(&proto)?;
         let mut model = onnx_parser()
-            .model_for_read(&mut &bytes[..])
+            .model_for_proto_model(&proto)
             .map_err(|e| anyhow!("{e:#}"))
             .context("not a loadable ONNX model")?;
         let mut unused: Vec<&String> = fixed.keys().collect();
@@ -271,6 +276,43 @@ impl OnnxModel {
             })
             .collect()
     }
+}
+
+/// Names the first node whose operator we do not run, before tract would
+/// fail later with a less helpful message (or a stub operator).
+fn refuse_unsupported_operators(proto: &tract_onnx::pb::ModelProto) -> Result<()> {
+    let Some(graph) = &proto.graph else {
+        return Ok(()); // tract says so in its own words
+    };
+    let register = &onnx_parser().op_register.0;
+    for node in &graph.node {
+        let name = if node.name.is_empty() {
+            node.output.first().map_or("(unnamed)", String::as_str)
+        } else {
+            &node.name
+        };
+        match node.domain.as_str() {
+            "ai.onnx.ml" if !SUPPORTED_ML_OPERATORS.contains(&node.op_type.as_str()) => bail!(
+                "node `{name}` uses the ai.onnx.ml operator `{}`, which the host does not run; \
+                 supported ai.onnx.ml operators: {}",
+                node.op_type,
+                SUPPORTED_ML_OPERATORS.join(", ")
+            ),
+            "ai.onnx.ml" => {}
+            "" | "ai.onnx" if !register.contains_key(&node.op_type) => bail!(
+                "node `{name}` uses the ONNX operator `{}`, which the host's runtime \
+                 (tract 0.23) does not run",
+                node.op_type
+            ),
+            "" | "ai.onnx" => {}
+            domain => bail!(
+                "node `{name}` uses the operator `{}` of the custom domain `{domain}`, which \
+                 the host does not run (only the standard ONNX and ai.onnx.ml operators)",
+                node.op_type
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// tract computes some integer outputs (an `ArgMax` feeding a label lookup)

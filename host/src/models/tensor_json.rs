@@ -26,7 +26,8 @@ pub fn element_type_name(dt: DatumType) -> String {
 /// Builds a tensor of element type `dt` from nested arrays.
 ///
 /// # Errors
-/// Ragged nesting, or an element that is not a `dt` value.
+/// Ragged nesting, or an element that is not a `dt` value (`null` is NaN
+/// for float types).
 pub fn tensor_from_json(value: &Value, dt: DatumType) -> Result<Tensor> {
     let mut shape = Vec::new();
     let mut probe = value;
@@ -45,8 +46,8 @@ pub fn tensor_from_json(value: &Value, dt: DatumType) -> Result<Tensor> {
     let mut leaves = Vec::with_capacity(count);
     collect_leaves(value, &shape, &mut leaves)?;
     Ok(match dt {
-        DatumType::F32 => build(&shape, &leaves, |v| as_f64(v).map(|f| f as f32))?,
-        DatumType::F64 => build(&shape, &leaves, as_f64)?,
+        DatumType::F32 => build(&shape, &leaves, |v| as_float(v).map(|f| f as f32))?,
+        DatumType::F64 => build(&shape, &leaves, as_float)?,
         DatumType::I64 => build(&shape, &leaves, as_i64)?,
         DatumType::I32 => build(&shape, &leaves, |v| narrow::<i32>(v, "int32"))?,
         DatumType::U8 => build(&shape, &leaves, |v| narrow::<u8>(v, "uint8"))?,
@@ -82,9 +83,14 @@ fn build<T: Datum + Copy>(
     Tensor::from_shape(shape, &data)
 }
 
-fn as_f64(v: &Value) -> Result<f64> {
+/// A number, or `null` for NaN (a missing value, what imputers replace;
+/// JSON has no NaN, and answers write NaN as `null` too).
+fn as_float(v: &Value) -> Result<f64> {
+    if v.is_null() {
+        return Ok(f64::NAN);
+    }
     v.as_f64()
-        .with_context(|| format!("expected a number, got {v}"))
+        .with_context(|| format!("expected a number or null, got {v}"))
 }
 
 /// An integer, also written as a float with no fraction (`3.0`).

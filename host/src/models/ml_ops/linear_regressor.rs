@@ -1,0 +1,111 @@
+//! `LinearRegressor` (LinearRegression, Ridge, Lasso, ElasticNet,
+//! SGDRegressor, LinearSVR): `y = x · coefficientsᵀ + intercepts`, one
+//! column per target, then the post transform. Ours rather than tract's:
+//! tract expands it into a matrix product that its optimiser cannot fold
+//! when the input is built by `Concat` (PolynomialFeatures exports), and
+//! the models are small enough that a plain loop is as fast.
+
+use tract_onnx::model::ParsingContext;
+use tract_onnx::pb::NodeProto;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::internal::*;
+
+use super::attributes::{context, floats};
+use super::{FactShape, Kernel, Values, expand_kernel};
+use crate::models::forest::{PostTransform, apply_post_transform};
+
+#[derive(Debug)]
+struct LinearRegressor {
+    /// `[targets, features]`, row-major.
+    coefficients: Vec<f32>,
+    intercepts: Vec<f32>,
+    targets: usize,
+    features: usize,
+    post_transform: PostTransform,
+}
+
+pub fn from_node(
+    _ctx: &ParsingContext,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let at = context(node);
+    let targets: i64 = node.get_attr_opt("targets")?.unwrap_or(1);
+    ensure!(
+        (1..=1 << 16).contains(&targets),
+        "{at}: targets must be in 1..=65536, got {targets}"
+    );
+    let targets = targets as usize;
+    let coefficients = floats(node, "coefficients")?.unwrap_or_default();
+    ensure!(
+        !coefficients.is_empty() && coefficients.len() % targets == 0,
+        "{at}: {} coefficients for {targets} targets",
+        coefficients.len()
+    );
+    let intercepts = match floats(node, "intercepts")? {
+        Some(intercepts) if !intercepts.is_empty() => intercepts,
+        _ => vec![0.0; targets],
+    };
+    ensure!(
+        intercepts.len() == targets,
+        "{at}: {} intercepts for {targets} targets",
+        intercepts.len()
+    );
+    expand_kernel(LinearRegressor {
+        features: coefficients.len() / targets,
+        coefficients,
+        intercepts,
+        targets,
+        post_transform: PostTransform::parse(
+            node.get_attr_opt("post_transform")?.unwrap_or("NONE"),
+        )?,
+    })
+}
+
+impl Kernel for LinearRegressor {
+    fn name(&self) -> &'static str {
+        "LinearRegressor"
+    }
+
+    fn output_facts(&self, inputs: &[FactShape]) -> TractResult<TVec<FactShape>> {
+        let shape = &inputs[0].1;
+        let rows = if shape.len() == 1 {
+            1.to_dim()
+        } else {
+            shape[0].clone()
+        };
+        Ok(tvec!((
+            f32::datum_type(),
+            tvec![rows, self.targets.to_dim()]
+        )))
+    }
+
+    fn check_columns(&self, columns: usize) -> TractResult<()> {
+        ensure!(
+            columns == self.features,
+            "LinearRegressor: the input has {columns} features, the model {}",
+            self.features
+        );
+        Ok(())
+    }
+
+    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let values = Values::of(&inputs[0], self.name())?;
+        let mut out = Vec::new();
+        for row in values.rows() {
+            let start = out.len();
+            out.extend(
+                self.coefficients
+                    .chunks(self.features)
+                    .zip(&self.intercepts)
+                    .map(|(weights, b)| {
+                        row.iter().zip(weights).map(|(x, w)| x * w).sum::<f32>() + b
+                    }),
+            );
+            apply_post_transform(&mut out[start..], self.post_transform);
+        }
+        let rows = out.len() / self.targets;
+        Ok(tvec!(
+            Tensor::from_shape(&[rows, self.targets], &out)?.into_tvalue()
+        ))
+    }
+}

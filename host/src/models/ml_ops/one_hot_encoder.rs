@@ -1,0 +1,135 @@
+//! `OneHotEncoder`: each value becomes a row of `categories` floats with a
+//! 1 at its category. Numeric inputs are truncated to integers (as
+//! onnxruntime does); string categories work when the input is a string
+//! tensor made inside the model. An unknown value is all zeros when
+//! `zeros` is 1 (scikit-learn's `handle_unknown="ignore"`), else an error.
+
+use std::collections::HashMap;
+
+use tract_onnx::model::ParsingContext;
+use tract_onnx::pb::NodeProto;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::internal::*;
+
+use super::attributes::{context, ints};
+use super::{FactShape, Kernel, expand_kernel};
+
+#[derive(Debug)]
+enum Categories {
+    Ints(HashMap<i64, usize>),
+    Strings(HashMap<String, usize>),
+}
+
+#[derive(Debug)]
+struct OneHotEncoder {
+    categories: Categories,
+    count: usize,
+    zeros_for_unknown: bool,
+}
+
+pub fn from_node(
+    _ctx: &ParsingContext,
+    node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+    let (categories, count) = match (
+        ints(node, "cats_int64s")?,
+        node.get_attr_opt_vec::<String>("cats_strings")?,
+    ) {
+        (Some(cats), None) if !cats.is_empty() => {
+            (Categories::Ints(first_positions(&cats)), cats.len())
+        }
+        (None, Some(cats)) if !cats.is_empty() => {
+            (Categories::Strings(first_positions(&cats)), cats.len())
+        }
+        _ => bail!(
+            "{}: exactly one of cats_int64s and cats_strings must be set and not empty",
+            context(node)
+        ),
+    };
+    let zeros: i64 = node.get_attr_opt("zeros")?.unwrap_or(1);
+    expand_kernel(OneHotEncoder {
+        categories,
+        count,
+        zeros_for_unknown: zeros != 0,
+    })
+}
+
+/// Category → position; the first position wins for a repeated category.
+fn first_positions<K: Clone + Eq + std::hash::Hash>(categories: &[K]) -> HashMap<K, usize> {
+    let mut table = HashMap::new();
+    for (position, category) in categories.iter().enumerate() {
+        table.entry(category.clone()).or_insert(position);
+    }
+    table
+}
+
+impl OneHotEncoder {
+    fn position_of_int(&self, value: i64) -> Option<usize> {
+        match &self.categories {
+            Categories::Ints(table) => table.get(&value).copied(),
+            Categories::Strings(_) => None,
+        }
+    }
+
+    fn positions(&self, input: &TValue) -> TractResult<Vec<Option<usize>>> {
+        if input.datum_type() == String::datum_type() {
+            let Categories::Strings(table) = &self.categories else {
+                bail!("OneHotEncoder: string input but integer categories");
+            };
+            let strings = input.try_as_plain_ram()?.as_slice::<String>()?;
+            return Ok(strings.iter().map(|s| table.get(s).copied()).collect());
+        }
+        ensure!(
+            matches!(self.categories, Categories::Ints(_)),
+            "OneHotEncoder: numeric input but string categories"
+        );
+        let values: Vec<i64> = if input.datum_type().is_float() {
+            let floats = input.cast_to::<f64>()?;
+            // Truncation toward zero, as onnxruntime's static_cast.
+            floats
+                .try_as_plain_ram()?
+                .as_slice::<f64>()?
+                .iter()
+                .map(|&x| x as i64)
+                .collect()
+        } else {
+            input
+                .cast_to::<i64>()?
+                .try_as_plain_ram()?
+                .as_slice::<i64>()?
+                .to_vec()
+        };
+        Ok(values
+            .into_iter()
+            .map(|v| self.position_of_int(v))
+            .collect())
+    }
+}
+
+impl Kernel for OneHotEncoder {
+    fn name(&self) -> &'static str {
+        "OneHotEncoder"
+    }
+
+    fn output_facts(&self, inputs: &[FactShape]) -> TractResult<TVec<FactShape>> {
+        let mut shape = inputs[0].1.clone();
+        shape.push(self.count.to_dim());
+        Ok(tvec!((f32::datum_type(), shape)))
+    }
+
+    fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = &inputs[0];
+        let positions = self.positions(input)?;
+        let mut encoded = vec![0f32; positions.len() * self.count];
+        for (row, position) in encoded.chunks_mut(self.count).zip(&positions) {
+            match position {
+                Some(p) => row[*p] = 1.0,
+                None if self.zeros_for_unknown => {}
+                None => bail!("OneHotEncoder: a value is not a known category (and zeros = 0)"),
+            }
+        }
+        let mut shape = input.shape().to_vec();
+        shape.push(self.count);
+        Ok(tvec!(Tensor::from_shape(&shape, &encoded)?.into_tvalue()))
+    }
+}
