@@ -1,0 +1,278 @@
+"""Single-operator ONNX models for every ai.onnx.ml operator the host runs,
+each with attribute variants skl2onnx may not write (every post transform,
+binary and multi-class layouts, NaN, unknown categories, padding), and
+onnxruntime's outputs on seeded random inputs.
+
+    python models/operators.py   (writes models/operators/)
+
+For every case NAME it writes NAME.onnx and NAME.reference.json (the format
+of models/coverage: {"inputs": ..., "outputs": ...}, NaN as null). It also
+writes two models the host must handle specially:
+
+  zipmap_forest.onnx       seed 004's forest exported with skl2onnx's default
+                           zipmap (outputs a list of maps); the host serves
+                           the probabilities as a tensor
+  unsupported_op.onnx      a graph using ai.onnx.ml TreeEnsemble (opset 5),
+                           which the host refuses by name
+
+The test command checks these files against the host (tests/ml_operators.rs).
+"""
+
+import json
+import pathlib
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime
+import skl2onnx
+from onnx import TensorProto, helper
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+
+OUT = pathlib.Path(__file__).resolve().parent / "operators"
+ROWS = 32
+ML = "ai.onnx.ml"
+OPSETS = [helper.make_opsetid("", 17), helper.make_opsetid(ML, 3)]
+POST_TRANSFORMS = ["NONE", "LOGISTIC", "SOFTMAX", "SOFTMAX_ZERO", "PROBIT"]
+rng = np.random.default_rng(7)
+
+
+def floats(rows, columns, scale=1.0):
+    return (rng.standard_normal((rows, columns)) * scale).astype(np.float32)
+
+
+def graph_model(nodes, inputs, outputs, name):
+    graph = helper.make_graph(nodes, name, inputs, outputs)
+    model = helper.make_model(graph, opset_imports=OPSETS, producer_name="wasm-lambda operators.py")
+    model.ir_version = 8
+    return model
+
+
+def tensor(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+FLOAT_ATTRIBUTES = {
+    "coefficients", "intercepts", "offset", "scale", "imputed_value_floats", "values_floats",
+    "keys_floats", "rho", "support_vectors", "kernel_params",
+}
+
+
+def as_floats(values):
+    return [float(v) for v in values]
+
+
+def one_node(op, attributes, feeds, outputs, inputs=None):
+    """A model of one node `op` reading `feeds` (name -> array)."""
+    elem = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.int64): TensorProto.INT64}
+    inputs = inputs or [
+        tensor(name, elem[value.dtype], [None] + list(value.shape[1:])) for name, value in feeds.items()
+    ]
+    attributes = {k: as_floats(v) if k in FLOAT_ATTRIBUTES else v for k, v in attributes.items()}
+    node = helper.make_node(op, list(feeds), [name for name, _ in outputs], domain=ML, **attributes)
+    return graph_model([node], inputs, [tensor(n, t, None) for n, t in outputs], op)
+
+
+def classifier_outputs(label_type=TensorProto.INT64):
+    return [("label", label_type), ("scores", TensorProto.FLOAT)]
+
+
+def cases():
+    """name -> (model, feeds)."""
+    out = {}
+    x4 = floats(ROWS, 4)
+    # LinearClassifier: binary (one coefficient row), binary with two rows,
+    # three classes; every post transform.
+    for transform in POST_TRANSFORMS:
+        scale = 0.2 if transform == "PROBIT" else 1.0  # PROBIT wants scores in (0, 1)
+        layouts = {
+            "binary": dict(coefficients=[0.5, -1.0, 0.25, 2.0], intercepts=[0.1], classlabels_ints=[0, 1]),
+            "binary_two_rows": dict(
+                coefficients=[-0.5, 1.0, -0.25, -2.0, 0.5, -1.0, 0.25, 2.0],
+                intercepts=[-0.1, 0.1], classlabels_ints=[3, 7]),
+            "three_classes": dict(
+                coefficients=list(rng.standard_normal(12).round(3)), intercepts=[0.1, -0.2, 0.3],
+                classlabels_ints=[0, 1, 2]),
+        }
+        for layout, attributes in layouts.items():
+            if (layout, transform) == ("binary", "PROBIT"):
+                continue  # onnxruntime leaves the second score column unwritten
+            feeds = {"input": (x4 * scale).astype(np.float32)}
+            if transform == "PROBIT":
+                attributes = dict(attributes, coefficients=[c * 0.1 for c in attributes["coefficients"]],
+                                  intercepts=[0.5] * len(attributes["intercepts"]))
+            model = one_node("LinearClassifier", dict(attributes, post_transform=transform), feeds,
+                             classifier_outputs())
+            out[f"linear_classifier_{layout}_{transform.lower()}"] = (model, feeds)
+    for targets in (1, 2):
+        feeds = {"input": x4}
+        model = one_node("LinearRegressor", dict(
+            coefficients=list(rng.standard_normal(4 * targets).round(3)),
+            intercepts=list(rng.standard_normal(targets).round(3)), targets=targets),
+            feeds, [("variable", TensorProto.FLOAT)])
+        out[f"linear_regressor_{targets}_targets"] = (model, feeds)
+    zero_row = x4.copy()
+    zero_row[0] = 0
+    for norm in ("MAX", "L1", "L2"):
+        feeds = {"input": zero_row}
+        out[f"normalizer_{norm.lower()}"] = (
+            one_node("Normalizer", dict(norm=norm), feeds, [("normalized", TensorProto.FLOAT)]), feeds)
+    # Scaler: per column, one value for all, int64 input.
+    feeds = {"input": x4}
+    out["scaler_per_column"] = (one_node("Scaler", dict(offset=[1, -2, 0.5, 0], scale=[2, 0.5, -1, 3]),
+                                         feeds, [("scaled", TensorProto.FLOAT)]), feeds)
+    out["scaler_single_value"] = (one_node("Scaler", dict(offset=[0.5], scale=[4.0]), feeds,
+                                           [("scaled", TensorProto.FLOAT)]), feeds)
+    ints = rng.integers(-5, 6, (ROWS, 3)).astype(np.int64)
+    feeds = {"input": ints}
+    out["scaler_int64_input"] = (one_node("Scaler", dict(offset=[1, 2, 3], scale=[0.5, 0.25, 2]), feeds,
+                                          [("scaled", TensorProto.FLOAT)]), feeds)
+    # Imputer: NaN replaced per column; a sentinel value; int64.
+    missing = x4.copy()
+    missing[rng.random(missing.shape) < 0.2] = np.nan
+    feeds = {"input": missing}
+    out["imputer_nan_per_column"] = (one_node("Imputer", dict(
+        imputed_value_floats=[1, 2, 3, 4], replaced_value_float=float("nan")), feeds,
+        [("imputed", TensorProto.FLOAT)]), feeds)
+    sentinel = np.where(rng.random(x4.shape) < 0.2, -1.0, x4).astype(np.float32)
+    feeds = {"input": sentinel}
+    out["imputer_sentinel_single_value"] = (one_node("Imputer", dict(
+        imputed_value_floats=[9.5], replaced_value_float=-1.0), feeds,
+        [("imputed", TensorProto.FLOAT)]), feeds)
+    feeds = {"input": ints}
+    out["imputer_int64"] = (one_node("Imputer", dict(
+        imputed_value_int64s=[10, 20, 30], replaced_value_int64=0), feeds,
+        [("imputed", TensorProto.INT64)]), feeds)
+    # Binarizer (onnxruntime refuses NaN, and so do we).
+    feeds = {"input": x4}
+    out["binarizer"] = (one_node("Binarizer", dict(threshold=0.25), feeds,
+                                 [("binary", TensorProto.FLOAT)]), feeds)
+    # OneHotEncoder: int64 with unknown values (zeros=1), float input.
+    categories = rng.integers(0, 6, (ROWS, 2)).astype(np.int64)
+    feeds = {"input": categories}
+    out["one_hot_encoder_int64_unknown_as_zeros"] = (one_node("OneHotEncoder", dict(
+        cats_int64s=[0, 2, 3, 5], zeros=1), feeds, [("encoded", TensorProto.FLOAT)]), feeds)
+    feeds = {"input": categories.astype(np.float32) + 0.25}
+    out["one_hot_encoder_float_input"] = (one_node("OneHotEncoder", dict(
+        cats_int64s=[0, 1, 2, 3, 4, 5], zeros=1), feeds, [("encoded", TensorProto.FLOAT)]), feeds)
+    # LabelEncoder (opset 2 attributes): int->int, int->float, float->int; defaults.
+    labels = rng.integers(0, 5, (ROWS,)).astype(np.int64)
+    feeds = {"input": labels}
+    out["label_encoder_int_to_int"] = (one_node("LabelEncoder", dict(
+        keys_int64s=[0, 1, 2, 3], values_int64s=[10, 11, 12, 13], default_int64=-7), feeds,
+        [("encoded", TensorProto.INT64)]), feeds)
+    out["label_encoder_int_to_float"] = (one_node("LabelEncoder", dict(
+        keys_int64s=[1, 2, 4], values_floats=[0.5, 1.5, 2.5], default_float=-1.0), feeds,
+        [("encoded", TensorProto.FLOAT)]), feeds)
+    feeds = {"input": labels.astype(np.float32)}
+    out["label_encoder_float_to_int"] = (one_node("LabelEncoder", dict(
+        keys_floats=[0.0, 1.0, 3.0], values_int64s=[5, 6, 7]), feeds,
+        [("encoded", TensorProto.INT64)]), feeds)
+    # FeatureVectorizer: two inputs, one zero-padded and one cut.
+    feeds = {"a": floats(ROWS, 2), "b": floats(ROWS, 3)}
+    out["feature_vectorizer_pad_and_cut"] = (one_node("FeatureVectorizer", dict(inputdimensions=[3, 2]),
+                                                      feeds, [("features", TensorProto.FLOAT)]), feeds)
+    # ArrayFeatureExtractor with a scalar and a vector of indices (constants).
+    for name, indices in (("scalar_index", np.array(2, dtype=np.int64)),
+                          ("vector_index", np.array([3, 0, 3], dtype=np.int64))):
+        node = helper.make_node("ArrayFeatureExtractor", ["input", "indices"], ["picked"], domain=ML)
+        graph = helper.make_graph([node], name, [tensor("input", TensorProto.FLOAT, [None, 4])],
+                                  [tensor("picked", TensorProto.FLOAT, None)],
+                                  [onnx.numpy_helper.from_array(indices, "indices")])
+        model = helper.make_model(graph, opset_imports=OPSETS)
+        model.ir_version = 8
+        out[f"array_feature_extractor_{name}"] = (model, {"input": x4})
+    # SVMClassifier in liblinear mode (no support vectors), and SVC with
+    # post transforms on the pairwise scores.
+    feeds = {"input": x4}
+    for classes in (2, 3):
+        model = one_node("SVMClassifier", dict(
+            coefficients=list(rng.standard_normal(4 * classes).round(3)), rho=[0.2],
+            classlabels_ints=list(range(classes)), kernel_type="LINEAR", kernel_params=[0, 0, 0]),
+            feeds, classifier_outputs())
+        out[f"svm_classifier_liblinear_{classes}_classes"] = (model, feeds)
+    support = rng.standard_normal((6, 4)).round(3)
+    for classes, transform in ((2, "LOGISTIC"), (2, "NONE"), (3, "SOFTMAX"), (3, "LOGISTIC")):
+        per_class = [2, 4] if classes == 2 else [2, 2, 2]
+        model = one_node("SVMClassifier", dict(
+            coefficients=list(rng.standard_normal((classes - 1) * 6).round(3)),
+            rho=list(rng.standard_normal(classes * (classes - 1) // 2).round(3)),
+            support_vectors=list(support.ravel()), vectors_per_class=per_class,
+            kernel_type="RBF", kernel_params=[0.3, 0.0, 3.0],
+            classlabels_ints=list(range(10, 10 + classes)), post_transform=transform),
+            feeds, classifier_outputs())
+        out[f"svm_classifier_rbf_{classes}_classes_{transform.lower()}"] = (model, feeds)
+    # SVMRegressor: liblinear mode, and one-class with a poly kernel.
+    out["svm_regressor_liblinear"] = (one_node("SVMRegressor", dict(
+        coefficients=[0.5, -1, 2, 0.1], rho=[0.3], kernel_type="LINEAR", kernel_params=[0, 0, 0]), feeds,
+        [("variable", TensorProto.FLOAT)]), feeds)
+    out["svm_regressor_one_class_poly"] = (one_node("SVMRegressor", dict(
+        coefficients=list(rng.standard_normal(6).round(3)), rho=[-0.1], n_supports=6, one_class=1,
+        support_vectors=list(support.ravel()), kernel_type="POLY", kernel_params=[0.5, 1.0, 2.0]),
+        feeds, [("variable", TensorProto.FLOAT)]), feeds)
+    return out
+
+
+def reference(model_bytes, feeds):
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, (v.tolist() for v in session.run(names, feeds))))
+
+
+def nan_as_null(nested):
+    if isinstance(nested, list):
+        return [nan_as_null(item) for item in nested]
+    return None if isinstance(nested, float) and np.isnan(nested) else nested
+
+
+def write(name, model_bytes, feeds, outputs):
+    (OUT / f"{name}.onnx").write_bytes(model_bytes)
+    document = {"inputs": {k: nan_as_null(v.tolist()) for k, v in feeds.items()},
+                "outputs": nan_as_null(outputs)}
+    (OUT / f"{name}.reference.json").write_text(json.dumps(document) + "\n")
+
+
+def zipmap_forest():
+    """Seed 004's forest with skl2onnx's defaults (zipmap on)."""
+    x, y = make_classification(n_samples=1000, n_features=4, n_informative=2, n_redundant=0,
+                               random_state=0, shuffle=False)
+    model = RandomForestClassifier(max_depth=2, random_state=0).fit(x, y)
+    onnx_model = skl2onnx.to_onnx(model, initial_types=[("input", FloatTensorType([None, 4]))],
+                                  target_opset={"": 17, ML: 3})
+    rows = np.vstack([np.zeros((1, 4)), x[::100]]).astype(np.float32)
+    session = onnxruntime.InferenceSession(onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    label, maps = session.run(None, {"input": rows})
+    # The maps, in label order, are what the host answers as a tensor.
+    classes = sorted(maps[0])
+    probabilities = [[m[c] for c in classes] for m in maps]
+    write("zipmap_forest", onnx_model.SerializeToString(), {"input": rows},
+          {"output_label": label.tolist(), "output_probability": probabilities})
+
+
+def unsupported_op():
+    node = helper.make_node("TreeEnsemble", ["input"], ["output"], domain=ML, name="the_new_tree_ensemble")
+    model = graph_model([node], [tensor("input", TensorProto.FLOAT, [None, 4])],
+                        [tensor("output", TensorProto.FLOAT, None)], "unsupported")
+    model.opset_import[1].version = 5
+    (OUT / "unsupported_op.onnx").write_bytes(model.SerializeToString())
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for stale in OUT.glob("*"):
+        stale.unlink()
+    for name, (model, feeds) in cases().items():
+        model_bytes = model.SerializeToString()
+        write(name, model_bytes, feeds, reference(model_bytes, feeds))
+        print(name, file=sys.stderr)
+    zipmap_forest()
+    unsupported_op()
+
+
+if __name__ == "__main__":
+    main()
