@@ -109,25 +109,28 @@ impl LinearClassifier {
         }
     }
 
-    fn transform(&self, mut scores: Vec<f32>) -> Vec<f32> {
+    /// Appends one row's transformed scores to `out`.
+    fn transform_into(&self, scores: &[f32], out: &mut Vec<f32>) {
         if self.targets > 1 {
-            apply_post_transform(&mut scores, self.post_transform);
-            return scores;
+            let start = out.len();
+            out.extend_from_slice(scores);
+            apply_post_transform(&mut out[start..], self.post_transform);
+            return;
         }
         let s = scores[0];
         match (self.post_transform, self.adds_second_class()) {
             // onnxruntime leaves the second column unwritten here.
-            (PostTransform::Probit, true) => vec![probit(s), 0.0],
-            (PostTransform::Probit, false) => vec![probit(s)],
+            (PostTransform::Probit, true) => out.extend([probit(s), 0.0]),
+            (PostTransform::Probit, false) => out.push(probit(s)),
             // onnxruntime applies only the logistic to a single score, then
             // writes [1 - p, p].
             (PostTransform::Logistic, true) => {
                 let p = logistic(s);
-                vec![1.0 - p, p]
+                out.extend([1.0 - p, p]);
             }
-            (PostTransform::Logistic, false) => vec![logistic(s)],
-            (_, true) => vec![1.0 - s, s],
-            (_, false) => vec![s],
+            (PostTransform::Logistic, false) => out.push(logistic(s)),
+            (_, true) => out.extend([1.0 - s, s]),
+            (_, false) => out.push(s),
         }
     }
 }
@@ -177,17 +180,22 @@ impl Kernel for LinearClassifier {
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let values = Values::of(&inputs[0], self.name())?;
-        let mut chosen = Vec::new();
-        let mut all_scores = Vec::new();
+        let rows = values.data.len() / self.features.max(1);
+        let mut chosen = Vec::with_capacity(rows);
+        let mut all_scores = Vec::with_capacity(rows * self.width());
+        let mut scores = Vec::with_capacity(self.targets);
         for row in values.rows() {
-            let scores: Vec<f32> = self
-                .coefficients
-                .chunks(self.features.max(1))
-                .zip(&self.intercepts)
-                .map(|(weights, b)| row.iter().zip(weights).map(|(x, w)| x * w).sum::<f32>() + b)
-                .collect();
+            scores.clear();
+            scores.extend(
+                self.coefficients
+                    .chunks(self.features.max(1))
+                    .zip(&self.intercepts)
+                    .map(|(weights, b)| {
+                        row.iter().zip(weights).map(|(x, w)| x * w).sum::<f32>() + b
+                    }),
+            );
             chosen.push(self.choose(&scores));
-            all_scores.extend(self.transform(scores));
+            self.transform_into(&scores, &mut all_scores);
         }
         let n = chosen.len();
         let labels = if self.targets == 1 && self.labels.len() != 2 {

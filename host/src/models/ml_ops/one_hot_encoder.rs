@@ -16,7 +16,9 @@ use super::{FactShape, Kernel, expand_kernel};
 
 #[derive(Debug)]
 enum Categories {
-    Ints(HashMap<i64, usize>),
+    /// Sorted by value, for a binary search (a row's lookups are the hot
+    /// loop; hashing each value cost more than the search).
+    Ints(Vec<(i64, usize)>),
     Strings(HashMap<String, usize>),
 }
 
@@ -36,7 +38,9 @@ pub fn from_node(
         node.get_attr_opt_vec::<String>("cats_strings")?,
     ) {
         (Some(cats), None) if !cats.is_empty() => {
-            (Categories::Ints(first_positions(&cats)), cats.len())
+            let mut sorted: Vec<(i64, usize)> = first_positions(&cats).into_iter().collect();
+            sorted.sort_unstable();
+            (Categories::Ints(sorted), cats.len())
         }
         (None, Some(cats)) if !cats.is_empty() => {
             (Categories::Strings(first_positions(&cats)), cats.len())
@@ -66,7 +70,10 @@ fn first_positions<K: Clone + Eq + std::hash::Hash>(categories: &[K]) -> HashMap
 impl OneHotEncoder {
     fn position_of_int(&self, value: i64) -> Option<usize> {
         match &self.categories {
-            Categories::Ints(table) => table.get(&value).copied(),
+            Categories::Ints(sorted) => sorted
+                .binary_search_by_key(&value, |(category, _)| *category)
+                .ok()
+                .map(|at| sorted[at].1),
             Categories::Strings(_) => None,
         }
     }
