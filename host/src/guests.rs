@@ -10,6 +10,7 @@ pub(crate) mod check;
 pub(crate) mod engine;
 pub(crate) mod loader;
 pub mod manifest;
+pub(crate) mod model_calls;
 pub mod output;
 pub(crate) mod slot;
 pub(crate) mod state;

@@ -12,10 +12,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::guests::bindings::{host, models, types};
+use crate::guests::model_calls::run_model;
 use crate::guests::output::{GuestOutput, Level, Stream};
-use crate::models::onnx_model::RunError;
-use crate::models::store::{AccessError, ModelStore};
-use crate::models::tensor_wit::{tensor_from_wit, tensor_to_wit};
+use crate::models::store::ModelStore;
 
 /// Host memory one model call may use per guest when `guests.toml` sets no
 /// `model_memory_mb`: the bytes of its inputs, and of its outputs.
@@ -199,88 +198,8 @@ impl models::Host for GuestState {
             return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
         }
         let started = Instant::now();
-        let result = run_model(Arc::clone(&self.identity), model, inputs).await;
+        let result = run_model(Arc::clone(&self.identity), model, inputs, deadline).await;
         self.model_time += started.elapsed();
         Ok(result)
     }
-}
-
-/// Runs a model on tokio's blocking pool, so the call can be abandoned at
-/// its deadline while tract finishes on its own thread.
-async fn run_model(
-    identity: Arc<GuestIdentity>,
-    model: String,
-    inputs: Vec<models::Tensor>,
-) -> Result<Vec<models::Tensor>, models::ModelError> {
-    use models::ModelError;
-    let cap = identity.model_memory_bytes;
-    let input_bytes: u64 = inputs.iter().map(tensor_bytes).sum();
-    if input_bytes > cap {
-        return Err(ModelError::InvalidInput(format!(
-            "model `{model}`: inputs of {input_bytes} bytes exceed guest `{}`'s model memory cap of {cap} bytes (`model_memory_mb` in guests.toml); send smaller batches",
-            identity.name
-        )));
-    }
-    let runnable = identity
-        .models
-        .for_guest(&model, &identity.name, identity.allowed_models.as_deref())
-        .map_err(|error| match error {
-            AccessError::Unknown(m) => ModelError::UnknownModel(m),
-            AccessError::NotAllowed(m) => ModelError::NotAllowed(m),
-            AccessError::Unavailable(m) => ModelError::Failed(m),
-        })?
-        .clone();
-    let permit = Arc::clone(&identity.model_runs)
-        .acquire_owned()
-        .await
-        .map_err(|_| ModelError::Failed("the host is shutting down".to_owned()))?;
-    let guest = identity.name.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let named = inputs
-            .into_iter()
-            .map(|tensor| {
-                let name = tensor.name.clone();
-                tensor_from_wit(tensor).map(|t| (name, t))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()
-            .map_err(|e| ModelError::InvalidInput(format!("{e:#}")))?;
-        let outputs = runnable.run(named).map_err(|error| match error {
-            RunError::InvalidInput(m) => ModelError::InvalidInput(format!("model `{model}`: {m}")),
-            RunError::Failed(m) => ModelError::Failed(format!("model `{model}`: {m}")),
-        })?;
-        let output_bytes: u64 = outputs
-            .iter()
-            .map(|(_, t)| (t.len() * t.datum_type().size_of()) as u64)
-            .sum();
-        if output_bytes > cap {
-            return Err(ModelError::Failed(format!(
-                "model `{model}`: outputs of {output_bytes} bytes exceed guest `{guest}`'s model memory cap of {cap} bytes (`model_memory_mb` in guests.toml); send smaller batches"
-            )));
-        }
-        outputs
-            .iter()
-            .map(|(name, tensor)| tensor_to_wit(name, tensor))
-            .collect::<anyhow::Result<Vec<_>>>()
-            .map_err(|e| ModelError::Failed(format!("model `{model}`: {e:#}")))
-    });
-    run.await.unwrap_or_else(|join_error| {
-        Err(ModelError::Failed(format!(
-            "the model run failed inside the host: {join_error}"
-        )))
-    })
-}
-
-/// Bytes of a tensor's elements.
-fn tensor_bytes(tensor: &models::Tensor) -> u64 {
-    use models::TensorData;
-    let (count, size) = match &tensor.data {
-        TensorData::Float32(v) => (v.len(), 4),
-        TensorData::Float64(v) => (v.len(), 8),
-        TensorData::Int32(v) => (v.len(), 4),
-        TensorData::Int64(v) => (v.len(), 8),
-        TensorData::Uint8(v) => (v.len(), 1),
-        TensorData::Boolean(v) => (v.len(), 1),
-    };
-    (count as u64).saturating_mul(size)
 }

@@ -1,10 +1,11 @@
-//! One ONNX model: parsed with tract (our tree ensembles registered), free
+//! One ONNX model: parsed with tract (our ai.onnx.ml operators registered), free
 //! input dimensions given symbols, optimized into a runnable plan; and run
 //! with inputs checked against its signature first, so a wrong input is an
 //! answer, not a tract error deep in a kernel.
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -105,6 +106,9 @@ pub struct OnnxModel {
     plan: Arc<TypedRunnableModel>,
     pub inputs: Vec<TensorSignature>,
     pub outputs: Vec<TensorSignature>,
+    /// How many small-input runs in a row were short (see
+    /// `guests::model_calls`, which decides where a guest's run goes).
+    pub short_small_runs: AtomicU32,
 }
 
 /// tract's ONNX parser with our ai.onnx.ml operators, built once.
@@ -213,6 +217,7 @@ impl OnnxModel {
             plan,
             inputs,
             outputs,
+            short_small_runs: AtomicU32::new(0),
         })
     }
 
