@@ -133,7 +133,9 @@ fn guest_call_us(dir: &Path, name: &str, row: &Value) -> Result<f64> {
             .dispatch(event(GUEST_CALLS).as_bytes(), &invocation)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let answer: Value = serde_json::from_slice(&answer.body)?;
-        let loop_ns = answer["loop_ns"].as_f64().context("loop_ns")?;
+        let loop_ns = answer["loop_ns"]
+            .as_f64()
+            .with_context(|| format!("no loop_ns from the probe guest: {answer}"))?;
         per_call.push(loop_ns / GUEST_CALLS as f64 / 1e3);
     }
     Ok(median(&mut per_call))
