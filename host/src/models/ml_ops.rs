@@ -291,6 +291,24 @@ impl Values {
     }
 }
 
+/// The rows of a `[N, F]` input, or 1 for a lone `[F]` row.
+pub(crate) fn rows_dim(shape: &[TDim]) -> TDim {
+    if shape.len() == 1 {
+        1.to_dim()
+    } else {
+        shape[0].clone()
+    }
+}
+
+/// Checks the input's column count against the model's feature count.
+pub(crate) fn check_features(op: &str, columns: usize, features: usize) -> TractResult<()> {
+    ensure!(
+        columns == features,
+        "{op}: the input has {columns} features, the model {features}"
+    );
+    Ok(())
+}
+
 /// Checks a per-column table's length against the input's column count.
 pub(crate) fn check_per_column(
     op: &str,

@@ -7,7 +7,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, ints};
-use super::{FactShape, Kernel, Values, expand_kernel};
+use super::{FactShape, Kernel, Values, expand_kernel, rows_dim};
 
 #[derive(Debug)]
 struct FeatureVectorizer {
@@ -41,10 +41,7 @@ impl Kernel for FeatureVectorizer {
     }
 
     fn output_facts(&self, inputs: &[FactShape]) -> TractResult<TVec<FactShape>> {
-        let rows = match inputs[0].1.len() {
-            1 => 1.to_dim(),
-            _ => inputs[0].1[0].clone(),
-        };
+        let rows = rows_dim(&inputs[0].1);
         let width: usize = self.widths.iter().sum();
         Ok(tvec!((f32::datum_type(), tvec![rows, width.to_dim()])))
     }

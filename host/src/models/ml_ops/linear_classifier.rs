@@ -10,7 +10,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats, ints};
-use super::{FactShape, Kernel, Values, expand_kernel};
+use super::{FactShape, Kernel, Values, check_features, expand_kernel, rows_dim};
 use crate::models::forest::{PostTransform, apply_post_transform, logistic, probit};
 
 #[derive(Debug)]
@@ -152,12 +152,7 @@ impl Kernel for LinearClassifier {
     }
 
     fn output_facts(&self, inputs: &[FactShape]) -> TractResult<TVec<FactShape>> {
-        let shape = &inputs[0].1;
-        let rows = if shape.len() == 1 {
-            1.to_dim()
-        } else {
-            shape[0].clone()
-        };
+        let rows = rows_dim(&inputs[0].1);
         let label_type = if self.targets == 1 && self.labels.len() != 2 {
             i64::datum_type()
         } else {
@@ -170,12 +165,7 @@ impl Kernel for LinearClassifier {
     }
 
     fn check_columns(&self, columns: usize) -> TractResult<()> {
-        ensure!(
-            columns == self.features,
-            "LinearClassifier: the input has {columns} features, the model {}",
-            self.features
-        );
-        Ok(())
+        check_features(self.name(), columns, self.features)
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {

@@ -11,7 +11,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats};
-use super::{FactShape, Kernel, Values, expand_kernel};
+use super::{FactShape, Kernel, Values, check_features, expand_kernel, rows_dim};
 use crate::models::forest::{PostTransform, apply_post_transform};
 
 #[derive(Debug)]
@@ -67,12 +67,7 @@ impl Kernel for LinearRegressor {
     }
 
     fn output_facts(&self, inputs: &[FactShape]) -> TractResult<TVec<FactShape>> {
-        let shape = &inputs[0].1;
-        let rows = if shape.len() == 1 {
-            1.to_dim()
-        } else {
-            shape[0].clone()
-        };
+        let rows = rows_dim(&inputs[0].1);
         Ok(tvec!((
             f32::datum_type(),
             tvec![rows, self.targets.to_dim()]
@@ -80,12 +75,7 @@ impl Kernel for LinearRegressor {
     }
 
     fn check_columns(&self, columns: usize) -> TractResult<()> {
-        ensure!(
-            columns == self.features,
-            "LinearRegressor: the input has {columns} features, the model {}",
-            self.features
-        );
-        Ok(())
+        check_features(self.name(), columns, self.features)
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {

@@ -10,7 +10,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats, ints};
-use super::{FactShape, Kernel, Values, expand_kernel};
+use super::{FactShape, Kernel, Values, check_features, expand_kernel, rows_dim};
 use crate::models::forest::{PostTransform, apply_post_transform, logistic, probit};
 
 /// The kernel function between an input row and a support vector.
@@ -193,6 +193,18 @@ fn post_transform(node: &NodeProto) -> TractResult<PostTransform> {
     PostTransform::parse(node.get_attr_opt("post_transform")?.unwrap_or("NONE"))
 }
 
+/// The support vectors, `count` rows of equal length.
+fn support_vectors(node: &NodeProto, count: usize) -> TractResult<Vec<f32>> {
+    let vectors = floats(node, "support_vectors")?.unwrap_or_default();
+    ensure!(
+        !vectors.is_empty() && vectors.len() % count == 0,
+        "{}: {} support vector values for {count} support vectors",
+        context(node),
+        vectors.len()
+    );
+    Ok(vectors)
+}
+
 /// Support vector counts must be non-negative and bounded (they size
 /// every row's work).
 fn count(node: &NodeProto, value: i64, what: &str) -> TractResult<usize> {
@@ -238,12 +250,7 @@ pub fn classifier_from_node(
             "{at}: vectors_per_class has {} entries for {classes} classes",
             per_class.len()
         );
-        let vectors = floats(node, "support_vectors")?.unwrap_or_default();
-        ensure!(
-            !vectors.is_empty() && vectors.len() % vector_count == 0,
-            "{at}: {} support vector values for {vector_count} support vectors",
-            vectors.len()
-        );
+        let vectors = support_vectors(node, vector_count)?;
         ensure!(
             coefficients.len() >= (classes - 1) * vector_count,
             "{at}: {} coefficients, expected {}",
@@ -457,22 +464,6 @@ impl Kernel for SvmClassifier {
     }
 }
 
-fn rows_dim(shape: &[TDim]) -> TDim {
-    if shape.len() == 1 {
-        1.to_dim()
-    } else {
-        shape[0].clone()
-    }
-}
-
-fn check_features(op: &str, columns: usize, features: usize) -> TractResult<()> {
-    ensure!(
-        columns == features,
-        "{op}: the input has {columns} features, the model {features}"
-    );
-    Ok(())
-}
-
 pub(super) fn pick_labels(labels: &Tensor, chosen: &[usize]) -> TractResult<Tensor> {
     let view = labels.try_as_plain_ram()?;
     if labels.datum_type() == i64::datum_type() {
@@ -513,12 +504,7 @@ pub fn regressor_from_node(
     )?;
     let one_class = node.get_attr_opt::<i64>("one_class")?.unwrap_or(0) != 0;
     let (kernel, support, features) = if vector_count > 0 {
-        let vectors = floats(node, "support_vectors")?.unwrap_or_default();
-        ensure!(
-            !vectors.is_empty() && vectors.len() % vector_count == 0,
-            "{at}: {} support vector values for {vector_count} support vectors",
-            vectors.len()
-        );
+        let vectors = support_vectors(node, vector_count)?;
         ensure!(
             coefficients.len() >= vector_count,
             "{at}: {} coefficients for {vector_count} support vectors",
