@@ -235,14 +235,18 @@ pub(crate) mod attributes {
         node.get_attr_opt_vec::<i64>(name)
     }
 
-    /// `OpType `name``, naming an unnamed node by its first output.
-    pub fn context(node: &NodeProto) -> String {
-        let name = if node.name.is_empty() {
+    /// The node's name, or its first output's for an unnamed node.
+    pub fn node_label(node: &NodeProto) -> &str {
+        if node.name.is_empty() {
             node.output.first().map_or("(unnamed)", String::as_str)
         } else {
             &node.name
-        };
-        format!("{} `{name}`", node.op_type)
+        }
+    }
+
+    /// `OpType `name``, for attribute errors.
+    pub fn context(node: &NodeProto) -> String {
+        format!("{} `{}`", node.op_type, node_label(node))
     }
 
     /// A per-column table (one value for every column, or one per column)

@@ -13,6 +13,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid as _;
 
 use super::manifest::DimSpec;
+use super::ml_ops::attributes::node_label;
 use super::ml_ops::{SUPPORTED_ML_OPERATORS, register_ml_ops};
 use super::tensor_json::element_type_name;
 
@@ -291,11 +292,7 @@ fn refuse_unsupported_operators(proto: &tract_onnx::pb::ModelProto) -> Result<()
     };
     let register = &onnx_parser().op_register.0;
     for node in &graph.node {
-        let name = if node.name.is_empty() {
-            node.output.first().map_or("(unnamed)", String::as_str)
-        } else {
-            &node.name
-        };
+        let name = node_label(node);
         match node.domain.as_str() {
             "ai.onnx.ml" if !SUPPORTED_ML_OPERATORS.contains(&node.op_type.as_str()) => bail!(
                 "node `{name}` uses the ai.onnx.ml operator `{}`, which the host does not run; \
