@@ -27,11 +27,25 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn check_accepts_sdk_guests() {
-    for guest in ["hello", "counter", "http-router", "misbehave"] {
+    for guest in [
+        "hello",
+        "counter",
+        "http-router",
+        "misbehave",
+        "visits",
+        "fetcher",
+    ] {
         let output = run(&["check", guest_wasm(guest).to_str().unwrap()], None);
         assert!(output.status.success(), "{guest}: {}", stdout(&output));
         assert!(stdout(&output).starts_with("ok:"), "{}", stdout(&output));
     }
+    // Guests with outbound HTTP import the standard wasi:http interfaces.
+    let output = run(&["check", guest_wasm("visits").to_str().unwrap()], None);
+    assert!(
+        stdout(&output).contains("wasi:http/outgoing-handler@0.2"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]

@@ -45,6 +45,7 @@ mod context;
 mod error;
 mod export;
 mod host;
+pub mod http;
 pub mod models;
 
 pub use context::{Context, WarmInfo};

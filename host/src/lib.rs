@@ -9,9 +9,11 @@
 //! a folder by the rules in [`sources`]. [`commands`] are the tools beside
 //! the loop.
 
+pub mod aws;
 pub mod commands;
 pub mod guests;
 pub mod models;
+pub mod outbound;
 pub mod releases;
 pub mod routing;
 pub mod runtime;

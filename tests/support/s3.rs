@@ -25,6 +25,17 @@ pub struct S3Server {
 impl S3Server {
     /// Starts moto's server on a free loopback port and waits for it.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts moto's server checking every request's SigV4 signature and
+    /// IAM permissions after the first `free_actions` actions (which set
+    /// up users and keys; see [`crate::iam`]).
+    pub fn start_checking_signatures(free_actions: u32) -> Self {
+        Self::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", &free_actions.to_string())])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("moto-{port}.log"));
         let log = std::fs::File::create(log).unwrap();
@@ -33,6 +44,7 @@ impl S3Server {
                 .args(["-s", "KILL", &MAX_LIFETIME_SECS.to_string()])
                 .arg(moto_server())
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log),

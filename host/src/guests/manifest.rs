@@ -10,6 +10,10 @@
 //! model_memory_mb = 64           # inputs, and outputs, of one model call (default 64)
 //! log_limit_kb = 1024            # output printed per invocation (default 1024)
 //! models = ["forest"]            # models this guest may use (default: all)
+//! outbound = ["https://api.example.com", "http://127.0.0.1:8080"]  # HTTP destinations (default: none)
+//! aws = ["dynamodb"]             # AWS services the host signs requests to (default: none)
+//! outbound_response_limit_mb = 16  # response bytes per outbound request (default 16)
+//! outbound_concurrency = 16      # outbound requests in flight at once (default 16)
 //! routes = [{ http = "/api/orders/*" }, { sqs = "arn:aws:sqs:*:*:orders" }]
 //!
 //! [guests.orders.config]
@@ -21,6 +25,9 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
+use crate::outbound::OutboundSettings;
+use crate::outbound::allow_list::AllowRule;
+use crate::outbound::aws_grants::AwsGrants;
 use crate::sources::names::{validate_file_name, validate_name};
 use crate::sources::pin::is_pin;
 
@@ -55,6 +62,17 @@ pub struct GuestSpec {
     pub log_limit_kb: Option<u64>,
     /// Models the guest may use; `None` means every model.
     pub models: Option<Vec<String>>,
+    /// Destinations the guest may send HTTP requests to
+    /// (`scheme://host[:port]`, see [`crate::outbound::allow_list`]).
+    #[serde(default)]
+    pub outbound: Vec<String>,
+    /// AWS services whose requests the host signs for the guest.
+    #[serde(default)]
+    pub aws: Vec<String>,
+    /// Response bytes one outbound request may bring in, in MB.
+    pub outbound_response_limit_mb: Option<u64>,
+    /// Outbound requests the guest may have in flight at once.
+    pub outbound_concurrency: Option<u32>,
     /// Events this guest receives.
     #[serde(default)]
     pub routes: Vec<RouteRule>,
@@ -115,15 +133,39 @@ impl Manifest {
             {
                 bail!("guests.toml: guest `{name}`: sha256 must be 64 hex digits");
             }
-            if [spec.memory_limit_mb, spec.timeout_ms, spec.model_memory_mb].contains(&Some(0)) {
+            if [
+                spec.memory_limit_mb,
+                spec.timeout_ms,
+                spec.model_memory_mb,
+                spec.outbound_response_limit_mb,
+                spec.outbound_concurrency.map(u64::from),
+            ]
+            .contains(&Some(0))
+            {
                 bail!("guests.toml: guest `{name}`: limits must be positive");
             }
+            for entry in &spec.outbound {
+                AllowRule::parse(entry)
+                    .with_context(|| format!("guests.toml: guest `{name}`: outbound"))?;
+            }
+            AwsGrants::validate(&spec.aws)
+                .with_context(|| format!("guests.toml: guest `{name}`: aws"))?;
         }
         Ok(manifest)
     }
 }
 
 impl GuestSpec {
+    /// The outbound part of the settings.
+    pub fn outbound_settings(&self) -> OutboundSettings {
+        OutboundSettings {
+            allow: self.outbound.clone(),
+            aws: self.aws.clone(),
+            response_limit_mb: self.outbound_response_limit_mb,
+            concurrency: self.outbound_concurrency,
+        }
+    }
+
     /// The config table as strings (non-string TOML values in TOML syntax).
     pub fn config_strings(&self) -> BTreeMap<String, String> {
         self.config
@@ -181,6 +223,26 @@ mod tests {
         assert_eq!(config["retries"], "3");
         assert_eq!(m.guests["hello"].instance, InstanceMode::Reuse);
         assert!(m.guests["hello"].routes.is_empty());
+    }
+
+    #[test]
+    fn outbound_entries_are_checked_at_parse() {
+        let ok = Manifest::parse(
+            "[guests.a]\noutbound = [\"https://*.example.com\", \"http://127.0.0.1:8080\"]\naws = [\"dynamodb\"]\noutbound_concurrency = 4\n",
+        )
+        .unwrap();
+        assert_eq!(ok.guests["a"].outbound_settings().concurrency, Some(4));
+        let error = Manifest::parse("[guests.a]\noutbound = [\"example.com\"]\n").unwrap_err();
+        assert!(
+            format!("{error:#}").contains("guest `a`: outbound"),
+            "{error:#}"
+        );
+        let error = Manifest::parse("[guests.a]\naws = [\"DynamoDB\"]\n").unwrap_err();
+        assert!(
+            format!("{error:#}").contains("not an AWS service name"),
+            "{error:#}"
+        );
+        assert!(Manifest::parse("[guests.a]\noutbound_concurrency = 0\n").is_err());
     }
 
     #[test]

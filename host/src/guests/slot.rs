@@ -36,6 +36,7 @@ use crate::guests::manifest::{GuestSpec, InstanceMode};
 use crate::guests::output::{DEFAULT_LOG_LIMIT_BYTES, OutputTotals};
 use crate::guests::state::{DEFAULT_MODEL_MEMORY_MB, GuestIdentity, GuestState};
 use crate::models::store::ModelStore;
+use crate::outbound::{AddressGuard, GuestClient, OutboundSummary};
 use crate::runtime::invocation::{Invocation, InvocationError};
 use crate::runtime::settings::FunctionInfo;
 
@@ -93,6 +94,8 @@ pub struct CallStats {
     pub model_time: Duration,
     /// The guest's output.
     pub output: OutputTotals,
+    /// The guest's outbound HTTP calls.
+    pub outbound: OutboundSummary,
 }
 
 /// Which export a call runs.
@@ -103,6 +106,14 @@ enum Call<'a> {
         function: &'a FunctionInfo,
     },
     Warm(&'a types::WarmInfo),
+}
+
+/// The process's address guard (the Runtime API is the same for every guest).
+fn address_guard() -> Arc<AddressGuard> {
+    static GUARD: std::sync::OnceLock<Arc<AddressGuard>> = std::sync::OnceLock::new();
+    GUARD
+        .get_or_init(|| Arc::new(AddressGuard::from_env()))
+        .clone()
 }
 
 /// `future`'s output, or `None` if `deadline` passed first (the future is
@@ -140,6 +151,14 @@ impl GuestSlot {
         template: Result<GuestPre<GuestState>, String>,
         concurrency: u32,
     ) -> Self {
+        let outbound = match GuestClient::new(name, &spec.outbound_settings(), address_guard()) {
+            Ok(client) => Ok(client.map(Arc::new)),
+            Err(error) => Err(format!("outbound HTTP: {error:#}")),
+        };
+        let (outbound, template) = match (outbound, template) {
+            (Ok(client), template) => (client, template),
+            (Err(reason), _) => (None, Err(reason)),
+        };
         let identity = GuestIdentity {
             name: name.to_owned(),
             config: spec.config_strings(),
@@ -155,6 +174,7 @@ impl GuestSlot {
             log_limit_bytes: spec
                 .log_limit_kb
                 .map_or(DEFAULT_LOG_LIMIT_BYTES, |kb| kb.saturating_mul(1024)),
+            outbound,
         };
         Self {
             identity: Arc::new(identity),
@@ -262,12 +282,14 @@ impl GuestSlot {
         instance.store.data().output.begin(request_id);
         instance.store.data_mut().limits.memory_exceeded = false;
         instance.store.data_mut().model_time = Duration::ZERO;
+        instance.store.data_mut().outbound.begin(request_id);
 
         let started = Instant::now();
         self.arm(&mut instance.store, deadline);
         let outcome = within(deadline, Self::run_export(&mut instance, &call)).await;
         stats.output = instance.store.data().output.finish();
         stats.model_time = instance.store.data().model_time;
+        stats.outbound = instance.store.data().outbound.summary();
         // Outer `Err`: the instance cannot be used again.
         let ended = match outcome {
             Some(Ok(Ok(answer))) => Ok(Ok(answer)),

@@ -1,5 +1,5 @@
 //! What a guest's `Store` holds: its WASI context (no environment, files or
-//! network), its resource limits, its identity and configuration, and the
+//! sockets; HTTP only through the host's checked client), its resource limits, its identity and configuration, and the
 //! host imports it may call (logging, config, models).
 
 use std::collections::BTreeMap;
@@ -10,11 +10,13 @@ use tokio::sync::Semaphore;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::guests::bindings::{host, models, types};
 use crate::guests::model_calls::run_model;
 use crate::guests::output::{GuestOutput, Level, Stream};
 use crate::models::store::ModelStore;
+use crate::outbound::{GuestClient, OutboundHooks};
 
 /// Host memory one model call may use per guest when `guests.toml` sets no
 /// `model_memory_mb`: the bytes of its inputs, and of its outputs.
@@ -40,12 +42,17 @@ pub struct GuestIdentity {
     pub model_runs: Arc<Semaphore>,
     /// Guest output allowed per call, in bytes.
     pub log_limit_bytes: u64,
+    /// The guest's outbound HTTP client (`None`: it may reach nothing).
+    pub outbound: Option<Arc<GuestClient>>,
 }
 
 /// The data of one guest instance's store.
 pub struct GuestState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
     table: ResourceTable,
+    /// Outbound HTTP: the guest's client and the current call's totals.
+    pub outbound: OutboundHooks,
     /// Memory and table limits; remembers whether the guest hit them.
     pub limits: GuestLimits,
     identity: Arc<GuestIdentity>,
@@ -69,9 +76,12 @@ impl GuestState {
             .stdout(output.stream(Stream::Stdout))
             .stderr(output.stream(Stream::Stderr))
             .build();
+        let outbound = OutboundHooks::new(&identity.name, identity.outbound.clone());
         Self {
             wasi,
+            http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
+            outbound,
             limits: GuestLimits::new(memory_limit_bytes),
             identity,
             output,
@@ -93,6 +103,18 @@ impl WasiView for GuestState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for GuestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        // Requests end at the current call's deadline.
+        self.outbound.deadline = self.deadline;
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
         }
     }
 }

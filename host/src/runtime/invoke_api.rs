@@ -9,13 +9,12 @@
 //! Lambda's regional endpoint.
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use serde_json::Value;
+
+use crate::aws::{AwsEnvironment, endpoint_override, error_chain, sign_request};
 
 /// Longest wait for a TCP (and TLS) connection to the Invoke API.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -151,26 +150,15 @@ impl InvokeClient {
     /// # Errors
     /// As [`InvokeClient::shared`].
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let set = |key: &str| var(key).filter(|v| !v.is_empty());
-        let region = set("AWS_REGION").or_else(|| set("AWS_DEFAULT_REGION"));
-        let endpoint = match set("AWS_ENDPOINT_URL_LAMBDA").or_else(|| set("AWS_ENDPOINT_URL")) {
+        let aws = AwsEnvironment::from_env(&var);
+        let endpoint = match endpoint_override("lambda", &var) {
             Some(endpoint) => endpoint,
-            None => match &region {
+            None => match &aws.region {
                 Some(region) => format!("https://lambda.{region}.amazonaws.com"),
                 None => {
                     return Err("no Invoke API endpoint: set AWS_REGION (Lambda sets it) or AWS_ENDPOINT_URL_LAMBDA".to_owned());
                 }
             },
-        };
-        let credentials = match (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
-            (Some(key), Some(secret)) => Some(Credentials::new(
-                key,
-                secret,
-                set("AWS_SESSION_TOKEN"),
-                None,
-                "environment",
-            )),
-            _ => None,
         };
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -178,9 +166,9 @@ impl InvokeClient {
             .map_err(|e| format!("building the HTTP client: {e}"))?;
         Ok(Self {
             http,
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-            region: region.unwrap_or_else(|| "us-east-1".to_owned()),
-            credentials,
+            endpoint,
+            region: aws.signing_region().to_owned(),
+            credentials: aws.credentials,
         })
     }
 
@@ -277,47 +265,21 @@ impl InvokeClient {
             endpoint: self.endpoint.clone(),
             detail: format!("signing the request: {detail}"),
         };
-        let identity: Identity = credentials.clone().into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("lambda")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| failed(e.to_string()))?
-            .into();
         let headers = [
             ("content-type", "application/json"),
             ("x-amz-invocation-type", "RequestResponse"),
         ];
-        let signable = SignableRequest::new(
+        sign_request(
+            credentials,
+            &self.region,
+            "lambda",
             "POST",
             url,
             headers.into_iter(),
-            SignableBody::Bytes(payload),
+            payload,
         )
-        .map_err(|e| failed(e.to_string()))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| failed(e.to_string()))?
-            .into_parts();
-        Ok(instructions
-            .headers()
-            .map(|(name, value)| (name.to_owned(), value.to_owned()))
-            .collect())
+        .map_err(failed)
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

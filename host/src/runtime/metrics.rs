@@ -136,6 +136,19 @@ impl Metrics {
                     "Bytes",
                 ),
             ]);
+            if report.outbound.calls > 0 {
+                // Only for guests that called out: most never do.
+                metrics.extend([
+                    metric("OutboundCalls", report.outbound.calls as f64, "Count"),
+                    metric("OutboundFailed", report.outbound.failed as f64, "Count"),
+                    metric(
+                        "OutboundNewConnections",
+                        report.outbound.new_connections as f64,
+                        "Count",
+                    ),
+                    metric("OutboundTime", ms(report.outbound.time), "Milliseconds"),
+                ]);
+            }
             directives.push(Directive {
                 dimensions: &["function", "guest"],
                 metrics,

@@ -17,6 +17,7 @@ use super::guest_set::GuestSet;
 use super::switch::{CheckOutcome, Trigger};
 use crate::guests::output::OutputTotals;
 use crate::guests::slot::CallStats;
+use crate::outbound::OutboundSummary;
 use crate::routing::fanout::{self, FanoutPlan, FanoutSummary};
 use crate::routing::router::{Decision, Payload, RouteError};
 use crate::routing::warmer;
@@ -52,6 +53,8 @@ pub struct EventReport {
     pub model_time: Duration,
     /// The guest's output.
     pub output: OutputTotals,
+    /// The guest's outbound HTTP calls.
+    pub outbound: OutboundSummary,
     /// Time from the event's arrival to its answer (or error).
     pub duration: Duration,
     /// The invocation's X-Ray trace id, when Lambda sent one.
@@ -277,6 +280,7 @@ impl WasmHost {
                 report.cold_instance = stats.cold;
                 report.model_time = stats.model_time;
                 report.output = stats.output;
+                report.outbound = stats.outbound;
                 let answer = answer?;
                 check_answer(&guest, &answer)?;
                 Ok(Response {
