@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Empty};
 use serde_json::{Value, json};
 use wasm_lambda_host::outbound::call_log::{CallRecord, OutboundTotals};
 use wasm_lambda_host::outbound::{AddressGuard, GuestClient, OutboundSettings};
-use wasm_lambda_tests::{GuestFolder, HttpServer, Lambda, S3Server, dynamodb, iam};
+use wasm_lambda_tests::{GuestFolder, HttpServer, Lambda, S3Server, TlsServer, dynamodb, iam};
 
 const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
 
@@ -64,6 +64,27 @@ fn warm_fetches_reuse_one_connection_and_are_logged() {
     assert_eq!(log.matches("connection=\"new\"").count(), 1, "{log}");
     assert_eq!(log.matches("connection=\"reused\"").count(), 4, "{log}");
     assert!(log.contains("\"OutboundCalls\":1.0"), "{log}");
+}
+
+#[test]
+fn https_calls_share_one_http2_connection() {
+    let folder = GuestFolder::new("outbound-tls").with_guest("fetcher", "fetcher");
+    let server = TlsServer::start(folder.root());
+    std::fs::write(
+        folder.guests().join("guests.toml"),
+        format!("[guests.fetcher]\noutbound = [\"{}\"]\n", server.url()),
+    )
+    .unwrap();
+    // The test's certificate is the host's only trusted root.
+    let ca = server.ca_file().to_str().unwrap().to_owned();
+    let lambda = Lambda::start(HOST.as_ref(), &folder, &[("SSL_CERT_FILE", &ca)]);
+    for _ in 0..5 {
+        let result = fetch(&lambda, "fetcher", &format!("{}/hello", server.url()));
+        assert_eq!(result["status"], 200, "{result}");
+        assert_eq!(result["body"], "hello over tls");
+    }
+    assert_eq!(server.connections(), 1);
+    assert_eq!(server.versions(), vec!["HTTP/2.0"; 5]);
 }
 
 #[test]

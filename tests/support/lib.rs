@@ -11,6 +11,7 @@ pub mod http_server;
 pub mod iam;
 pub mod lambda;
 pub mod s3;
+pub mod tls_server;
 pub mod wat_components;
 
 pub use emulator::Emulator;
@@ -19,6 +20,7 @@ pub use host_process::HostProcess;
 pub use http_server::HttpServer;
 pub use lambda::Lambda;
 pub use s3::{S3Server, ThrottlingS3};
+pub use tls_server::TlsServer;
 
 /// The workspace root.
 pub fn workspace_root() -> std::path::PathBuf {
