@@ -11,5 +11,6 @@ target/release/host-bench releases
 target/release/host-bench serving
 target/release/host-bench python
 target/release/host-bench fanout
+target/release/host-bench outbound
 cargo build --release -p wasm-lambda-bench --bin model-bench
 SKIP_SETUP=1 scripts/bench-models.sh

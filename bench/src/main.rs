@@ -12,7 +12,8 @@
 //! `host-bench releases` measures S3 releases instead (see `releases.rs`),
 //! `host-bench serving` the serving path under the emulator (`serving.rs`),
 //! `host-bench python` Python guests against seed 004 (`python_guests.rs`),
-//! `host-bench fanout` the warmer fan-out over N host processes (`fanout.rs`).
+//! `host-bench fanout` the warmer fan-out over N host processes (`fanout.rs`),
+//! `host-bench outbound` a guest's HTTP request vs native Rust (`outbound.rs`).
 //!
 //! Run with `scripts/bench.sh` (release build, guests built first).
 
@@ -30,6 +31,7 @@ use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::GuestFolder;
 
 mod fanout;
+mod outbound;
 mod python_guests;
 mod releases;
 mod serving;
@@ -41,6 +43,7 @@ fn main() -> Result<()> {
         Some("memory-bomb") => return memory_bomb_peak(),
         Some("python") => return python_guests::bench(),
         Some("fanout") => return fanout::bench(),
+        Some("outbound") => return outbound::bench(),
         Some("resident") => return resident_memory(&beside_this_binary("wasm-lambda-host")?),
         Some("releases") => return releases::bench(),
         Some("serving") => return serving::bench(),

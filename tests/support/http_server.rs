@@ -5,7 +5,8 @@
 //! Paths: `/hello` answers `hello`; `/slow` waits 5 s before answering;
 //! `/huge` streams 64 MiB (chunked, no length); `/huge-declared` declares
 //! a 64 MiB `Content-Length`; `/headers` answers the request's header
-//! names, one per line. Anything else is 404.
+//! names, one per line; `/close` answers `closed` and closes the
+//! connection (every call opens a new one). Anything else is 404.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -67,6 +68,7 @@ impl HttpServer {
 /// Answers requests on one connection until the client closes it.
 fn serve(stream: TcpStream, answered: &AtomicU32) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(120)));
+    let _ = stream.set_nodelay(true);
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
@@ -113,6 +115,12 @@ fn serve(stream: TcpStream, answered: &AtomicU32) {
             }
             "/headers" => respond(&mut writer, 200, header_names.join("\n").as_bytes()),
             "/huge" => stream_huge(&mut writer),
+            "/close" => {
+                let _ = writer.write_all(
+                    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 6\r\n\r\nclosed",
+                );
+                return;
+            }
             "/huge-declared" => {
                 writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n")
             }
@@ -130,8 +138,11 @@ fn respond(writer: &mut TcpStream, status: u16, body: &[u8]) -> std::io::Result<
         if status == 200 { "OK" } else { "Not Found" },
         body.len()
     );
-    writer.write_all(head.as_bytes())?;
-    writer.write_all(body)
+    // One write, as real servers answer small requests: two would meet
+    // Nagle and the client's delayed ACK (40 ms per answer).
+    let mut answer = head.into_bytes();
+    answer.extend_from_slice(body);
+    writer.write_all(&answer)
 }
 
 /// 64 chunks of 1 MiB; stops when the client hangs up.

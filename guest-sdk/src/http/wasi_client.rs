@@ -19,11 +19,19 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
     let parts = split(&url)?;
     let invalid = |what: String| HttpError::new(HttpErrorKind::InvalidRequest, what);
 
-    let fields: Vec<(String, Vec<u8>)> = request
+    let mut fields: Vec<(String, Vec<u8>)> = request
         .headers
         .iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), value.as_bytes().to_vec()))
         .collect();
+    // A known length, so the body goes out with `content-length` rather
+    // than chunked (which some servers, and every signed AWS call, prefer).
+    if !request.body.is_empty() && !fields.iter().any(|(name, _)| name == "content-length") {
+        fields.push((
+            "content-length".into(),
+            request.body.len().to_string().into_bytes(),
+        ));
+    }
     let headers = Fields::from_list(&fields).map_err(|e| {
         invalid(format!(
             "a header of the request to {url} is invalid or forbidden: {e:?}"
@@ -43,9 +51,17 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
         .and_then(|()| outgoing.set_authority(Some(parts.authority)))
         .and_then(|()| outgoing.set_path_with_query(Some(&parts.path_with_query)))
         .map_err(|()| invalid(format!("`{url}` is not a valid URL")))?;
-    let body = outgoing
-        .body()
-        .map_err(|()| invalid("the request body was already taken".into()))?;
+    // Without a body the request is sent without one (no chunked empty
+    // body, which costs an extra segment and confuses simple servers).
+    let body = if request.body.is_empty() {
+        None
+    } else {
+        Some(
+            outgoing
+                .body()
+                .map_err(|()| invalid("the request body was already taken".into()))?,
+        )
+    };
 
     let options = request.timeout.map(|timeout| {
         let options = RequestOptions::new();
@@ -59,17 +75,19 @@ pub fn send(request: Request) -> Result<Response, HttpError> {
     // written, so bodies larger than its buffer never block.
     let future =
         outgoing_handler::handle(outgoing, options).map_err(|code| from_code(code, &url))?;
-    if !request.body.is_empty() {
-        let stream = body
-            .write()
-            .map_err(|()| invalid("the request body stream was already taken".into()))?;
-        for chunk in request.body.chunks(WRITE_CHUNK) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| stream_error(e, &url, "sending the body"))?;
+    if let Some(body) = body {
+        {
+            let stream = body
+                .write()
+                .map_err(|()| invalid("the request body stream was already taken".into()))?;
+            for chunk in request.body.chunks(WRITE_CHUNK) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| stream_error(e, &url, "sending the body"))?;
+            }
         }
+        OutgoingBody::finish(body, None).map_err(|code| from_code(code, &url))?;
     }
-    OutgoingBody::finish(body, None).map_err(|code| from_code(code, &url))?;
 
     let response = loop {
         match future.get() {
