@@ -59,12 +59,18 @@ pub struct NewConnections {
     unused: Mutex<HashSet<SocketAddr>>,
 }
 
+/// Unused connections remembered at most; past it the memory is cleared
+/// (a connection whose TLS handshake failed is never used, and must not
+/// stay here forever). Only the new/reused label of a log line can suffer.
+const MAX_REMEMBERED: usize = 1024;
+
 impl NewConnections {
     fn opened(&self, local: SocketAddr) {
-        self.unused
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(local);
+        let mut unused = self.unused.lock().unwrap_or_else(PoisonError::into_inner);
+        if unused.len() >= MAX_REMEMBERED {
+            unused.clear();
+        }
+        unused.insert(local);
     }
 
     /// True the first time a response arrives on the connection whose
