@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Model benchmark: ours (model-bench) against onnxruntime (Python, one
-# thread) on the same models and inputs, in one run; prints a table.
+# Model benchmark: ours (model-bench) against onnxruntime on the same models
+# and inputs, one thread, in one run: through its C API from Rust
+# (ort-anchor, the wheel's libonnxruntime.so) and from Python; prints tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${SKIP_SETUP:-}" != 1 ]; then
     scripts/setup.sh
     scripts/build-guests.sh
-    cargo build --release -p wasm-lambda-bench --bin model-bench
+    cargo build --release -p wasm-lambda-bench --bin model-bench --bin ort-anchor
 fi
+# The shared library the pinned onnxruntime wheel ships.
+ORT_DYLIB_PATH=$(ls "$PWD"/.venv/lib/python3.*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n 1)
+export ORT_DYLIB_PATH
 # The generated models (models/generate.py), then scikit-learn pipelines from
 # the coverage matrix (models/coverage.py): the ai.onnx.ml operators beyond
 # tree ensembles.
@@ -15,25 +19,30 @@ models=(seed_forest large_forest forest_regressor boosting_multiclass mlp)
 sklearn=(standardscaler_logisticregression svc_rbf_probabilities
     onehotencoder_integer_categories_logisticregression)
 ours=$(target/release/model-bench models "${models[@]}")
+ort_c=$(target/release/ort-anchor models "${models[@]}")
 ort=$(.venv/bin/python bench/onnxruntime_anchor.py models "${models[@]}")
 ours_sklearn=$(target/release/model-bench models/coverage "${sklearn[@]}")
+ort_c_sklearn=$(target/release/ort-anchor models/coverage "${sklearn[@]}")
 ort_sklearn=$(.venv/bin/python bench/onnxruntime_anchor.py models/coverage "${sklearn[@]}")
-.venv/bin/python - "$ours" "$ort" "$ours_sklearn" "$ort_sklearn" <<'PY'
+.venv/bin/python - "$ours" "$ort_c" "$ort" "$ours_sklearn" "$ort_c_sklearn" "$ort_sklearn" <<'PY'
 import json, sys
-ours, ort, ours_sklearn, ort_sklearn = (json.loads(a) for a in sys.argv[1:5])
+ours, ort_c, ort, ours_sklearn, ort_c_sklearn, ort_sklearn = (json.loads(a) for a in sys.argv[1:7])
 
-def table(ours, ort):
-    width = max(len(name) for name in ours) + 2
-    print(f"{'model':<{width}}{'load ms':>18}{'1 row p50 us':>20}{'1024 rows/s':>26}{'guest call us':>15}")
-    print(f"{'':<{width}}{'ours / ort':>18}{'ours / ort':>20}{'ours / ort':>26}{'(ours)':>15}")
+def table(ours, ort_c, ort):
+    """Ours / onnxruntime C API / onnxruntime Python; ratios ours vs the C API."""
+    print(f"| model | load ms ours / C / Py | 1 row p50 us ours / C / Py | 1024 rows/s ours / C / Py "
+          f"| ours vs C: load, 1 row, batch | guest call us |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name in ours:
-        o, r = ours[name], ort[name]
-        print(f"{name:<{width}}{o['load_ms']:>9.2f} / {r['load_ms']:<6.2f}"
-              f"{o['single_row_p50_us']:>10.2f} / {r['single_row_p50_us']:<7.2f}"
-              f"{o['batch_rows_per_s']:>13,.0f} / {r['batch_rows_per_s']:<10,.0f}"
-              f"{o['guest_call_us']:>12.2f}")
+        o, c, p = ours[name], ort_c[name], ort[name]
+        print(f"| {name} | {o['load_ms']:.2f} / {c['load_ms']:.2f} / {p['load_ms']:.2f} "
+              f"| {o['single_row_p50_us']:.2f} / {c['single_row_p50_us']:.2f} / {p['single_row_p50_us']:.2f} "
+              f"| {o['batch_rows_per_s']:,.0f} / {c['batch_rows_per_s']:,.0f} / {p['batch_rows_per_s']:,.0f} "
+              f"| {o['load_ms'] / c['load_ms']:.2f}x, {o['single_row_p50_us'] / c['single_row_p50_us']:.2f}x, "
+              f"{o['batch_rows_per_s'] / c['batch_rows_per_s']:.2f}x "
+              f"| {o['guest_call_us']:.2f} |")
 
-table(ours, ort)
+table(ours, ort_c, ort)
 print()
 print("guest call overhead above the bare model run, both as the median of 5 means")
 print("of 20,000 calls (target <= 5 us):")
@@ -42,6 +51,6 @@ for name in ours:
     print(f"  {name}: {o['guest_call_us'] - o['single_row_mean_us']:+.2f} us"
           f" ({o['guest_call_us']:.2f} - {o['single_row_mean_us']:.2f})")
 print()
-print("scikit-learn pipelines (models/coverage), onnxruntime from Python:")
-table(ours_sklearn, ort_sklearn)
+print("scikit-learn pipelines (models/coverage):")
+table(ours_sklearn, ort_c_sklearn, ort_sklearn)
 PY

@@ -12,5 +12,5 @@ target/release/host-bench serving
 target/release/host-bench python
 target/release/host-bench fanout
 target/release/host-bench outbound
-cargo build --release -p wasm-lambda-bench --bin model-bench
+cargo build --release -p wasm-lambda-bench --bin model-bench --bin ort-anchor
 SKIP_SETUP=1 scripts/bench-models.sh
