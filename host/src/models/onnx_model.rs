@@ -15,6 +15,7 @@ use tract_onnx::tract_hir::infer::Factoid as _;
 use super::manifest::DimSpec;
 use super::ml_ops::attributes::node_label;
 use super::ml_ops::{SUPPORTED_ML_OPERATORS, register_ml_ops};
+use super::short_softmax::use_short_row_softmax;
 use super::tensor_json::element_type_name;
 
 /// The symbol a free leading dimension gets: the batch, shared by inputs.
@@ -187,8 +188,11 @@ impl OnnxModel {
             .iter()
             .map(|o| model.node(o.node).name.clone())
             .collect();
-        let optimized = model
+        let mut optimized = model
             .into_optimized()
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("cannot optimize the model")?;
+        use_short_row_softmax(&mut optimized)
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
         let signature = |names: &[String], facts: Vec<&TypedFact>| -> Vec<TensorSignature> {
