@@ -11,7 +11,7 @@ pub(crate) mod forest;
 pub mod manifest;
 pub mod ml_ops;
 pub mod onnx_model;
-pub mod short_softmax;
+pub mod short_rows;
 pub(crate) mod store;
 pub mod tensor_json;
 pub(crate) mod tensor_wit;

@@ -15,7 +15,7 @@ use tract_onnx::tract_hir::infer::Factoid as _;
 use super::manifest::DimSpec;
 use super::ml_ops::attributes::node_label;
 use super::ml_ops::{SUPPORTED_ML_OPERATORS, register_ml_ops};
-use super::short_softmax::use_short_row_softmax;
+use super::short_rows::use_short_row_ops;
 use super::tensor_json::element_type_name;
 
 /// The symbol a free leading dimension gets: the batch, shared by inputs.
@@ -192,7 +192,7 @@ impl OnnxModel {
             .into_optimized()
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
-        use_short_row_softmax(&mut optimized)
+        use_short_row_ops(&mut optimized)
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
         let signature = |names: &[String], facts: Vec<&TypedFact>| -> Vec<TensorSignature> {
