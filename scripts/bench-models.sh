@@ -16,7 +16,8 @@ export ORT_DYLIB_PATH
 # the coverage matrix (models/coverage.py): the ai.onnx.ml operators beyond
 # tree ensembles.
 models=(seed_forest large_forest forest_regressor boosting_multiclass mlp)
-sklearn=(standardscaler_logisticregression svc_rbf_probabilities
+sklearn=(logisticregression_binary logisticregression_3_classes linearregression
+    standardscaler_logisticregression svc_rbf_probabilities
     onehotencoder_integer_categories_logisticregression)
 ours=$(target/release/model-bench models "${models[@]}")
 ort_c=$(target/release/ort-anchor models "${models[@]}")
