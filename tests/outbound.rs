@@ -160,6 +160,15 @@ fn destinations_off_the_list_and_forbidden_addresses_are_refused() {
     assert!(log.contains("link-local or instance-metadata"), "{log}");
     assert!(log.contains("no `outbound` or `aws` grants"), "{log}");
 
+    // A guest cannot point an allowed URL at another host through `Host`.
+    let result = fetch_with(
+        &lambda,
+        "fetcher",
+        json!({ "url": url, "headers": { "host": "169.254.169.254" } }),
+    );
+    assert_eq!(result["error"], "InvalidRequest", "{result}");
+    assert_eq!(server.connections(), 0);
+
     // The environment still serves, and the allowed destination works.
     let result = fetch(&lambda, "fetcher", &url);
     assert_eq!(result["status"], 200, "{result}");

@@ -6,11 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::HeaderName;
-use wasmtime_wasi_http::{
-    DEFAULT_FORBIDDEN_HEADERS, Error, ForbiddenHeaderFilter, RequestOptions, WasiBody,
-    WasiHttpHooks,
-};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::call_log::{CallRecord, OutboundSummary, OutboundTotals};
 use super::guest_client::GuestClient;
@@ -58,11 +54,9 @@ impl OutboundHooks {
     }
 }
 
+/// wasi:http's default forbidden headers (`host`, `connection`, ...) stay:
+/// a guest cannot set `Host` to something other than the URL it was allowed.
 impl WasiHttpHooks for OutboundHooks {
-    fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
-        Arc::new(|name: &HeaderName| DEFAULT_FORBIDDEN_HEADERS.contains(name))
-    }
-
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
