@@ -41,10 +41,7 @@ impl EvalOp for ShortRowSoftmax {
     op_out_of_plan!();
 
     fn eval(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let contiguous = inputs
-            .first()
-            .is_some_and(|input| input.strides() == &*Tensor::natural_strides(input.shape()));
-        if !contiguous {
+        if !is_contiguous(&inputs) {
             return self.general.eval(ctx, inputs);
         }
         let mut tensor = args_1!(inputs).into_tensor();
@@ -94,10 +91,7 @@ impl EvalOp for ShortRowArgMax {
     op_out_of_plan!();
 
     fn eval(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let contiguous = inputs
-            .first()
-            .is_some_and(|input| input.strides() == &*Tensor::natural_strides(input.shape()));
-        if !contiguous {
+        if !is_contiguous(&inputs) {
             return self.general.eval(ctx, inputs);
         }
         let input = args_1!(inputs);
@@ -140,6 +134,14 @@ impl TypedOp for ShortRowArgMax {
     }
 
     as_op!();
+}
+
+/// Whether the first input is one row-major buffer (the ops here read it
+/// as rows; anything else goes to tract's own op).
+fn is_contiguous(inputs: &TVec<TValue>) -> bool {
+    inputs
+        .first()
+        .is_some_and(|input| input.strides() == &*Tensor::natural_strides(input.shape()))
 }
 
 /// Swaps every float Softmax and ArgMax over a short, fixed last axis in
