@@ -232,7 +232,12 @@ fn build_engine(target: CodeTarget) -> Result<Engine> {
         // function entries, so an infinite loop is interrupted.
         .epoch_interruption(true)
         // Deep recursion traps instead of aborting the process.
-        .max_wasm_stack(1 << 20);
+        .max_wasm_stack(1 << 20)
+        // No .eh_frame for guest code: wasmtime walks guest frames by
+        // frame pointer (traps and backtraces keep working), and loading
+        // a guest then skips registering every function with the system
+        // unwinder (measured in BENCHMARKS.md, "cost per guest").
+        .native_unwind_info(false);
     if let CodeTarget::Baseline(arch) = target {
         // An explicit target stops Cranelift from detecting (and using)
         // the build machine's extra features, e.g. AVX-512.
