@@ -483,3 +483,79 @@ fn soak_of_10000_mixed_events_keeps_answers_right_and_memory_flat() {
         "memory grew: {rss_at_1k} kB -> {rss_at_10k} kB"
     );
 }
+
+#[test]
+fn guests_past_the_init_memory_budget_are_instantiated_on_their_first_event() {
+    // An 8 MB function: its init budget (4 MB resident) is spent before the
+    // first guest, so only `eager = true` is instantiated at init.
+    let folder = GuestFolder::new("e2e-eager")
+        .with_guest("hello", "hello")
+        .with_guest("counter", "counter")
+        .with_guest("misbehave", "misbehave")
+        .with_file(
+            "guests.toml",
+            "[guests.hello]\neager = true\n\
+             [guests.misbehave]\neager = false\n[guests.misbehave.config]\ninit = \"error\"\n",
+        );
+    let lambda = start_lambda(&folder, &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "8")]);
+    let log = lambda.host.wait_for_log("init complete");
+    assert!(
+        log.contains(
+            "2 guests will be instantiated on their first event: 1 marked eager = false, \
+             1 past the init memory budget (4 MB resident)"
+        ) && log.contains("marked_not_eager=misbehave")
+            && log.contains("over_budget=counter"),
+        "{log}"
+    );
+    let line = |guest: &str| {
+        log.lines()
+            .find(|l| {
+                l.ends_with(&format!(" guest={guest}")) || l.contains(&format!(" guest={guest} "))
+            })
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line("hello").contains("guest ready"), "{log}");
+    assert!(
+        line("counter").contains("instantiated on its first event"),
+        "{log}"
+    );
+    // misbehave's failing `init` has not run yet: init reports no failure.
+    assert!(
+        log.contains("failed=0") && log.contains("deferred=2"),
+        "{log}"
+    );
+
+    // A warmer ping warms what init instantiated and leaves the rest.
+    let ping = lambda.emulator.invoke(&json!({"warmer": true})).answer();
+    assert!(
+        ping["guests"]["hello"]["ok"] == true && ping["guests"]["hello"].get("skipped").is_none(),
+        "{ping}"
+    );
+    assert!(
+        ping["guests"]["counter"]["skipped"]
+            .as_str()
+            .is_some_and(|r| r.contains("its first event instantiates it")),
+        "{ping}"
+    );
+
+    // The first event instantiates, running `init` before the handler.
+    let first = lambda
+        .emulator
+        .invoke(&envelope("counter", json!({})))
+        .answer();
+    assert_eq!(first["count"], 1);
+    assert_eq!(first["cold"], true);
+    let refused = lambda
+        .emulator
+        .invoke(&envelope("misbehave", json!({"mode": "count"})));
+    assert!(
+        refused.error_type() == "GuestInitFailed"
+            && refused.error_message().contains("InitRefused"),
+        "the deferred guest's init ran before its first event: {}",
+        refused.body
+    );
+    // Once instantiated, a guest is warmed like any other.
+    let ping = lambda.emulator.invoke(&json!({"warmer": true})).answer();
+    assert!(ping["guests"]["counter"]["answer"].is_object(), "{ping}");
+}

@@ -16,6 +16,7 @@ use crate::runtime::environment::Environment;
 use crate::runtime::settings::Settings;
 
 pub mod dispatch;
+pub mod eager;
 pub(crate) mod guest_set;
 pub mod init;
 pub(crate) mod live_release;

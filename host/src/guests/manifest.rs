@@ -5,6 +5,7 @@
 //! file = "orders-v2.wasm"        # default: NAME.wasm
 //! sha256 = "9f86d0..."           # optional pin, checked before compiling
 //! instance = "fresh"             # "reuse" (default) or "fresh"
+//! eager = true                   # instantiate at init whatever the memory budget (unset: within it)
 //! memory_limit_mb = 64           # linear memory limit (default 128)
 //! timeout_ms = 3000              # per-call limit, on top of Lambda's deadline
 //! model_memory_mb = 64           # inputs, and outputs, of one model call (default 64)
@@ -51,6 +52,10 @@ pub struct GuestSpec {
     /// Keep one instance across events, or make one per event.
     #[serde(default)]
     pub instance: InstanceMode,
+    /// Instantiated (and `init` run) at init: `true` always, `false`
+    /// never (on its first event instead), unset while the init memory
+    /// budget lasts (see [`crate::wasm_host::eager`]).
+    pub eager: Option<bool>,
     /// Linear-memory limit in MB.
     pub memory_limit_mb: Option<u64>,
     /// Per-call time limit in milliseconds.

@@ -24,6 +24,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -74,6 +75,9 @@ pub struct GuestSlot {
     /// Instances waiting for an event, warmest last.
     idle: Mutex<Vec<LiveInstance>>,
     init_backoff: Mutex<InitBackoff>,
+    /// Left uninstantiated at init, and no instance built since: a warmer
+    /// ping leaves it alone (warming it would spend the memory deferring saved).
+    deferred: AtomicBool,
 }
 
 /// Failed `init` attempts, and when the next may run.
@@ -188,6 +192,7 @@ impl GuestSlot {
             timeout: spec.timeout_ms.map(Duration::from_millis),
             idle: Mutex::new(Vec::new()),
             init_backoff: Mutex::new(InitBackoff::default()),
+            deferred: AtomicBool::new(false),
         }
     }
 
@@ -199,6 +204,16 @@ impl GuestSlot {
     /// Whether the guest gets a new instance for every event.
     pub fn is_fresh(&self) -> bool {
         self.mode == InstanceMode::Fresh
+    }
+
+    /// At init: leaves the guest for its first event to instantiate.
+    pub fn defer(&self) {
+        self.deferred.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the guest was deferred at init and has had no instance since.
+    pub fn is_deferred(&self) -> bool {
+        self.deferred.load(Ordering::Relaxed)
     }
 
     /// At init: builds the guest's first instance and runs its `init`, so
@@ -366,6 +381,7 @@ impl GuestSlot {
         match outcome {
             Ok(instance) => {
                 *backoff = InitBackoff::default();
+                self.deferred.store(false, Ordering::Relaxed);
                 Ok(instance)
             }
             Err(error) => {

@@ -187,6 +187,11 @@ async fn warm_guests<'a>(
             outcomes.push((slot.name().to_owned(), WarmOutcome::Skipped(reason)));
             continue;
         }
+        if slot.is_deferred() {
+            let reason = "not instantiated at init (eager = false, or past the init memory budget): its first event instantiates it, a warmer ping does not".to_owned();
+            outcomes.push((slot.name().to_owned(), WarmOutcome::Skipped(reason)));
+            continue;
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         let share = left / u32::try_from(total - index).unwrap_or(u32::MAX).max(1);
         let hook_deadline = Instant::now() + share.min(WARM_HOOK_BUDGET);

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::wasm_host::eager::EagerBudget;
+
 /// Default of `WASM_LAMBDA_REFRESH_S`.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(60);
 
@@ -36,6 +38,10 @@ pub struct Settings {
     /// this environment serves at once, so instances a `reuse` guest may
     /// keep. 1 when unset.
     pub max_concurrency: u32,
+    /// Resident memory init may fill with instances of guests not marked
+    /// `eager`: half the function's memory in Lambda, unlimited in tools
+    /// and tests.
+    pub eager_budget: EagerBudget,
 }
 
 /// The Lambda function this environment runs, from Lambda's variables.
@@ -66,6 +72,7 @@ impl Settings {
             strict: false,
             function: FunctionInfo::default(),
             max_concurrency: 1,
+            eager_budget: EagerBudget::UNLIMITED,
         }
     }
 
@@ -82,6 +89,13 @@ impl Settings {
             Some(_) => None,
             None => guests_s3.clone(),
         };
+        let function = FunctionInfo {
+            name: var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "wasm-lambda".into()),
+            version: var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "$LATEST".into()),
+            memory_mb: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(128),
+        };
         Self {
             guests_dir: guests.into(),
             guests_s3,
@@ -97,13 +111,8 @@ impl Settings {
             default_guest: var("WASM_LAMBDA_DEFAULT_GUEST"),
             strict: var("WASM_LAMBDA_STRICT")
                 .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
-            function: FunctionInfo {
-                name: var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "wasm-lambda".into()),
-                version: var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "$LATEST".into()),
-                memory_mb: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(128),
-            },
+            eager_budget: EagerBudget::for_function_memory(function.memory_mb),
+            function,
             max_concurrency: max_concurrency_from_env(),
         }
     }

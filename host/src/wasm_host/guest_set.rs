@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
+use super::eager::Deferred;
 use super::init::{GuestReport, InitError};
 use crate::guests::engine::Arch;
 use crate::guests::loader::{self, GuestSource, LoadContext, LoadOrigin};
@@ -121,6 +122,13 @@ pub struct Built {
     pub guests: Vec<GuestReport>,
     /// One entry per model loaded (none if the models carried over).
     pub models: Vec<ModelReport>,
+    /// Guests left for their first event to instantiate.
+    pub deferred: Deferred,
+    /// Placing, compiling or loading the guests' code, with the models
+    /// loading beside it.
+    pub load_time: Duration,
+    /// Instantiating the guests and running their `init`.
+    pub instantiate_time: Duration,
 }
 
 impl Builder<'_> {
@@ -173,6 +181,7 @@ impl Builder<'_> {
         };
         // Models load while the guests download and compile, on the same
         // pool (one thread a core: the two never oversubscribe the CPUs).
+        let loading = Instant::now();
         let (loaded, models) = match previous.filter(|_| models_carry_over) {
             Some(previous) => (load_guests(), Ok((previous.models.clone(), Vec::new()))),
             None => rayon::join(load_guests, || {
@@ -223,34 +232,57 @@ impl Builder<'_> {
                         name,
                         outcome,
                         elapsed,
+                        deferred: false,
                     },
                 )
             })
             .collect();
-        // Instantiate every newly loaded guest and run its `init`, in parallel.
+        // Instantiate every newly loaded guest and run its `init`, in
+        // parallel, within the init memory budget (see `eager`).
+        let budget = self.settings.eager_budget;
+        let instantiating = Instant::now();
+        let load_time = instantiating - loading;
         let prepared: Vec<_> = slots
             .par_iter()
-            .map(|(slot, report)| {
+            .zip(plan.guests.par_iter())
+            .map(|((slot, report), planned)| {
                 // Only newly loaded guests: kept ones are live already.
                 if !matches!(report.outcome, Ok(origin) if origin != LoadOrigin::Kept) {
-                    return (Ok(()), Duration::ZERO);
+                    return Prepared::Skipped;
+                }
+                if !budget.admits(planned.source.spec.eager) {
+                    slot.defer();
+                    return Prepared::Deferred;
                 }
                 let started = Instant::now();
                 // Each rayon thread drives its guest's async init itself.
                 let prepared = executor().block_on(slot.prepare());
-                (prepared, started.elapsed())
+                Prepared::Instantiated(prepared, started.elapsed())
             })
             .collect();
+        let instantiate_time = instantiating.elapsed();
 
         let mut guests = BTreeMap::new();
         let mut keys = BTreeMap::new();
         let mut reports = Vec::new();
-        for ((planned, (slot, mut report)), (prepared, took)) in
-            plan.guests.iter().zip(slots).zip(prepared)
+        let mut deferred = Deferred::default();
+        for ((planned, (slot, mut report)), prepared) in plan.guests.iter().zip(slots).zip(prepared)
         {
-            report.elapsed += took;
-            if let Err(error) = prepared {
-                report.outcome = Err(error.to_string());
+            match prepared {
+                Prepared::Instantiated(Err(error), took) => {
+                    report.elapsed += took;
+                    report.outcome = Err(error.to_string());
+                }
+                Prepared::Instantiated(Ok(()), took) => report.elapsed += took,
+                Prepared::Deferred => {
+                    report.deferred = true;
+                    if planned.source.spec.eager == Some(false) {
+                        deferred.marked.push(report.name.clone());
+                    } else {
+                        deferred.over_budget.push(report.name.clone());
+                    }
+                }
+                Prepared::Skipped => {}
             }
             if report.outcome.is_ok()
                 && let Some(key) = planned.key()
@@ -277,8 +309,24 @@ impl Builder<'_> {
             },
             guests: reports,
             models: model_reports,
+            deferred,
+            load_time,
+            instantiate_time,
         })
     }
+}
+
+/// What the instantiation step did with one guest.
+enum Prepared {
+    /// Kept from the set before, or failed to load: nothing to do.
+    Skipped,
+    /// Left for its first event (marked `eager = false`, or past the budget).
+    Deferred,
+    /// Instantiated and `init` run, or why that failed; how long it took.
+    Instantiated(
+        Result<(), crate::runtime::invocation::InvocationError>,
+        Duration,
+    ),
 }
 
 enum Loaded {

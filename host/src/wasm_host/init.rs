@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 
 use super::WasmHost;
+use super::eager::{Deferred, EagerBudget};
 use super::guest_set::{Builder, PlannedGuest, ReleaseTag, SetPlan};
 use super::live_release::{Current, Releases};
 use super::switch::CheckState;
@@ -30,6 +31,10 @@ pub struct GuestReport {
     pub outcome: Result<LoadOrigin, String>,
     /// Load time (compile or deserialize, plus instantiate and `init`).
     pub elapsed: Duration,
+    /// Loaded but not instantiated: its first event will (see [`eager`]).
+    ///
+    /// [`eager`]: super::eager
+    pub deferred: bool,
 }
 
 /// How many guests got their code each way, and how many failed.
@@ -58,6 +63,26 @@ pub struct InitReport {
     pub elapsed: Duration,
     /// The releases loaded, when guests or models come from S3.
     pub release: Option<ReleaseReport>,
+    /// Guests left for their first event to instantiate.
+    pub deferred: Deferred,
+    /// The budget that decided which.
+    pub eager_budget: EagerBudget,
+    /// Where the time went.
+    pub phases: InitPhases,
+}
+
+/// Where init's time went, in order (the engine is built while the release
+/// is read; the models load while the guests' code does).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InitPhases {
+    /// Building the engine and linker, or reading the release if longer.
+    pub engine: Duration,
+    /// Reading the manifest and listing the guests.
+    pub plan: Duration,
+    /// Getting the guests' code (and loading the models beside it).
+    pub load: Duration,
+    /// Instantiating the guests and running their `init`.
+    pub instantiate: Duration,
 }
 
 /// Which releases init loaded and what their objects cost.
@@ -94,6 +119,9 @@ impl InitReport {
         for guest in &self.guests {
             let ms = guest.elapsed.as_secs_f64() * 1e3;
             match &guest.outcome {
+                Ok(origin) if guest.deferred => {
+                    tracing::info!(guest = %guest.name, origin = origin.as_str(), "guest loaded in {ms:.1} ms; instantiated on its first event")
+                }
                 Ok(origin) => {
                     tracing::info!(guest = %guest.name, origin = origin.as_str(), "guest ready in {ms:.1} ms")
                 }
@@ -126,6 +154,7 @@ impl InitReport {
                 );
             }
         }
+        self.deferred.log(self.eager_budget);
         let counts = self.counts();
         tracing::info!(
             guests = self.guests.len(),
@@ -134,10 +163,20 @@ impl InitReport {
             cached = counts.cached,
             precompiled = counts.precompiled,
             failed = counts.failed,
+            deferred = self.deferred.marked.len() + self.deferred.over_budget.len(),
+            engine_ms = ms(self.phases.engine),
+            plan_ms = ms(self.phases.plan),
+            load_ms = ms(self.phases.load),
+            instantiate_ms = ms(self.phases.instantiate),
             "init complete in {:.1} ms",
             self.elapsed.as_secs_f64() * 1e3
         );
     }
+}
+
+/// A duration in milliseconds, rounded to 0.01 for the log.
+fn ms(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1e5).round() / 100.0
 }
 
 /// Why init failed: reported to the Runtime API's init-error endpoint, after
@@ -246,6 +285,7 @@ impl WasmHost {
             });
             (engine, release)
         });
+        let engine_time = started.elapsed();
         let (engine, linker) = engine.map_err(|e| InitError::Engine(format!("{e:#}")))?;
         let (releases, current) = release?;
         let builder = Builder {
@@ -255,6 +295,9 @@ impl WasmHost {
             settings: &settings,
         };
         let built = plan_and_build(&builder, releases.as_ref(), &current, None)?;
+        let plan_time = started
+            .elapsed()
+            .saturating_sub(engine_time + built.load_time + built.instantiate_time);
         check_failures(&settings, &built.guests, &built.models)?;
         if let Some(releases) = &releases {
             releases.adopt(&current);
@@ -270,6 +313,14 @@ impl WasmHost {
             models: built.models,
             elapsed: started.elapsed(),
             release,
+            deferred: built.deferred,
+            eager_budget: settings.eager_budget,
+            phases: InitPhases {
+                engine: engine_time,
+                plan: plan_time,
+                load: built.load_time,
+                instantiate: built.instantiate_time,
+            },
         };
         let host = Self {
             live: ArcSwap::from_pointee(built.set),

@@ -217,6 +217,7 @@ impl WasmHost {
             }
         }
         self.live.store(Arc::new(built.set));
+        built.deferred.log(self.settings.eager_budget);
         releases.adopt(&next);
         releases.prune(&next, self.arch);
         let from = std::mem::replace(&mut state.current, next).tag().guests;

@@ -1,0 +1,122 @@
+//! Which guests are instantiated at init, and which wait for their first
+//! event.
+//!
+//! A guest whose manifest entry says `eager = true` is instantiated (and
+//! its `init` run) at init whatever it costs; `eager = false` waits for its
+//! first event. A guest that says neither is instantiated at init while the
+//! process's resident memory is under the init memory budget: half of
+//! `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (the other half is left for events).
+//! Past the budget the rest are deferred; they are compiled or loaded all
+//! the same, so a broken guest is still reported at init, and a deferred
+//! guest's `init` still runs before its first event is handled.
+
+/// The share of the function's memory init may fill with instances.
+pub const BUDGET_SHARE_OF_FUNCTION_MEMORY: f64 = 0.5;
+
+/// The budget unset guests are instantiated within.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EagerBudget {
+    /// Resident bytes the process may reach before unset guests are
+    /// deferred; `None` instantiates every unset guest.
+    limit_bytes: Option<u64>,
+}
+
+impl EagerBudget {
+    /// No budget: every guest not marked `eager = false` is instantiated.
+    pub const UNLIMITED: Self = Self { limit_bytes: None };
+
+    /// The budget for a function of `function_memory_mb`.
+    pub fn for_function_memory(function_memory_mb: u32) -> Self {
+        let bytes = f64::from(function_memory_mb) * 1024.0 * 1024.0;
+        Self {
+            limit_bytes: Some((bytes * BUDGET_SHARE_OF_FUNCTION_MEMORY) as u64),
+        }
+    }
+
+    /// The limit in MB, for the log (`None`: unlimited).
+    pub fn limit_mb(self) -> Option<u64> {
+        self.limit_bytes.map(|b| b / (1024 * 1024))
+    }
+
+    /// Whether a guest with this `eager` setting is instantiated now.
+    pub fn admits(self, eager: Option<bool>) -> bool {
+        match (eager, self.limit_bytes) {
+            (Some(marked), _) => marked,
+            (None, None) => true,
+            // Unreadable (not Linux): instantiate, as without a budget.
+            (None, Some(limit)) => resident_bytes().is_none_or(|resident| resident < limit),
+        }
+    }
+}
+
+/// This process's resident memory.
+///
+/// Read from `/proc/self/statm` by hand: one short line, read once per
+/// guest at init (a procfs crate would parse far more than this needs).
+/// Lambda runs Linux with 4 KiB pages on both architectures.
+pub fn resident_bytes() -> Option<u64> {
+    const PAGE_BYTES: u64 = 4096;
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * PAGE_BYTES)
+}
+
+/// What init did not instantiate, for its log line.
+#[derive(Debug, Clone, Default)]
+pub struct Deferred {
+    /// Guests marked `eager = false`.
+    pub marked: Vec<String>,
+    /// Unset guests past the budget.
+    pub over_budget: Vec<String>,
+}
+
+impl Deferred {
+    /// Whether every guest was instantiated.
+    pub fn is_empty(&self) -> bool {
+        self.marked.is_empty() && self.over_budget.is_empty()
+    }
+
+    /// Logs which guests wait for their first event, and why.
+    pub fn log(&self, budget: EagerBudget) {
+        if self.is_empty() {
+            return;
+        }
+        let budget_mb = budget
+            .limit_mb()
+            .map_or_else(|| "-".to_owned(), |mb| mb.to_string());
+        tracing::info!(
+            deferred = self.marked.len() + self.over_budget.len(),
+            marked_not_eager = %self.marked.join(","),
+            over_budget = %self.over_budget.join(","),
+            budget_mb = %budget_mb,
+            "{} guests will be instantiated on their first event: {} marked eager = false, {} past \
+             the init memory budget ({budget_mb} MB resident)",
+            self.marked.len() + self.over_budget.len(),
+            self.marked.len(),
+            self.over_budget.len(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_win_over_the_budget() {
+        let none = EagerBudget::for_function_memory(0);
+        assert!(none.admits(Some(true)));
+        assert!(!none.admits(None), "a zero budget is already spent");
+        assert!(!EagerBudget::UNLIMITED.admits(Some(false)));
+        assert!(EagerBudget::UNLIMITED.admits(None));
+    }
+
+    #[test]
+    fn the_budget_is_half_the_function_memory_and_compared_with_rss() {
+        assert_eq!(EagerBudget::for_function_memory(1024).limit_mb(), Some(512));
+        let resident = resident_bytes().expect("Linux has /proc/self/statm");
+        assert!(resident > 1024 * 1024, "{resident}");
+        let roomy = EagerBudget::for_function_memory(1 << 20);
+        assert!(roomy.admits(None));
+    }
+}
