@@ -487,10 +487,11 @@ fn soak_of_10000_mixed_events_keeps_answers_right_and_memory_flat() {
 #[test]
 fn guests_past_the_init_memory_budget_are_instantiated_on_their_first_event() {
     // An 8 MB function: its init budget (4 MB resident) is spent before the
-    // first guest, so only `eager = true` is instantiated at init.
+    // first guest, so only `eager = true` is instantiated at init. `counter`
+    // has a .cwasm: it is not even loaded until its first event.
     let folder = GuestFolder::new("e2e-eager")
         .with_guest("hello", "hello")
-        .with_guest("counter", "counter")
+        .with_precompiled_guest("counter", "counter", Path::new(HOST))
         .with_guest("misbehave", "misbehave")
         .with_file(
             "guests.toml",
@@ -517,12 +518,16 @@ fn guests_past_the_init_memory_budget_are_instantiated_on_their_first_event() {
     };
     assert!(line("hello").contains("guest ready"), "{log}");
     assert!(
-        line("counter").contains("instantiated on its first event"),
+        line("counter").contains("guest left for its first event, which loads its .cwasm"),
         "{log}"
+    );
+    assert!(
+        line("misbehave").contains("instantiated on its first event"),
+        "no .cwasm: compiled at init, instantiated later; {log}"
     );
     // misbehave's failing `init` has not run yet: init reports no failure.
     assert!(
-        log.contains("failed=0") && log.contains("deferred=2"),
+        log.contains("failed=0") && log.contains("deferred=2") && log.contains("on_first_use=1"),
         "{log}"
     );
 

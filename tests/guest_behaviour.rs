@@ -396,6 +396,7 @@ fn origins(compiled: usize, cached: usize, precompiled: usize) -> OriginCounts {
         cached,
         precompiled,
         kept: 0,
+        on_first_use: 0,
         failed: 0,
     }
 }

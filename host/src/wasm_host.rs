@@ -31,7 +31,7 @@ pub struct WasmHost {
     settings: Settings,
     engine: Engine,
     arch: Option<Arch>,
-    linker: Linker<GuestState>,
+    linker: Arc<Linker<GuestState>>,
     /// The guest set events are served by; replaced whole by a switch.
     live: ArcSwap<GuestSet>,
     environment: Environment,

@@ -258,6 +258,25 @@ pub fn load(
     path: &Path,
     source: &Sha256Digest,
 ) -> Result<Component, Refusal> {
+    let info = usable(engine, arch, path)?;
+    if &info.source != source {
+        return Err(Refusal::OtherWasm);
+    }
+    // SAFETY: the trailer shows this file came from `compile` above, run by
+    // a host of this version with this exact engine configuration, from this
+    // exact `.wasm`; wasmtime also checks its own header and version.
+    // Artifacts are written by rename and never modified in place, so the
+    // mapping stays valid.
+    unsafe { Component::deserialize_file(engine, path) }
+        .map_err(|e| Refusal::Damaged(format!("{e:#}")))
+}
+
+/// Reads an artifact's trailer and checks everything but the `.wasm` it was
+/// made from: this host's architecture, version and engine configuration.
+///
+/// # Errors
+/// The reason this host cannot use it.
+pub fn usable(engine: &Engine, arch: Option<Arch>, path: &Path) -> Result<ArtifactInfo, Refusal> {
     let info = inspect(path)?;
     if info.arch != arch {
         return Err(Refusal::OtherArchitecture {
@@ -277,16 +296,7 @@ pub fn load(
             engine_fingerprint(engine)
         )));
     }
-    if &info.source != source {
-        return Err(Refusal::OtherWasm);
-    }
-    // SAFETY: the trailer shows this file came from `compile` above, run by
-    // a host of this version with this exact engine configuration, from this
-    // exact `.wasm`; wasmtime also checks its own header and version.
-    // Artifacts are written by rename and never modified in place, so the
-    // mapping stays valid.
-    unsafe { Component::deserialize_file(engine, path) }
-        .map_err(|e| Refusal::Damaged(format!("{e:#}")))
+    Ok(info)
 }
 
 /// The last bytes of the file: the longest trailer, or the whole file when

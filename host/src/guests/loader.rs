@@ -14,6 +14,7 @@
 //! (an 18 MB Python guest costs 10–40 ms to read and hash).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
@@ -49,6 +50,9 @@ pub enum LoadOrigin {
     /// Kept from the release before: same code, settings and models, so
     /// its live instance (and the state in it) carried over.
     Kept,
+    /// Not loaded at init: deferred with a usable `.cwasm`, which its
+    /// first event loads.
+    OnFirstUse,
 }
 
 impl LoadOrigin {
@@ -59,6 +63,7 @@ impl LoadOrigin {
             Self::Cache => "cache",
             Self::Precompiled => "precompiled",
             Self::Kept => "kept",
+            Self::OnFirstUse => "on first use",
         }
     }
 }
@@ -84,6 +89,44 @@ pub struct LoadContext<'a> {
     pub guests_dir: &'a Path,
     /// `WASM_LAMBDA_CACHE`.
     pub cache_dir: &'a Path,
+}
+
+/// What loading needs, owned: kept by a guest whose code is loaded on its
+/// first event.
+#[derive(Clone)]
+pub struct OwnedLoadContext {
+    /// The runtime engine.
+    pub engine: Engine,
+    /// The architecture the engine's code is for.
+    pub arch: Option<Arch>,
+    /// The linker guests are checked against, shared by every guest.
+    pub linker: Arc<Linker<GuestState>>,
+    /// `WASM_LAMBDA_GUESTS` (or the release's folder).
+    pub guests_dir: PathBuf,
+    /// `WASM_LAMBDA_CACHE`.
+    pub cache_dir: PathBuf,
+}
+
+impl OwnedLoadContext {
+    /// The borrowed form [`load_one`] takes.
+    pub fn borrow(&self) -> LoadContext<'_> {
+        LoadContext {
+            engine: &self.engine,
+            arch: self.arch,
+            linker: &self.linker,
+            guests_dir: &self.guests_dir,
+            cache_dir: &self.cache_dir,
+        }
+    }
+}
+
+/// Whether the guest has a `.cwasm` beside it that this host can use, by
+/// its trailer alone (architecture, host version, engine): loading such a
+/// guest later takes milliseconds, not a compile. Whether it was made from
+/// this `.wasm` (and the pin) is checked when it is loaded.
+pub fn has_usable_artifact(context: &LoadContext<'_>, source: &GuestSource) -> bool {
+    resolve_inside(context.guests_dir, &cwasm_path(source))
+        .is_ok_and(|real| artifact::usable(context.engine, context.arch, &real).is_ok())
 }
 
 /// Reads a folder's `guests.toml` (none means defaults for every guest).

@@ -25,7 +25,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -58,10 +58,25 @@ struct LiveInstance {
     events_handled: u64,
 }
 
+/// A guest's code, as its slot is made with it.
+pub enum GuestCode {
+    /// Loaded: the template instances are made from.
+    Ready(GuestPre<GuestState>),
+    /// Why it could not be loaded.
+    Failed(String),
+    /// Loaded on the first event that needs it (a guest deferred at init
+    /// with a usable `.cwasm`): the load, or why it failed.
+    OnFirstUse(Box<dyn Fn() -> Result<GuestPre<GuestState>, String> + Send + Sync>),
+}
+
 /// Whether the guest loaded.
 enum Template {
     Ready(GuestPre<GuestState>),
     Failed(String),
+    Later {
+        load: Box<dyn Fn() -> Result<GuestPre<GuestState>, String> + Send + Sync>,
+        loaded: OnceLock<Result<GuestPre<GuestState>, String>>,
+    },
 }
 
 /// One guest, loaded or not.
@@ -145,23 +160,24 @@ async fn within<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
 type CallResult = wasmtime::Result<Result<Vec<u8>, types::GuestError>>;
 
 impl GuestSlot {
-    /// A guest's slot: `template` is its pre-instantiated component, or
-    /// why it failed to load (its events then get that reason).
+    /// A guest's slot: `code` is its pre-instantiated component, why it
+    /// failed to load (its events then get that reason), or how to load it
+    /// on its first event.
     pub fn new(
         name: &str,
         spec: &GuestSpec,
         engine: &Engine,
         models: &Arc<ModelStore>,
-        template: Result<GuestPre<GuestState>, String>,
+        code: GuestCode,
         concurrency: u32,
     ) -> Self {
         let outbound = match GuestClient::new(name, &spec.outbound_settings(), address_guard()) {
             Ok(client) => Ok(client.map(Arc::new)),
             Err(error) => Err(format!("outbound HTTP: {error:#}")),
         };
-        let (outbound, template) = match (outbound, template) {
-            (Ok(client), template) => (client, template),
-            (Err(reason), _) => (None, Err(reason)),
+        let (outbound, code) = match (outbound, code) {
+            (Ok(client), code) => (client, code),
+            (Err(reason), _) => (None, GuestCode::Failed(reason)),
         };
         let identity = GuestIdentity {
             name: name.to_owned(),
@@ -183,9 +199,13 @@ impl GuestSlot {
         Self {
             identity: Arc::new(identity),
             engine: engine.clone(),
-            template: match template {
-                Ok(pre) => Template::Ready(pre),
-                Err(reason) => Template::Failed(reason),
+            template: match code {
+                GuestCode::Ready(pre) => Template::Ready(pre),
+                GuestCode::Failed(reason) => Template::Failed(reason),
+                GuestCode::OnFirstUse(load) => Template::Later {
+                    load,
+                    loaded: OnceLock::new(),
+                },
             },
             mode: spec.instance,
             memory_limit_mb: spec.memory_limit_mb.unwrap_or(DEFAULT_MEMORY_LIMIT_MB),
@@ -503,12 +523,15 @@ impl GuestSlot {
     }
 
     fn template(&self) -> Result<&GuestPre<GuestState>, InvocationError> {
+        let failed = |reason: &String| InvocationError::GuestLoadFailed {
+            guest: self.identity.name.clone(),
+            reason: reason.clone(),
+        };
         match &self.template {
             Template::Ready(pre) => Ok(pre),
-            Template::Failed(reason) => Err(InvocationError::GuestLoadFailed {
-                guest: self.identity.name.clone(),
-                reason: reason.clone(),
-            }),
+            Template::Failed(reason) => Err(failed(reason)),
+            // Once: its outcome, either way, stands for the slot's life.
+            Template::Later { load, loaded } => loaded.get_or_init(load).as_ref().map_err(failed),
         }
     }
 

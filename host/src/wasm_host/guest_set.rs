@@ -15,9 +15,9 @@ use wasmtime::component::Linker;
 use super::eager::Deferred;
 use super::init::{GuestReport, InitError};
 use crate::guests::engine::Arch;
-use crate::guests::loader::{self, GuestSource, LoadContext, LoadOrigin};
+use crate::guests::loader::{self, GuestSource, LoadContext, LoadOrigin, OwnedLoadContext};
 use crate::guests::manifest::GuestSpec;
-use crate::guests::slot::GuestSlot;
+use crate::guests::slot::{GuestCode, GuestSlot};
 use crate::guests::state::GuestState;
 use crate::models::store::{ModelReport, ModelStore, ModelsDirError};
 use crate::routing::router::Router;
@@ -109,7 +109,7 @@ pub struct Builder<'a> {
     /// What its code is for.
     pub arch: Option<Arch>,
     /// The linker guests are checked against.
-    pub linker: &'a Linker<GuestState>,
+    pub linker: &'a Arc<Linker<GuestState>>,
     /// The host's settings.
     pub settings: &'a Settings,
 }
@@ -157,10 +157,11 @@ impl Builder<'_> {
         let context = LoadContext {
             engine: self.engine,
             arch: self.arch,
-            linker: self.linker,
+            linker: self.linker.as_ref(),
             guests_dir: &plan.guests_dir,
             cache_dir: &self.settings.cache_dir,
         };
+        let budget = self.settings.eager_budget;
         let load_guests = || -> Vec<Loaded> {
             plan.guests
                 .par_iter()
@@ -171,6 +172,15 @@ impl Builder<'_> {
                     let started = Instant::now();
                     match (plan.place_guest)(&planned.source) {
                         Err(reason) => Loaded::Failed(reason, started.elapsed()),
+                        // Past the budget with a usable .cwasm: not even
+                        // loaded now (loading alone costs a quarter of what
+                        // an instance does); its first event loads it.
+                        Ok(())
+                            if !budget.admits(planned.source.spec.eager)
+                                && loader::has_usable_artifact(&context, &planned.source) =>
+                        {
+                            Loaded::Later(started.elapsed())
+                        }
                         Ok(()) => match loader::load_one(&context, &planned.source) {
                             Ok(loaded) => Loaded::Ready(loaded, started.elapsed()),
                             Err(error) => Loaded::Failed(format!("{error:#}"), started.elapsed()),
@@ -200,13 +210,20 @@ impl Builder<'_> {
             ModelsDirError::Unreadable(text) => InitError::ModelsFolderUnreadable(text),
         })?;
 
-        let new_slot = |source: &GuestSource, template| {
+        let owned_context = OwnedLoadContext {
+            engine: self.engine.clone(),
+            arch: self.arch,
+            linker: self.linker.clone(),
+            guests_dir: plan.guests_dir.clone(),
+            cache_dir: self.settings.cache_dir.clone(),
+        };
+        let new_slot = |source: &GuestSource, code| {
             Arc::new(GuestSlot::new(
                 &source.name,
                 &source.spec,
                 self.engine,
                 &models,
-                template,
+                code,
                 self.settings.max_concurrency,
             ))
         };
@@ -218,11 +235,29 @@ impl Builder<'_> {
                 let source = &planned.source;
                 let (slot, outcome, elapsed) = match loaded {
                     Loaded::Kept(slot) => (slot, Ok(LoadOrigin::Kept), Duration::ZERO),
-                    Loaded::Ready(loaded, took) => {
-                        (new_slot(source, Ok(loaded.pre)), Ok(loaded.origin), took)
-                    }
-                    Loaded::Failed(reason, took) => {
-                        (new_slot(source, Err(reason.clone())), Err(reason), took)
+                    Loaded::Ready(loaded, took) => (
+                        new_slot(source, GuestCode::Ready(loaded.pre)),
+                        Ok(loaded.origin),
+                        took,
+                    ),
+                    Loaded::Failed(reason, took) => (
+                        new_slot(source, GuestCode::Failed(reason.clone())),
+                        Err(reason),
+                        took,
+                    ),
+                    Loaded::Later(took) => {
+                        let owned = owned_context.clone();
+                        let source_owned = source.clone();
+                        let load = move || {
+                            loader::load_one(&owned.borrow(), &source_owned)
+                                .map(|loaded| loaded.pre)
+                                .map_err(|error| format!("{error:#}"))
+                        };
+                        (
+                            new_slot(source, GuestCode::OnFirstUse(Box::new(load))),
+                            Ok(LoadOrigin::OnFirstUse),
+                            took,
+                        )
                     }
                 };
                 let name = source.name.clone();
@@ -239,7 +274,6 @@ impl Builder<'_> {
             .collect();
         // Instantiate every newly loaded guest and run its `init`, in
         // parallel, within the init memory budget (see `eager`).
-        let budget = self.settings.eager_budget;
         let instantiating = Instant::now();
         let load_time = instantiating - loading;
         let prepared: Vec<_> = slots
@@ -247,10 +281,12 @@ impl Builder<'_> {
             .zip(plan.guests.par_iter())
             .map(|((slot, report), planned)| {
                 // Only newly loaded guests: kept ones are live already.
-                if !matches!(report.outcome, Ok(origin) if origin != LoadOrigin::Kept) {
+                let loaded_now = matches!(report.outcome, Ok(origin) if origin != LoadOrigin::Kept);
+                let load_later = matches!(report.outcome, Ok(LoadOrigin::OnFirstUse));
+                if !loaded_now && !load_later {
                     return Prepared::Skipped;
                 }
-                if !budget.admits(planned.source.spec.eager) {
+                if load_later || !budget.admits(planned.source.spec.eager) {
                     slot.defer();
                     return Prepared::Deferred;
                 }
@@ -331,6 +367,8 @@ enum Prepared {
 
 enum Loaded {
     Kept(Arc<GuestSlot>),
+    /// Left, code and all, for its first event.
+    Later(Duration),
     Ready(loader::LoadedGuest, Duration),
     Failed(String, Duration),
 }

@@ -48,6 +48,8 @@ pub struct OriginCounts {
     pub precompiled: usize,
     /// Carried over from the release before (a live switch only).
     pub kept: usize,
+    /// Left for the first event to load from its `.cwasm`.
+    pub on_first_use: usize,
     /// Unavailable.
     pub failed: usize,
 }
@@ -108,6 +110,7 @@ impl InitReport {
                 Ok(LoadOrigin::Cache) => counts.cached += 1,
                 Ok(LoadOrigin::Precompiled) => counts.precompiled += 1,
                 Ok(LoadOrigin::Kept) => counts.kept += 1,
+                Ok(LoadOrigin::OnFirstUse) => counts.on_first_use += 1,
                 Err(_) => counts.failed += 1,
             }
         }
@@ -119,6 +122,9 @@ impl InitReport {
         for guest in &self.guests {
             let ms = guest.elapsed.as_secs_f64() * 1e3;
             match &guest.outcome {
+                Ok(LoadOrigin::OnFirstUse) => {
+                    tracing::info!(guest = %guest.name, "guest left for its first event, which loads its .cwasm and instantiates it")
+                }
                 Ok(origin) if guest.deferred => {
                     tracing::info!(guest = %guest.name, origin = origin.as_str(), "guest loaded in {ms:.1} ms; instantiated on its first event")
                 }
@@ -162,6 +168,7 @@ impl InitReport {
             compiled = counts.compiled,
             cached = counts.cached,
             precompiled = counts.precompiled,
+            on_first_use = counts.on_first_use,
             failed = counts.failed,
             deferred = self.deferred.marked.len() + self.deferred.over_budget.len(),
             engine_ms = ms(self.phases.engine),
@@ -276,7 +283,7 @@ impl WasmHost {
             let reading = scope.spawn(|| read_release(&settings, arch, started));
             let engine = shared_engine().and_then(|engine| {
                 let linker = guest_linker(&engine)?;
-                Ok((engine, linker))
+                Ok((engine, std::sync::Arc::new(linker)))
             });
             let release = reading.join().unwrap_or_else(|_| {
                 Err(InitError::ReleaseInvalid(
