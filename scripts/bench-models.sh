@@ -54,4 +54,14 @@ for name in ours:
 print()
 print("scikit-learn pipelines (models/coverage):")
 table(ours_sklearn, ort_c_sklearn, ort_sklearn)
+
+# For bench/plot.py.
+import pathlib
+saved = pathlib.Path("target/bench")
+saved.mkdir(parents=True, exist_ok=True)
+(saved / "models.json").write_text(json.dumps({
+    "ours": {**ours, **ours_sklearn},
+    "onnxruntime C API": {**ort_c, **ort_c_sklearn},
+    "onnxruntime Python": {**ort, **ort_sklearn},
+}, indent=1))
 PY

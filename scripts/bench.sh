@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Benchmarks for the core host, with the lambda_runtime echo anchor measured
-# in the same run. Figures go to stdout; BENCHMARKS.md records them.
+# Every benchmark, each against its anchor measured in the same run. Figures
+# go to stdout (BENCHMARKS.md records them) and to target/bench/*.json, from
+# which bench/plot.py draws bench/plots/*.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# matplotlib, for the plots (the tests do not need it).
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 scripts/build-guests.sh
 cargo build --release -p wasm-lambda-host -p wasm-lambda-bench
 target/release/host-bench
+target/release/host-bench guests
 target/release/host-bench releases
 target/release/host-bench serving
 target/release/host-bench python
@@ -14,3 +18,5 @@ target/release/host-bench fanout
 target/release/host-bench outbound
 cargo build --release -p wasm-lambda-bench --bin model-bench --bin ort-anchor
 SKIP_SETUP=1 scripts/bench-models.sh
+# The PNGs BENCHMARKS.md shows, from the figures saved above (target/bench).
+.venv/bin/python bench/plot.py

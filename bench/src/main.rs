@@ -13,6 +13,7 @@
 //! `host-bench serving` the serving path under the emulator (`serving.rs`),
 //! `host-bench python` Python guests against seed 004 (`python_guests.rs`),
 //! `host-bench fanout` the warmer fan-out over N host processes (`fanout.rs`),
+//! `host-bench guests` init time and memory for 1 to 1,000 guests (`guest_count.rs`),
 //! `host-bench outbound` a guest's HTTP request vs native Rust (`outbound.rs`).
 //!
 //! Run with `scripts/bench.sh` (release build, guests built first).
@@ -31,9 +32,12 @@ use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::GuestFolder;
 
 mod fanout;
+mod guest_count;
 mod outbound;
+mod process;
 mod python_guests;
 mod releases;
+mod report;
 mod serving;
 
 const RUNS: usize = 15;
@@ -43,6 +47,7 @@ fn main() -> Result<()> {
         Some("memory-bomb") => return memory_bomb_peak(),
         Some("python") => return python_guests::bench(),
         Some("fanout") => return fanout::bench(),
+        Some("guests") => return guest_count::bench(),
         Some("outbound") => return outbound::bench(),
         Some("resident") => return resident_memory(&beside_this_binary("wasm-lambda-host")?),
         Some("releases") => return releases::bench(),

@@ -79,15 +79,8 @@ fn run(command: &mut Command) -> Result<Run> {
     if let Some(mut out) = child.stdout.take() {
         out.read_to_string(&mut stdout)?;
     }
-    let pid = i32::try_from(child.id())?;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not yet waited for; both pointers
-    // point to live locals.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let (status, usage) = crate::process::wait_with_usage(&child)?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    ensure!(waited == pid, "wait4 failed");
     ensure!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "process failed: {stdout}"
@@ -107,10 +100,10 @@ fn cold_starts(
     seed: &Path,
     event: &Path,
 ) -> Result<()> {
-    let ours = || {
+    let ours = |guest: &str| {
         let mut command = Command::new(host);
         command
-            .args(["invoke", "classifier-py"])
+            .args(["invoke", guest])
             .arg(event)
             .env_clear()
             .env("WASM_LAMBDA_GUESTS", folder.guests())
@@ -124,48 +117,76 @@ fn cold_starts(
         command.arg(script).arg(seed).arg(event);
         command
     };
-    let (mut host_runs, mut python_runs) = (Vec::new(), Vec::new());
+    let (mut python_guest_runs, mut rust_guest_runs, mut python_runs) =
+        (Vec::new(), Vec::new(), Vec::new());
     // One untimed run each fills the page cache, as a warm disk would.
-    run(&mut ours())?;
+    run(&mut ours("classifier-py"))?;
+    run(&mut ours("classifier"))?;
     run(&mut theirs())?;
     for _ in 0..COLD_RUNS {
-        host_runs.push(run(&mut ours())?);
+        python_guest_runs.push(run(&mut ours("classifier-py"))?);
+        rust_guest_runs.push(run(&mut ours("classifier"))?);
         python_runs.push(run(&mut theirs())?);
     }
-    let expected = r#"{"statusCode":200,"body":1}"#;
-    for r in host_runs.iter().chain(&python_runs) {
+    // All three answer seed 004's request with class 1 (the Rust
+    // classifier adds the probabilities).
+    for r in python_guest_runs
+        .iter()
+        .chain(&rust_guest_runs)
+        .chain(&python_runs)
+    {
+        let answer: serde_json::Value = serde_json::from_str(r.stdout.trim())
+            .with_context(|| format!("unexpected answer: {}", r.stdout))?;
         ensure!(
-            r.stdout.trim() == expected,
+            answer["statusCode"] == 200 && answer["body"] == 1,
             "unexpected answer: {}",
             r.stdout
         );
     }
-    let ms = |runs: &[Run]| runs.iter().map(|r| r.ms).collect::<Vec<_>>();
-    let rss = |runs: &[Run]| runs.iter().map(|r| r.peak_rss_mb).collect::<Vec<_>>();
     println!(
         "## cold start to the first answer of seed 004's request, whole processes (median of {COLD_RUNS}, alternating)\n"
     );
     println!("| process | median ms | min ms | peak RSS MB |");
     println!("| --- | --- | --- | --- |");
-    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
-    let (host_ms, python_ms) = (ms(&host_runs), ms(&python_runs));
+    let rows = [
+        (
+            "`wasm-lambda-host invoke classifier-py` (Python guest, .cwasm)",
+            &python_guest_runs,
+        ),
+        (
+            "`wasm-lambda-host invoke classifier` (Rust guest, .cwasm)",
+            &rust_guest_runs,
+        ),
+        (
+            "seed 004: python, import sklearn + joblib, load, predict",
+            &python_runs,
+        ),
+    ];
+    let mut saved = Vec::new();
+    for (label, runs) in rows {
+        let ms: Vec<f64> = runs.iter().map(|r| r.ms).collect();
+        let rss: Vec<f64> = runs.iter().map(|r| r.peak_rss_mb).collect();
+        let min = ms.iter().copied().fold(f64::INFINITY, f64::min);
+        println!(
+            "| {label} | {:.1} | {min:.1} | {:.1} |",
+            median(&ms),
+            median(&rss)
+        );
+        saved
+            .push(json!({"process": label, "median_ms": median(&ms), "peak_rss_mb": median(&rss)}));
+    }
+    let ratio = |field: &str, of: usize| {
+        saved[2][field].as_f64().unwrap_or(f64::NAN) / saved[of][field].as_f64().unwrap_or(f64::NAN)
+    };
     println!(
-        "| `wasm-lambda-host invoke classifier-py` (.cwasm) | {:.1} | {:.1} | {:.1} |",
-        median(&host_ms),
-        min(&host_ms),
-        median(&rss(&host_runs))
+        "\nseed 004 / ours: Python guest {:.1}x faster, {:.1}x less memory; Rust guest {:.1}x faster, \
+         {:.1}x less memory (floor 26x, goal 60x)\n",
+        ratio("median_ms", 0),
+        ratio("peak_rss_mb", 0),
+        ratio("median_ms", 1),
+        ratio("peak_rss_mb", 1)
     );
-    println!(
-        "| seed 004: python, import sklearn + joblib, load, predict | {:.1} | {:.1} | {:.1} |",
-        median(&python_ms),
-        min(&python_ms),
-        median(&rss(&python_runs))
-    );
-    println!(
-        "\nseed 004 / ours: {:.1}x faster, {:.1}x less memory (floor 26x, goal 60x)\n",
-        median(&python_ms) / median(&host_ms),
-        median(&rss(&python_runs)) / median(&rss(&host_runs))
-    );
+    crate::report::save("seed004-cold", &json!(saved))?;
     Ok(())
 }
 

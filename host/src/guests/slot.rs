@@ -58,6 +58,9 @@ struct LiveInstance {
     events_handled: u64,
 }
 
+/// Loads a guest's code on its first event (or says why it cannot).
+pub type LoadOnFirstUse = Box<dyn Fn() -> Result<GuestPre<GuestState>, String> + Send + Sync>;
+
 /// A guest's code, as its slot is made with it.
 pub enum GuestCode {
     /// Loaded: the template instances are made from.
@@ -66,7 +69,7 @@ pub enum GuestCode {
     Failed(String),
     /// Loaded on the first event that needs it (a guest deferred at init
     /// with a usable `.cwasm`): the load, or why it failed.
-    OnFirstUse(Box<dyn Fn() -> Result<GuestPre<GuestState>, String> + Send + Sync>),
+    OnFirstUse(LoadOnFirstUse),
 }
 
 /// Whether the guest loaded.
@@ -74,7 +77,7 @@ enum Template {
     Ready(GuestPre<GuestState>),
     Failed(String),
     Later {
-        load: Box<dyn Fn() -> Result<GuestPre<GuestState>, String> + Send + Sync>,
+        load: LoadOnFirstUse,
         loaded: OnceLock<Result<GuestPre<GuestState>, String>>,
     },
 }

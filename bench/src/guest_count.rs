@@ -1,0 +1,228 @@
+//! `host-bench guests`: what each added guest costs at init, for 1, 10,
+//! 100 and 1,000 guests, with the `lambda_runtime` echo binary measured in
+//! the same run as the anchor.
+//!
+//! Each deployment holds N distinct files: copies of `hello` and its
+//! `.cwasm` under N names (the `.wasm` copies keep the original's
+//! modification time, so the stamp `precompile` recorded still vouches for
+//! them). The host starts in Lambda mode against a loopback listener with
+//! `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` = 1024; the figures are the time from
+//! process start to its first `GET …/next`, its resident memory then, and
+//! its peak resident memory (from `wait4`, after it is stopped).
+
+use std::fs;
+use std::io::Read as _;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, ensure};
+use serde_json::json;
+use wasm_lambda_tests::GuestFolder;
+
+use super::{beside_this_binary, median};
+
+/// The function memory the deployments run under.
+const FUNCTION_MEMORY_MB: &str = "1024";
+
+/// One start of a binary: init time, RSS waiting for the first event, peak RSS.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    init_ms: f64,
+    rss_kb: u64,
+    peak_kb: u64,
+}
+
+/// Runs the guest-count table.
+pub fn bench() -> Result<()> {
+    let host = beside_this_binary("wasm-lambda-host")?;
+    let echo = beside_this_binary("lambda-echo")?;
+    ensure!(
+        host.exists() && echo.exists(),
+        "build first: cargo build --release -p wasm-lambda-host -p wasm-lambda-bench"
+    );
+    let template = GuestFolder::new("bench-count-template").with_guest("hello", "hello");
+    let status = Command::new(&host)
+        .arg("precompile")
+        .arg(template.guests())
+        .stdout(Stdio::null())
+        .status()?;
+    ensure!(status.success(), "precompile failed");
+
+    println!(
+        "## cost per guest: N copies of hello from .cwasm, {FUNCTION_MEMORY_MB} MB function \
+         (median of the runs)\n"
+    );
+    println!("| binary | guests | runs | init ms | RSS at first GET MB | peak RSS MB |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let echo_starts = starts(&echo, None, FUNCTION_MEMORY_MB, 15)?;
+    let echo_row = summarise(&echo_starts);
+    print_row(
+        "lambda_runtime echo (anchor)",
+        "-",
+        echo_starts.len(),
+        echo_row,
+    );
+
+    let mut rows = Vec::new();
+    let mut budgeted = None;
+    for count in [1usize, 10, 100, 1000] {
+        let folder = copies(&template, count)?;
+        let runs = if count >= 1000 { 7 } else { 15 };
+        let all = summarise(&starts(&host, Some(&folder), FUNCTION_MEMORY_MB, runs)?);
+        print_row("wasm-lambda-host", &count.to_string(), runs, all);
+        rows.push((count, all));
+        if count == 1000 {
+            // The init memory budget at work: half of 128 MB.
+            let small = summarise(&starts(&host, Some(&folder), "128", runs)?);
+            print_row(
+                "wasm-lambda-host, 128 MB function (budget 64 MB)",
+                "1000",
+                runs,
+                small,
+            );
+            budgeted = Some(small);
+        }
+    }
+    let (_, one) = rows[0];
+    println!("\n| guests | init ms per added guest | RSS MB per added guest | init / echo |");
+    println!("| --- | --- | --- | --- |");
+    for (count, row) in &rows[1..] {
+        let added = (*count - 1) as f64;
+        println!(
+            "| {count} | {:.3} | {:.3} | {:.2}x |",
+            (row.init_ms - one.init_ms) / added,
+            (row.rss_kb as f64 - one.rss_kb as f64) / 1024.0 / added,
+            row.init_ms / echo_row.init_ms
+        );
+    }
+    println!(
+        "\n(targets: 100 guests init <= 15 ms and RSS <= 48 MB; 1,000 guests fit \
+         {FUNCTION_MEMORY_MB} MB with init <= 150 ms)\n"
+    );
+    let figures = |row: Start| {
+        json!({"init_ms": row.init_ms, "rss_mb": row.rss_kb as f64 / 1024.0,
+               "peak_rss_mb": row.peak_kb as f64 / 1024.0})
+    };
+    crate::report::save(
+        "guest-count",
+        &json!({
+            "echo": figures(echo_row),
+            "host": rows.iter().map(|(count, row)| {
+                let mut entry = figures(*row);
+                entry["guests"] = json!(count);
+                entry
+            }).collect::<Vec<_>>(),
+            "host_1000_at_128_mb": budgeted.map(figures),
+        }),
+    )
+}
+
+/// A deployment of `count` copies of the template's `hello`.
+fn copies(template: &GuestFolder, count: usize) -> Result<GuestFolder> {
+    let wasm = template.guests().join("hello.wasm");
+    let cwasm = template.guests().join("hello.cwasm");
+    let modified = fs::metadata(&wasm)?.modified()?;
+    let folder = GuestFolder::new(&format!("bench-count-{count}"));
+    for i in 0..count {
+        let name = format!("hello-{i:04}");
+        let copy = folder.guests().join(format!("{name}.wasm"));
+        fs::copy(&wasm, &copy)?;
+        fs::File::options()
+            .write(true)
+            .open(&copy)?
+            .set_modified(modified)?;
+        fs::copy(&cwasm, folder.guests().join(format!("{name}.cwasm")))?;
+    }
+    Ok(folder)
+}
+
+fn summarise(starts: &[Start]) -> Start {
+    let pick = |f: fn(&Start) -> f64| median(&starts.iter().map(f).collect::<Vec<_>>());
+    Start {
+        init_ms: pick(|s| s.init_ms),
+        rss_kb: pick(|s| s.rss_kb as f64) as u64,
+        peak_kb: pick(|s| s.peak_kb as f64) as u64,
+    }
+}
+
+fn print_row(binary: &str, guests: &str, runs: usize, row: Start) {
+    println!(
+        "| {binary} | {guests} | {runs} | {:.1} | {:.1} | {:.1} |",
+        row.init_ms,
+        row.rss_kb as f64 / 1024.0,
+        row.peak_kb as f64 / 1024.0
+    );
+}
+
+/// Starts `binary` `runs` times against a loopback listener, as a function
+/// of `memory_mb`.
+fn starts(
+    binary: &Path,
+    folder: Option<&GuestFolder>,
+    memory_mb: &str,
+    runs: usize,
+) -> Result<Vec<Start>> {
+    (0..runs)
+        .map(|_| start_once(binary, folder, memory_mb))
+        .collect()
+}
+
+fn start_once(binary: &Path, folder: Option<&GuestFolder>, memory_mb: &str) -> Result<Start> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb)
+        .env("WASM_LAMBDA_METRICS", "off")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(folder) = folder {
+        command
+            .env("WASM_LAMBDA_GUESTS", folder.guests())
+            .env("WASM_LAMBDA_MODELS", folder.models())
+            .env("WASM_LAMBDA_CACHE", folder.cache());
+    }
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let (mut stream, _) = listener.accept()?;
+    let mut buffer = [0u8; 64];
+    let n = stream.read(&mut buffer)?;
+    let init_ms = started.elapsed().as_secs_f64() * 1e3;
+    let first = String::from_utf8_lossy(&buffer[..n]).into_owned();
+    // Init is over: what it left resident, once threads have settled.
+    std::thread::sleep(Duration::from_millis(50));
+    let status = fs::read_to_string(format!("/proc/{}/status", child.id()));
+    let _ = child.kill();
+    let peak_kb = peak_rss_kb(&mut child)?;
+    ensure!(
+        first.starts_with("GET"),
+        "{} did not ask for an event (init failed?): {first}",
+        binary.display()
+    );
+    let rss_kb = status?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("no VmRSS")?;
+    Ok(Start {
+        init_ms,
+        rss_kb,
+        peak_kb,
+    })
+}
+
+/// Reaps `child` and returns its peak resident memory (`ru_maxrss`).
+fn peak_rss_kb(child: &mut std::process::Child) -> Result<u64> {
+    let (_, usage) = crate::process::wait_with_usage(child)?;
+    Ok(u64::try_from(usage.ru_maxrss)?)
+}
