@@ -11,17 +11,16 @@
 //! its peak resident memory (from `wait4`, after it is stopped).
 
 use std::fs;
-use std::io::Read as _;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
 use serde_json::json;
 use wasm_lambda_tests::GuestFolder;
 
-use super::{beside_this_binary, median};
+use super::{host_and_echo, lambda_command, median, spawn_until_first_request};
 
 /// The function memory the deployments run under.
 const FUNCTION_MEMORY_MB: &str = "1024";
@@ -36,12 +35,7 @@ struct Start {
 
 /// Runs the guest-count table.
 pub fn bench() -> Result<()> {
-    let host = beside_this_binary("wasm-lambda-host")?;
-    let echo = beside_this_binary("lambda-echo")?;
-    ensure!(
-        host.exists() && echo.exists(),
-        "build first: cargo build --release -p wasm-lambda-host -p wasm-lambda-bench"
-    );
+    let (host, echo) = host_and_echo()?;
     let template = GuestFolder::new("bench-count-template").with_guest("hello", "hello");
     let status = Command::new(&host)
         .arg("precompile")
@@ -172,32 +166,17 @@ fn starts(
 fn start_once(binary: &Path, folder: Option<&GuestFolder>, memory_mb: &str) -> Result<Start> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
-    let mut command = Command::new(binary);
-    command
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb)
-        .env("WASM_LAMBDA_METRICS", "off")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut command = lambda_command(binary, port, memory_mb);
+    command.env("WASM_LAMBDA_METRICS", "off");
     if let Some(folder) = folder {
         command
             .env("WASM_LAMBDA_GUESTS", folder.guests())
             .env("WASM_LAMBDA_MODELS", folder.models())
             .env("WASM_LAMBDA_CACHE", folder.cache());
     }
-    let started = Instant::now();
-    let mut child = command
-        .spawn()
+    let (mut child, init, first) = spawn_until_first_request(&mut command, &listener)
         .with_context(|| format!("starting {}", binary.display()))?;
-    let (mut stream, _) = listener.accept()?;
-    let mut buffer = [0u8; 64];
-    let n = stream.read(&mut buffer)?;
-    let init_ms = started.elapsed().as_secs_f64() * 1e3;
-    let first = String::from_utf8_lossy(&buffer[..n]).into_owned();
+    let init_ms = init.as_secs_f64() * 1e3;
     // Init is over: what it left resident, once threads have settled.
     std::thread::sleep(Duration::from_millis(50));
     let status = fs::read_to_string(format!("/proc/{}/status", child.id()));

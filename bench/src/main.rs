@@ -116,6 +116,54 @@ fn precompile(host: &Path, folder: &GuestFolder) -> Result<()> {
     Ok(())
 }
 
+/// `binary` started as Lambda starts a runtime, against a Runtime API on
+/// loopback `port`: only Lambda's variables (a function of `memory_mb`),
+/// warnings-only logs, output discarded.
+fn lambda_command(binary: &Path, port: u16, memory_mb: &str) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Spawns `command` and waits for its first request on `listener`: the
+/// child, the time from spawn to that request, and the request's first bytes.
+fn spawn_until_first_request(
+    command: &mut Command,
+    listener: &TcpListener,
+) -> Result<(std::process::Child, Duration, String)> {
+    let started = Instant::now();
+    let child = command.spawn()?;
+    let (mut stream, _) = listener.accept()?;
+    // The request line arrives with the connection's first bytes.
+    let mut buffer = [0u8; 64];
+    let n = stream.read(&mut buffer)?;
+    let elapsed = started.elapsed();
+    Ok((
+        child,
+        elapsed,
+        String::from_utf8_lossy(&buffer[..n]).into_owned(),
+    ))
+}
+
+/// The host binary and the echo anchor, built beside this one.
+fn host_and_echo() -> Result<(PathBuf, PathBuf)> {
+    let host = beside_this_binary("wasm-lambda-host")?;
+    let echo = beside_this_binary("lambda-echo")?;
+    ensure!(
+        host.exists() && echo.exists(),
+        "build first: cargo build --release -p wasm-lambda-host -p wasm-lambda-bench"
+    );
+    Ok((host, echo))
+}
+
 /// A binary built into the same folder as this one (`target/release`).
 fn beside_this_binary(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
@@ -255,28 +303,12 @@ fn init_times_with(
     for run in 0..RUNS {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
-        let mut command = Command::new(binary);
-        command
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
-            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("RUST_LOG", "warn")
-            .envs(env(run))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let started = Instant::now();
-        let mut child = command
-            .spawn()
+        let mut command = lambda_command(binary, port, "128");
+        command.envs(env(run));
+        let (mut child, elapsed, first) = spawn_until_first_request(&mut command, &listener)
             .with_context(|| format!("starting {}", binary.display()))?;
-        let (mut stream, _) = listener.accept()?;
-        // The request line arrives with the connection's first bytes.
-        let mut buffer = [0u8; 64];
-        let n = stream.read(&mut buffer)?;
-        let elapsed = started.elapsed();
         anyhow::ensure!(
-            String::from_utf8_lossy(&buffer[..n]).starts_with("GET"),
+            first.starts_with("GET"),
             "unexpected first request from {}",
             binary.display()
         );
@@ -366,19 +398,11 @@ fn resident_memory(host: &Path) -> Result<()> {
 fn rss_waiting_for_first_event(host: &Path, folder: &GuestFolder) -> Result<u64> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
-    let mut child = Command::new(host)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+    let mut child = lambda_command(host, port, "128")
         .env("WASM_LAMBDA_GUESTS", folder.guests())
         .env("WASM_LAMBDA_MODELS", folder.models())
         .env("WASM_LAMBDA_CACHE", folder.cache())
         .env("WASM_LAMBDA_METRICS", "off")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()?;
     let (mut stream, _) = listener.accept()?;
     let mut buffer = [0u8; 64];

@@ -20,18 +20,11 @@ use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess};
 
-use super::beside_this_binary;
-
 const LATENCY_CALLS: usize = 2_000;
 
 /// Runs every part and prints markdown tables.
 pub fn bench() -> Result<()> {
-    let host = beside_this_binary("wasm-lambda-host")?;
-    let echo = beside_this_binary("lambda-echo")?;
-    ensure!(
-        host.exists() && echo.exists(),
-        "build first: cargo build --release -p wasm-lambda-host -p wasm-lambda-bench"
-    );
+    let (host, echo) = super::host_and_echo()?;
     latency(&host, &echo)?;
     throughput(&host)?;
     deadline_to_answer()?;
