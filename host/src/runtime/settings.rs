@@ -39,8 +39,8 @@ pub struct Settings {
     /// keep. 1 when unset.
     pub max_concurrency: u32,
     /// Resident memory init may fill with instances of guests not marked
-    /// `eager`: half the function's memory in Lambda, unlimited in tools
-    /// and tests.
+    /// `eager`: half of `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; unlimited when
+    /// that is unset (tools run outside Lambda) and in [`Settings::new`].
     pub eager_budget: EagerBudget,
 }
 
@@ -111,7 +111,12 @@ impl Settings {
             default_guest: var("WASM_LAMBDA_DEFAULT_GUEST"),
             strict: var("WASM_LAMBDA_STRICT")
                 .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
-            eager_budget: EagerBudget::for_function_memory(function.memory_mb),
+            // Lambda always sets the memory size; without it (tools such
+            // as `invoke`, run outside Lambda) nothing bounds init.
+            eager_budget: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                .map_or(EagerBudget::UNLIMITED, |_| {
+                    EagerBudget::for_function_memory(function.memory_mb)
+                }),
             function,
             max_concurrency: max_concurrency_from_env(),
         }
