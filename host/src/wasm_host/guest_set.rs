@@ -173,8 +173,8 @@ impl Builder<'_> {
                     match (plan.place_guest)(&planned.source) {
                         Err(reason) => Loaded::Failed(reason, started.elapsed()),
                         // Past the budget with a usable .cwasm: not even
-                        // loaded now (loading alone costs a quarter of what
-                        // an instance does); its first event loads it.
+                        // loaded now (loading is ~0.24 MB of a guest's ~0.4
+                        // MB, BENCHMARKS.md); its first event loads it.
                         Ok(())
                             if !budget.admits(planned.source.spec.eager)
                                 && loader::has_usable_artifact(&context, &planned.source) =>
