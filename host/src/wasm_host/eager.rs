@@ -73,27 +73,27 @@ pub struct Deferred {
 }
 
 impl Deferred {
-    /// Whether every guest was instantiated.
-    pub fn is_empty(&self) -> bool {
-        self.marked.is_empty() && self.over_budget.is_empty()
+    /// How many guests wait for their first event.
+    pub fn count(&self) -> usize {
+        self.marked.len() + self.over_budget.len()
     }
 
     /// Logs which guests wait for their first event, and why.
     pub fn log(&self, budget: EagerBudget) {
-        if self.is_empty() {
+        if self.count() == 0 {
             return;
         }
         let budget_mb = budget
             .limit_mb()
             .map_or_else(|| "-".to_owned(), |mb| mb.to_string());
         tracing::info!(
-            deferred = self.marked.len() + self.over_budget.len(),
+            deferred = self.count(),
             marked_not_eager = %self.marked.join(","),
             over_budget = %self.over_budget.join(","),
             budget_mb = %budget_mb,
             "{} guests will be instantiated on their first event: {} marked eager = false, {} past \
              the init memory budget ({budget_mb} MB resident)",
-            self.marked.len() + self.over_budget.len(),
+            self.count(),
             self.marked.len(),
             self.over_budget.len(),
         );

@@ -170,7 +170,7 @@ impl InitReport {
             precompiled = counts.precompiled,
             on_first_use = counts.on_first_use,
             failed = counts.failed,
-            deferred = self.deferred.marked.len() + self.deferred.over_budget.len(),
+            deferred = self.deferred.count(),
             engine_ms = ms(self.phases.engine),
             plan_ms = ms(self.phases.plan),
             load_ms = ms(self.phases.load),
