@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark, each against its anchor measured in the same run. Figures
 # go to stdout (BENCHMARKS.md records them) and to target/bench/*.json, from
-# which bench/plot.py draws bench/plots/*.png.
+# which `host-bench summary` prints the one table of every figure against its
+# anchor and target, and bench/plot.py draws bench/plots/*.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,6 +10,8 @@ scripts/setup.sh
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 scripts/build-guests.sh
 cargo build --release -p wasm-lambda-host -p wasm-lambda-bench
+# Only this run's figures: a part that fails leaves a gap, not a stale figure.
+rm -rf target/bench
 target/release/host-bench
 target/release/host-bench guests
 target/release/host-bench releases
@@ -18,5 +21,6 @@ target/release/host-bench fanout
 target/release/host-bench outbound
 cargo build --release -p wasm-lambda-bench --bin model-bench --bin ort-anchor
 SKIP_SETUP=1 scripts/bench-models.sh
+target/release/host-bench summary
 # The PNGs BENCHMARKS.md shows, from the figures saved above (target/bench).
 .venv/bin/python bench/plot.py

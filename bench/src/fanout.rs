@@ -10,6 +10,7 @@ use serde_json::json;
 use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess};
 
 use crate::beside_this_binary;
+use crate::summary::{Line, Target};
 
 const DELAYS_MS: [u64; 7] = [0, 25, 50, 100, 200, 400, 800];
 /// Pings per delay: the smallest delay must reach N on every one.
@@ -62,17 +63,36 @@ pub fn bench() -> Result<()> {
     }
     println!("\n| N | smallest delay reaching N on every ping | mean elapsed ms at that delay |");
     println!("| --- | --- | --- |");
+    let mut lines = Vec::new();
     for (n, reached) in smallest {
         match reached {
-            Some((delay, elapsed)) => println!("| {n} | {delay} ms | {elapsed} |"),
-            None => println!(
-                "| {n} | not reached up to {} ms | - |",
-                DELAYS_MS[DELAYS_MS.len() - 1]
-            ),
+            Some((delay, elapsed)) => {
+                println!("| {n} | {delay} ms | {elapsed} |");
+                lines.push(Line::alone(
+                    format!("warmer ping reaching {n} environments: elapsed at the smallest delay ({delay} ms)"),
+                    elapsed as f64,
+                    "ms",
+                    Target::None,
+                ));
+            }
+            None => {
+                println!(
+                    "| {n} | not reached up to {} ms | - |",
+                    DELAYS_MS[DELAYS_MS.len() - 1]
+                );
+                lines.push(Line::alone(
+                    format!(
+                        "warmer ping reaching {n} environments: not reached (largest delay, ms)"
+                    ),
+                    DELAYS_MS[DELAYS_MS.len() - 1] as f64,
+                    "ms",
+                    Target::None,
+                ));
+            }
         }
     }
     println!();
-    Ok(())
+    crate::summary::record("fanout", &lines)
 }
 
 fn join(values: &[u64]) -> String {

@@ -31,6 +31,8 @@ use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::GuestFolder;
 
+use crate::summary::{Line, Target};
+
 mod fanout;
 mod guest_count;
 mod outbound;
@@ -39,6 +41,7 @@ mod python_guests;
 mod releases;
 mod report;
 mod serving;
+mod summary;
 
 const RUNS: usize = 15;
 
@@ -49,10 +52,13 @@ fn main() -> Result<()> {
         Some("fanout") => return fanout::bench(),
         Some("guests") => return guest_count::bench(),
         Some("outbound") => return outbound::bench(),
-        Some("resident") => return resident_memory(&beside_this_binary("wasm-lambda-host")?),
+        Some("resident") => {
+            return resident_memory(&beside_this_binary("wasm-lambda-host")?).map(drop);
+        }
         Some("releases") => return releases::bench(),
         Some("serving") => return serving::bench(),
-        Some("warm") => return warm_overhead(),
+        Some("summary") => return summary::print(),
+        Some("warm") => return warm_overhead().map(drop),
         _ => {}
     }
     let host = beside_this_binary("wasm-lambda-host")?;
@@ -67,7 +73,7 @@ fn main() -> Result<()> {
     println!("| --- | --- | --- | --- | --- |");
     let echo_ms = init_times(&echo, None, &[])?;
     row("lambda_runtime echo (anchor)", "-", "-", &echo_ms);
-    let mut precompiled_10 = Vec::new();
+    let mut lines = Vec::new();
     for count in [1usize, 10] {
         let folder = deploy(count);
         // Compiled at init: a fresh, empty cache every run.
@@ -78,6 +84,14 @@ fn main() -> Result<()> {
             "compiled at init",
             &compiled,
         );
+        lines.push(Line::against(
+            format!("init, {count} guest(s) compiled at init"),
+            median(&compiled),
+            "ms",
+            "lambda_runtime echo",
+            median(&echo_ms),
+            Target::None,
+        ));
         precompile(&host, &folder)?;
         let precompiled = init_times(&host, Some(&folder), &[("fresh-cache", "1")])?;
         row(
@@ -86,16 +100,31 @@ fn main() -> Result<()> {
             ".cwasm",
             &precompiled,
         );
+        let ratio = median(&precompiled) / median(&echo_ms);
         if count == 10 {
-            precompiled_10 = precompiled;
+            println!(
+                "\n10 guests from .cwasm / echo anchor: {ratio:.2}x (target <= 2.0x, goal 1.5x)\n"
+            );
         }
+        lines.push(Line::against(
+            format!("init, {count} guest(s) from .cwasm"),
+            median(&precompiled),
+            "ms",
+            "lambda_runtime echo",
+            median(&echo_ms),
+            // Issue 15's target is for 10 guests.
+            if count == 10 {
+                Target::RatioAtMost(2.0)
+            } else {
+                Target::None
+            },
+        ));
     }
-    let ratio = median(&precompiled_10) / median(&echo_ms);
-    println!("\n10 guests from .cwasm / echo anchor: {ratio:.2}x (target <= 1.5x)\n");
 
-    warm_overhead()?;
-    resident_memory(&host)?;
-    timeout_overshoot()?;
+    lines.push(warm_overhead()?);
+    lines.push(resident_memory(&host)?);
+    lines.extend(timeout_overshoot()?);
+    summary::record("host", &lines)?;
     // In a process of its own, so "before" is one host's init, not this
     // process's earlier runs.
     let status = Command::new(std::env::current_exe()?)
@@ -133,12 +162,23 @@ fn lambda_command(binary: &Path, port: u16, memory_mb: &str) -> Command {
     command
 }
 
-/// Spawns `command` and waits for its first request on `listener`: the
-/// child, the time from spawn to that request, and the request's first bytes.
+/// A started binary that has asked for its first event.
+struct FirstRequest {
+    child: std::process::Child,
+    /// Spawn → the request's first bytes.
+    elapsed: Duration,
+    /// The request's first bytes.
+    head: String,
+    /// The request's connection, held open so the binary keeps waiting for
+    /// its event (a closed connection makes it exit).
+    _connection: std::net::TcpStream,
+}
+
+/// Spawns `command` and waits for its first request on `listener`.
 fn spawn_until_first_request(
     command: &mut Command,
     listener: &TcpListener,
-) -> Result<(std::process::Child, Duration, String)> {
+) -> Result<FirstRequest> {
     let started = Instant::now();
     let child = command.spawn()?;
     let (mut stream, _) = listener.accept()?;
@@ -146,11 +186,12 @@ fn spawn_until_first_request(
     let mut buffer = [0u8; 64];
     let n = stream.read(&mut buffer)?;
     let elapsed = started.elapsed();
-    Ok((
+    Ok(FirstRequest {
         child,
         elapsed,
-        String::from_utf8_lossy(&buffer[..n]).into_owned(),
-    ))
+        head: String::from_utf8_lossy(&buffer[..n]).into_owned(),
+        _connection: stream,
+    })
 }
 
 /// The host binary and the echo anchor, built beside this one.
@@ -170,8 +211,9 @@ fn beside_this_binary(name: &str) -> Result<PathBuf> {
     Ok(exe.parent().context("exe dir")?.join(name))
 }
 
-/// How far past its budget a runaway guest runs before the host stops it.
-fn timeout_overshoot() -> Result<()> {
+/// How far past its budget a runaway guest runs before the host stops it;
+/// the p99 of each mode, for the summary.
+fn timeout_overshoot() -> Result<Vec<Line>> {
     println!("\n## timeout overshoot: misbehave runs away, timeout_ms = 50, 100 runs per mode\n");
     println!("| mode | p50 ms past budget | p99 ms past budget | max ms |");
     println!("| --- | --- | --- | --- |");
@@ -179,6 +221,7 @@ fn timeout_overshoot() -> Result<()> {
         .with_guest("misbehave", "misbehave")
         .with_file("guests.toml", "[guests.misbehave]\ntimeout_ms = 50\n");
     let host = host_for(&folder)?;
+    let mut lines = Vec::new();
     // loop / copy: guest code; sleep: blocked in a host call (WASI poll);
     // clock: busy-waiting on WASI's clock (a host call per iteration).
     for mode in ["loop", "copy", "sleep", "clock"] {
@@ -199,11 +242,17 @@ fn timeout_overshoot() -> Result<()> {
             "| {mode} | {:.1} | {:.1} | {:.1} |",
             overshoot[50], overshoot[98], overshoot[99]
         );
+        lines.push(Line::alone(
+            format!("timeout overshoot p99, guest `{mode}`"),
+            overshoot[98],
+            "ms",
+            Target::AtMost(50.0),
+        ));
     }
     println!(
         "\n(includes rebuilding the dropped instance at the start of each next call; target p99 < 50 ms)"
     );
-    Ok(())
+    Ok(lines)
 }
 
 /// Peak resident memory of this process while a guest grows memory until
@@ -223,7 +272,16 @@ fn memory_bomb_peak() -> Result<()> {
     println!(
         "peak resident memory of a fresh process (host init, one guest): {before} kB before, {after} kB after ({error})"
     );
-    Ok(())
+    summary::record(
+        "memory-bomb",
+        &[Line::alone(
+            "memory bomb: peak RSS growth (guest limit 128 MB)",
+            (after as f64 - before as f64) / 1024.0,
+            "MB",
+            // The guest's limit, plus what the host allocates around it.
+            Target::AtMost(136.0),
+        )],
+    )
 }
 
 fn host_for(folder: &GuestFolder) -> Result<WasmHost> {
@@ -305,21 +363,22 @@ fn init_times_with(
         let port = listener.local_addr()?.port();
         let mut command = lambda_command(binary, port, "128");
         command.envs(env(run));
-        let (mut child, elapsed, first) = spawn_until_first_request(&mut command, &listener)
+        let mut started = spawn_until_first_request(&mut command, &listener)
             .with_context(|| format!("starting {}", binary.display()))?;
         anyhow::ensure!(
-            first.starts_with("GET"),
+            started.head.starts_with("GET"),
             "unexpected first request from {}",
             binary.display()
         );
-        times.push(elapsed.as_secs_f64() * 1e3);
-        let _ = child.kill();
-        let _ = child.wait();
+        times.push(started.elapsed.as_secs_f64() * 1e3);
+        let _ = started.child.kill();
+        let _ = started.child.wait();
     }
     Ok(times)
 }
 
-fn warm_overhead() -> Result<()> {
+/// The warm in-process path; the awaited p50, for the summary.
+fn warm_overhead() -> Result<Line> {
     let folder = deploy(1);
     let mut settings = Settings::new(folder.guests(), folder.models(), folder.cache());
     settings.default_guest = Some("hello".into());
@@ -356,7 +415,7 @@ fn warm_overhead() -> Result<()> {
         }
         anyhow::Ok(samples)
     })?;
-    print_row("`handle_event` awaited (the Lambda loop)", awaited);
+    let awaited_p50 = print_row("`handle_event` awaited (the Lambda loop)", awaited);
     // What tools and tests do: the blocking wrapper.
     let mut blocking = Vec::with_capacity(20_000);
     for i in 0..22_000 {
@@ -370,10 +429,16 @@ fn warm_overhead() -> Result<()> {
     }
     print_row("`dispatch` (blocking, tools and tests)", blocking);
     println!("\n(target p50 <= 5 us)\n");
-    Ok(())
+    Ok(Line::alone(
+        "warm in-process call p50 (`hello`, 1 KB event)",
+        awaited_p50,
+        "us",
+        Target::AtMost(5.0),
+    ))
 }
 
-fn print_row(label: &str, mut samples: Vec<f64>) {
+/// Prints p50, p90 and p99; returns the p50.
+fn print_row(label: &str, mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     let pct = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
     println!(
@@ -382,15 +447,22 @@ fn print_row(label: &str, mut samples: Vec<f64>) {
         pct(0.9),
         pct(0.99)
     );
+    pct(0.5)
 }
 
-fn resident_memory(host: &Path) -> Result<()> {
+/// RSS after init with 10 guests, for the summary.
+fn resident_memory(host: &Path) -> Result<Line> {
     let folder = deploy(10);
     precompile(host, &folder)?;
     let kb = rss_waiting_for_first_event(host, &folder)?;
     println!("## resident memory after init, 10 guests from .cwasm, waiting for its first event\n");
     println!("{kb} kB (target <= 48 MB)");
-    Ok(())
+    Ok(Line::alone(
+        "RSS after init, 10 guests from .cwasm",
+        kb as f64 / 1024.0,
+        "MB",
+        Target::AtMost(48.0),
+    ))
 }
 
 /// Starts `host` in Lambda mode against a loopback listener, waits for its

@@ -23,6 +23,8 @@ use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::{GuestFolder, HttpServer};
 
+use crate::summary::{Line, Target};
+
 const CALLS: usize = 2_000;
 const WARM_UP: usize = 200;
 
@@ -78,6 +80,7 @@ pub fn bench() -> Result<()> {
         Ok(micros)
     };
 
+    let mut lines = Vec::new();
     for (title, path) in [
         ("pooled connection (keep-alive)", "/hello"),
         ("new connection every call (the server closes)", "/close"),
@@ -112,8 +115,16 @@ pub fn bench() -> Result<()> {
             guest_p50 / native_p50,
             guest_p50 - bare_p50 - native_p50
         );
+        lines.push(Line::against(
+            format!("guest HTTP GET p50, {title}"),
+            guest_p50,
+            "us",
+            "native Rust, hyper-util",
+            native_p50,
+            Target::None,
+        ));
     }
-    Ok(())
+    crate::summary::record("outbound", &lines)
 }
 
 /// Prints a row; returns the p50.

@@ -24,6 +24,7 @@ use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::{GuestFolder, guest_wasm, workspace_root};
 
+use crate::summary::{Line, Target};
 use crate::{
     beside_this_binary, invocation, median, precompile, print_row, rss_waiting_for_first_event,
 };
@@ -55,11 +56,11 @@ pub fn bench() -> Result<()> {
         .status()?;
     ensure!(trained.success(), "training seed 004's model failed");
 
-    cold_starts(&host, &python, &script, &folder, &seed, &event)?;
-    warm_calls(&folder)?;
+    let mut lines = cold_starts(&host, &python, &script, &folder, &seed, &event)?;
+    lines.push(warm_calls(&folder)?);
     sizes(&folder, precompile_s)?;
     resident_after_init(&host, &folder)?;
-    Ok(())
+    crate::summary::record("python", &lines)
 }
 
 /// One whole process: wall time, peak RSS and what it printed.
@@ -99,7 +100,7 @@ fn cold_starts(
     folder: &GuestFolder,
     seed: &Path,
     event: &Path,
-) -> Result<()> {
+) -> Result<Vec<Line>> {
     let ours = |guest: &str| {
         let mut command = Command::new(host);
         command
@@ -187,10 +188,32 @@ fn cold_starts(
         ratio("peak_rss_mb", 1)
     );
     crate::report::save("seed004-cold", &json!(saved))?;
-    Ok(())
+    let seed004 = "seed 004's Python";
+    let figure = |of: usize, field: &str| saved[of][field].as_f64().unwrap_or(f64::NAN);
+    let mut lines = Vec::new();
+    for (of, guest) in [(0, "Python"), (1, "Rust")] {
+        lines.push(Line::against(
+            format!("cold start to seed 004's answer, {guest} guest"),
+            figure(of, "median_ms"),
+            "ms",
+            seed004,
+            figure(2, "median_ms"),
+            // The floor: 26x faster.
+            Target::RatioAtMost(1.0 / 26.0),
+        ));
+        lines.push(Line::against(
+            format!("peak RSS of that cold start, {guest} guest"),
+            figure(of, "peak_rss_mb"),
+            "MB",
+            seed004,
+            figure(2, "peak_rss_mb"),
+            Target::None,
+        ));
+    }
+    Ok(lines)
 }
 
-fn warm_calls(folder: &GuestFolder) -> Result<()> {
+fn warm_calls(folder: &GuestFolder) -> Result<Line> {
     let settings = Settings::new(folder.guests(), folder.models(), folder.cache());
     let (host, _) = WasmHost::init(settings)?;
     let host = Arc::new(host);
@@ -223,11 +246,19 @@ fn warm_calls(folder: &GuestFolder) -> Result<()> {
     );
     println!("| guest | p50 us | p90 us | p99 us |");
     println!("| --- | --- | --- | --- |");
-    let overhead = median(&python) - median(&rust);
+    let (python_p50, rust_p50) = (median(&python), median(&rust));
+    let overhead = python_p50 - rust_p50;
     print_row("`classifier-py` (Python SDK)", python);
     print_row("`classifier` (Rust SDK)", rust);
     println!("\nPython guest overhead at p50: {overhead:.1} us per call\n");
-    Ok(())
+    Ok(Line::against(
+        "warm call p50, Python guest (seed 004's request)",
+        python_p50,
+        "us",
+        "the same guest in Rust",
+        rust_p50,
+        Target::None,
+    ))
 }
 
 fn sizes(folder: &GuestFolder, precompile_s: f64) -> Result<()> {

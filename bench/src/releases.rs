@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use wasm_lambda_tests::{Emulator, HostProcess, S3Server};
 
 use super::{beside_this_binary, deploy, init_times, init_times_with, median, row};
+use crate::summary::{Line, Target};
 
 const LOCATION: &str = "s3://bench/team/";
 
@@ -88,6 +89,28 @@ pub fn bench() -> Result<()> {
         median(&cold) / median(&local),
         median(&cached) / median(&local)
     );
+    let anchor = "local folder, .cwasm";
+    crate::summary::record(
+        "releases",
+        &[
+            Line::against(
+                "init, 10 guests from an S3 release, empty /tmp",
+                median(&cold),
+                "ms",
+                anchor,
+                median(&local),
+                Target::RatioAtMost(1.5),
+            ),
+            Line::against(
+                "init, 10 guests from an S3 release, /tmp of an earlier start",
+                median(&cached),
+                "ms",
+                anchor,
+                median(&local),
+                Target::None,
+            ),
+        ],
+    )?;
 
     switch(&host, &s3, &folder, &publish)?;
     timed_checks(&host, &s3)?;

@@ -20,15 +20,17 @@ use wasm_lambda_host::runtime::settings::Settings;
 use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess};
 
+use crate::summary::{Line, Target};
+
 const LATENCY_CALLS: usize = 2_000;
 
 /// Runs every part and prints markdown tables.
 pub fn bench() -> Result<()> {
     let (host, echo) = super::host_and_echo()?;
-    latency(&host, &echo)?;
+    let latency = latency(&host, &echo)?;
     throughput(&host)?;
-    deadline_to_answer()?;
-    Ok(())
+    let deadline = deadline_to_answer()?;
+    crate::summary::record("serving", &[latency, deadline])
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -61,7 +63,7 @@ fn interleaved_latencies(
     Ok(samples)
 }
 
-fn latency(host: &Path, echo: &Path) -> Result<()> {
+fn latency(host: &Path, echo: &Path) -> Result<Line> {
     let folder = GuestFolder::new("bench-serving").with_guest("hello", "hello");
     let event = json!({"name": "bench", "padding": "x".repeat(960)});
     println!(
@@ -91,11 +93,19 @@ fn latency(host: &Path, echo: &Path) -> Result<()> {
             percentile(samples, 0.99)
         );
     }
+    let (echo_p50, host_p50) = (percentile(&samples[0], 0.5), percentile(&samples[1], 0.5));
     println!(
         "\nhost p50 / echo p50: {:.2}x (target <= 1.10x)\n",
-        percentile(&samples[1], 0.5) / percentile(&samples[0], 0.5)
+        host_p50 / echo_p50
     );
-    Ok(())
+    Ok(Line::against(
+        "invocation through the emulator p50 (`hello`, 1 KB event)",
+        host_p50,
+        "us",
+        "lambda_runtime echo",
+        echo_p50,
+        Target::RatioAtMost(1.10),
+    ))
 }
 
 fn throughput(host: &Path) -> Result<()> {
@@ -182,7 +192,7 @@ fn run_clients(emulator: &Emulator, event: &Value, clients: usize, calls: usize)
     })
 }
 
-fn deadline_to_answer() -> Result<()> {
+fn deadline_to_answer() -> Result<Line> {
     let folder = GuestFolder::new("bench-deadline")
         .with_guest("misbehave", "misbehave")
         .with_file("guests.toml", "[guests.misbehave]\ntimeout_ms = 50\n");
@@ -219,5 +229,10 @@ fn deadline_to_answer() -> Result<()> {
         percentile(&past, 0.99),
         past[past.len() - 1]
     );
-    Ok(())
+    Ok(Line::alone(
+        "deadline -> GuestTimeout p99, guest blocked in a host call",
+        percentile(&past, 0.99),
+        "ms",
+        Target::AtMost(50.0),
+    ))
 }
