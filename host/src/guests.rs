@@ -1,6 +1,6 @@
 //! Guests: the wasmtime [`engine`], compiled [`artifact`]s and their cache,
-//! the [`loader`] that finds and compiles a folder's guests, the [`check`]
-//! of what a component imports and exports, each guest's [`slot`] (its
+//! the [`loader`] that finds and compiles a folder's guests, the [`linker`]
+//! of host functions, the [`check`] of what a component imports and exports, each guest's [`slot`] (its
 //! instance and the rules for calling it), the [`state`] a guest's store
 //! holds (host imports), and `guests.toml` ([`manifest`]).
 
@@ -8,6 +8,7 @@ pub(crate) mod artifact;
 pub(crate) mod bindings;
 pub(crate) mod check;
 pub(crate) mod engine;
+pub(crate) mod linker;
 pub(crate) mod loader;
 pub mod manifest;
 pub(crate) mod model_calls;

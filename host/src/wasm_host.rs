@@ -8,10 +8,9 @@ use std::sync::Mutex;
 
 use arc_swap::ArcSwap;
 use wasmtime::Engine;
-use wasmtime::component::Linker;
 
 use crate::guests::engine::Arch;
-use crate::guests::state::GuestState;
+use crate::guests::linker::SharedLinker;
 use crate::runtime::environment::Environment;
 use crate::runtime::settings::Settings;
 
@@ -31,7 +30,7 @@ pub struct WasmHost {
     settings: Settings,
     engine: Engine,
     arch: Option<Arch>,
-    linker: Arc<Linker<GuestState>>,
+    linker: SharedLinker,
     /// The guest set events are served by; replaced whole by a switch.
     live: ArcSwap<GuestSet>,
     environment: Environment,

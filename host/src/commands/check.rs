@@ -4,8 +4,9 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-use crate::guests::check::{self, WIT_PACKAGE, WIT_VERSION, guest_linker};
+use crate::guests::check::{self, WIT_PACKAGE, WIT_VERSION};
 use crate::guests::engine::shared_engine;
+use crate::guests::linker::guest_linker;
 
 /// Prints the verdict; returns whether the guest is runnable.
 ///

@@ -15,24 +15,6 @@ pub const WIT_VERSION: &str = "0.1.0";
 /// Interfaces of our package a guest may import.
 const IMPORTABLE: &[&str] = &["host", "models", "types"];
 
-/// Builds the linker every guest is instantiated with: WASI preview 2,
-/// wasi:http (outgoing requests) and the wasm-lambda host interfaces.
-///
-/// # Errors
-/// Only if two definitions collide, a host bug.
-pub fn guest_linker(engine: &Engine) -> Result<Linker<GuestState>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    // wasi:http's types and outgoing-handler; each request goes through
-    // the guest's `OutboundHooks` (allow-list, pool, signing).
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    crate::guests::bindings::Guest::add_to_linker::<
-        GuestState,
-        wasmtime::component::HasSelf<GuestState>,
-    >(&mut linker, |state| state)?;
-    Ok(linker)
-}
-
 /// Checks a compiled component and returns its pre-instantiated template.
 ///
 /// # Errors

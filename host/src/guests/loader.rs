@@ -14,17 +14,17 @@
 //! (an 18 MB Python guest costs 10–40 ms to read and hash).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Component;
 
 use super::artifact;
 use super::bindings::GuestPre;
 use super::check;
 use super::engine::Arch;
+use super::linker::SharedLinker;
 use super::manifest::{GuestSpec, Manifest};
 use super::state::GuestState;
 use crate::sources::folder::{self, Found, read_inside, resolve_inside};
@@ -84,7 +84,7 @@ pub struct LoadContext<'a> {
     /// The architecture the engine's code is for (`None`: below baseline).
     pub arch: Option<Arch>,
     /// The linker guests are checked against.
-    pub linker: &'a Linker<GuestState>,
+    pub linker: &'a SharedLinker,
     /// `WASM_LAMBDA_GUESTS`.
     pub guests_dir: &'a Path,
     /// `WASM_LAMBDA_CACHE`.
@@ -100,7 +100,7 @@ pub struct OwnedLoadContext {
     /// The architecture the engine's code is for.
     pub arch: Option<Arch>,
     /// The linker guests are checked against, shared by every guest.
-    pub linker: Arc<Linker<GuestState>>,
+    pub linker: SharedLinker,
     /// `WASM_LAMBDA_GUESTS` (or the release's folder).
     pub guests_dir: PathBuf,
     /// `WASM_LAMBDA_CACHE`.
@@ -178,7 +178,7 @@ pub fn load_one(context: &LoadContext<'_>, source: &GuestSource) -> Result<Loade
         }
     };
     let obtained = started.elapsed();
-    let pre = check::check(context.engine, context.linker, &component)?;
+    let pre = check::check(context.engine, context.linker.get()?, &component)?;
     let elapsed = started.elapsed();
     tracing::debug!(
         guest = %source.name,

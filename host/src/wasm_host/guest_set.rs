@@ -10,15 +10,14 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use wasmtime::Engine;
-use wasmtime::component::Linker;
 
 use super::eager::Deferred;
 use super::init::{GuestReport, InitError};
 use crate::guests::engine::Arch;
+use crate::guests::linker::SharedLinker;
 use crate::guests::loader::{self, GuestSource, LoadContext, LoadOrigin, OwnedLoadContext};
 use crate::guests::manifest::GuestSpec;
 use crate::guests::slot::{GuestCode, GuestSlot};
-use crate::guests::state::GuestState;
 use crate::models::store::{ModelReport, ModelStore, ModelsDirError};
 use crate::routing::router::Router;
 use crate::runtime::executor::executor;
@@ -109,7 +108,7 @@ pub struct Builder<'a> {
     /// What its code is for.
     pub arch: Option<Arch>,
     /// The linker guests are checked against.
-    pub linker: &'a Arc<Linker<GuestState>>,
+    pub linker: &'a SharedLinker,
     /// The host's settings.
     pub settings: &'a Settings,
 }
@@ -157,7 +156,7 @@ impl Builder<'_> {
         let context = LoadContext {
             engine: self.engine,
             arch: self.arch,
-            linker: self.linker.as_ref(),
+            linker: self.linker,
             guests_dir: &plan.guests_dir,
             cache_dir: &self.settings.cache_dir,
         };

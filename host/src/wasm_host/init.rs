@@ -14,8 +14,8 @@ use super::eager::{Deferred, EagerBudget};
 use super::guest_set::{Builder, PlannedGuest, ReleaseTag, SetPlan};
 use super::live_release::{Current, Releases};
 use super::switch::CheckState;
-use crate::guests::check::guest_linker;
 use crate::guests::engine::{runtime_target, shared_engine};
+use crate::guests::linker::SharedLinker;
 use crate::guests::loader::{self, LoadOrigin};
 use crate::models::store::ModelReport;
 use crate::releases::download::CacheCounts;
@@ -77,7 +77,8 @@ pub struct InitReport {
 /// is read; the models load while the guests' code does).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InitPhases {
-    /// Building the engine and linker, or reading the release if longer.
+    /// Building the engine, or reading the release if longer (the linker
+    /// is built beside the loads).
     pub engine: Duration,
     /// Reading the manifest and listing the guests.
     pub plan: Duration,
@@ -277,21 +278,25 @@ impl WasmHost {
     pub fn init(settings: Settings) -> Result<(Self, InitReport), InitError> {
         let started = Instant::now();
         let arch = runtime_target().arch();
-        // The release is read (and its downloads started) while the engine
-        // is built: S3 round trips overlap with work that needs no network.
-        let (engine, release) = std::thread::scope(|scope| {
-            let reading = scope.spawn(|| read_release(&settings, arch, started));
-            let engine = shared_engine().and_then(|engine| {
-                let linker = guest_linker(&engine)?;
-                Ok((engine, std::sync::Arc::new(linker)))
-            });
-            let release = reading.join().unwrap_or_else(|_| {
-                Err(InitError::ReleaseInvalid(
-                    "reading the release panicked".to_owned(),
-                ))
-            });
-            (engine, release)
-        });
+        // With S3 releases, the release is read (and its downloads
+        // started) while the engine is built: S3 round trips overlap with
+        // work that needs no network. From a folder there is nothing to
+        // read, and a thread for it only competes with init's others for
+        // the cores (measured: BENCHMARKS.md, "One guest").
+        let (engine, release) = if settings.guests_s3.is_some() || settings.models_s3.is_some() {
+            std::thread::scope(|scope| {
+                let reading = scope.spawn(|| read_release(&settings, arch, started));
+                let engine = engine_and_linker();
+                let release = reading.join().unwrap_or_else(|_| {
+                    Err(InitError::ReleaseInvalid(
+                        "reading the release panicked".to_owned(),
+                    ))
+                });
+                (engine, release)
+            })
+        } else {
+            (engine_and_linker(), Ok((None, Current::default())))
+        };
         let engine_time = started.elapsed();
         let (engine, linker) = engine.map_err(|e| InitError::Engine(format!("{e:#}")))?;
         let (releases, current) = release?;
@@ -302,6 +307,11 @@ impl WasmHost {
             settings: &settings,
         };
         let built = plan_and_build(&builder, releases.as_ref(), &current, None)?;
+        // Every guest's load waited for it; this reports a failure to build
+        // it (a host bug) as the engine's, not as each guest's.
+        linker
+            .get()
+            .map_err(|e| InitError::Engine(format!("{e:#}")))?;
         let plan_time = started
             .elapsed()
             .saturating_sub(engine_time + built.load_time + built.instantiate_time);
@@ -341,6 +351,14 @@ impl WasmHost {
         };
         Ok((host, report))
     }
+}
+
+/// The shared engine, and the linker started on a thread of its own (it is
+/// built beside the first loads: see [`SharedLinker`]).
+fn engine_and_linker() -> anyhow::Result<(wasmtime::Engine, SharedLinker)> {
+    let engine = shared_engine()?;
+    let linker = SharedLinker::build_in_background(&engine);
+    Ok((engine, linker))
 }
 
 /// Opens the S3 locations the settings name, reads their current releases
