@@ -128,7 +128,7 @@ fn summary_lines(echo: Start, rows: &[(usize, Start)], budgeted: Option<Start>) 
             _ => (Target::None, Target::None),
         };
         lines.push(Line::against(
-            format!("init, {count} guest(s)"),
+            format!("init, {}", summary::guests(count)),
             row.init_ms,
             "ms",
             "lambda_runtime echo",
@@ -136,7 +136,7 @@ fn summary_lines(echo: Start, rows: &[(usize, Start)], budgeted: Option<Start>) 
             init_target,
         ));
         lines.push(Line::against(
-            format!("RSS at first GET, {count} guest(s)"),
+            format!("RSS at first GET, {}", summary::guests(count)),
             mb(row.rss_kb),
             "MB",
             "lambda_runtime echo",

@@ -85,7 +85,7 @@ fn main() -> Result<()> {
             &compiled,
         );
         lines.push(Line::against(
-            format!("init, {count} guest(s) compiled at init"),
+            format!("init, {} compiled at init", summary::guests(count)),
             median(&compiled),
             "ms",
             "lambda_runtime echo",
@@ -107,7 +107,7 @@ fn main() -> Result<()> {
             );
         }
         lines.push(Line::against(
-            format!("init, {count} guest(s) from .cwasm"),
+            format!("init, {} from .cwasm", summary::guests(count)),
             median(&precompiled),
             "ms",
             "lambda_runtime echo",

@@ -152,6 +152,15 @@ impl Line {
     }
 }
 
+/// "1 guest", "10 guests".
+pub fn guests(count: usize) -> String {
+    if count == 1 {
+        "1 guest".to_owned()
+    } else {
+        format!("{count} guests")
+    }
+}
+
 /// Saves a part's lines for the table.
 ///
 /// # Errors
