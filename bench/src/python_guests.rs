@@ -176,9 +176,9 @@ fn cold_starts(
         saved
             .push(json!({"process": label, "median_ms": median(&ms), "peak_rss_mb": median(&rss)}));
     }
-    let ratio = |field: &str, of: usize| {
-        saved[2][field].as_f64().unwrap_or(f64::NAN) / saved[of][field].as_f64().unwrap_or(f64::NAN)
-    };
+    // Row `of`'s figure; row 2 is seed 004's.
+    let figure = |of: usize, field: &str| saved[of][field].as_f64().unwrap_or(f64::NAN);
+    let ratio = |field: &str, of: usize| figure(2, field) / figure(of, field);
     println!(
         "\nseed 004 / ours: Python guest {:.1}x faster, {:.1}x less memory; Rust guest {:.1}x faster, \
          {:.1}x less memory (floor 26x, goal 60x)\n",
@@ -189,7 +189,6 @@ fn cold_starts(
     );
     crate::report::save("seed004-cold", &json!(saved))?;
     let seed004 = "seed 004's Python";
-    let figure = |of: usize, field: &str| saved[of][field].as_f64().unwrap_or(f64::NAN);
     let mut lines = Vec::new();
     for (of, guest) in [(0, "Python"), (1, "Rust")] {
         lines.push(Line::against(
