@@ -131,7 +131,7 @@ fn ints(node: &NodeProto, name: &str) -> TractResult<Vec<i64>> {
 /// Reads the node and leaf attributes; `prefix` is `class` or `target`.
 fn read_attributes(node: &NodeProto, prefix: &str) -> TractResult<TreeAttributes> {
     let node_modes = node
-        .get_attr_opt_vec::<String>("nodes_modes")?
+        .get_attr_opt_slice::<Vec<u8>>("nodes_modes")?
         .ok_or_else(|| anyhow!("{}: attribute nodes_modes is missing", node.name))?
         .iter()
         .map(|mode| parse_node_mode(mode))
