@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess, S3Server, ThrottlingS3};
+use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess, S3Server, ThrottlingS3, TlsServer};
 
 const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
 const BUCKET: &str = "guests";
@@ -657,4 +657,45 @@ fn a_silent_s3_fails_init_at_the_request_timeout() {
         1,
         "no retry once the retry window has passed"
     );
+}
+
+/// The S3 client's trust (compiled-in roots in place of the system's
+/// default store): an HTTPS endpoint whose certificate only the test's own
+/// CA vouches for is refused during the handshake, and `SSL_CERT_FILE`
+/// still names a store of the user's choice (the endpoint is then reached,
+/// and refused as not S3).
+#[test]
+fn the_s3_client_trusts_compiled_in_roots_or_the_users_ssl_cert_file() {
+    let cache = GuestFolder::new("rel-roots");
+    let server = TlsServer::start(cache.root());
+    let env = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+        [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL_S3", server.url().as_str()),
+            ("WASM_LAMBDA_GUESTS", LOCATION),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    };
+
+    let log = failed_init(env(&[]), &cache);
+    assert!(log.contains("InitError.S3Unavailable"), "{log}");
+    assert!(
+        server.versions().is_empty(),
+        "no request may pass an untrusted handshake: {:?}\n{log}",
+        server.versions()
+    );
+    assert!(server.connections() > 0, "the host did try: {log}");
+
+    let ca = server.ca_file().display().to_string();
+    let log = failed_init(env(&[("SSL_CERT_FILE", ca.as_str())]), &cache);
+    assert!(
+        !server.versions().is_empty(),
+        "with SSL_CERT_FILE the pointer request gets through\n{log}"
+    );
+    assert!(!log.contains("InitError.S3Unavailable"), "{log}");
 }

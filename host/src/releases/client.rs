@@ -9,7 +9,8 @@ use bytes::Bytes;
 use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
 use object_store::path::Path as KeyPath;
 use object_store::{
-    BackoffConfig, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    BackoffConfig, Certificate, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, PutPayload,
+    RetryConfig,
 };
 
 use super::location::S3Location;
@@ -49,6 +50,36 @@ pub struct S3Error {
     pub kind: S3ErrorKind,
     /// For people: what, where, why.
     pub message: String,
+}
+
+/// The certificates the S3 client trusts: Mozilla's roots as compiled into
+/// `webpki-root-certs` (the set Amazon's S3 chains to, and the set the
+/// Lambda base image's own bundle is made from), unless `SSL_CERT_FILE` or
+/// `SSL_CERT_DIR` names a store of the user's choice (a private CA in
+/// front of an S3-compatible endpoint), which is then read as before.
+///
+/// Why not the system's store always: reading it is a bundle plus a
+/// directory of ~150 hashed links to parse, ~8 ms on every cold start
+/// before the first S3 request can go out (BENCHMARKS.md, "S3 releases").
+fn with_trusted_roots(options: ClientOptions) -> ClientOptions {
+    let user_store = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    with_roots_for(options, user_store)
+}
+
+/// [`with_trusted_roots`] once the environment is read.
+fn with_roots_for(options: ClientOptions, user_store: bool) -> ClientOptions {
+    if user_store {
+        return options;
+    }
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| Certificate::from_der(der).ok())
+        .fold(
+            options.with_no_system_certificates(true),
+            |options, root| options.with_root_certificate(root),
+        )
 }
 
 /// An S3 bucket, addressed by [`S3Location`].
@@ -96,10 +127,12 @@ impl S3 {
             max_retries: MAX_RETRIES,
             retry_timeout: RETRY_WINDOW,
         };
-        let options = ClientOptions::new()
-            .with_connect_timeout(CONNECT_TIMEOUT)
-            .with_timeout(REQUEST_TIMEOUT)
-            .with_allow_http(plain_http);
+        let options = with_trusted_roots(
+            ClientOptions::new()
+                .with_connect_timeout(CONNECT_TIMEOUT)
+                .with_timeout(REQUEST_TIMEOUT)
+                .with_allow_http(plain_http),
+        );
         let store = AmazonS3Builder::from_env()
             .with_bucket_name(&location.bucket)
             .with_retry(retry)
@@ -220,5 +253,30 @@ impl S3 {
             ),
         };
         S3Error { kind, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use object_store::ClientConfigKey;
+
+    use super::*;
+
+    #[test]
+    fn compiled_in_roots_replace_the_system_store_unless_the_user_names_one() {
+        let no_system = |options: &ClientOptions| {
+            options.get_config_value(&ClientConfigKey::NoSystemCertificates)
+        };
+        assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
+        // Every compiled-in root is accepted (none dropped by from_der).
+        assert!(
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .all(|der| Certificate::from_der(der).is_ok())
+        );
+        let ours = with_roots_for(ClientOptions::new(), false);
+        assert_eq!(no_system(&ours).as_deref(), Some("true"));
+        let users = with_roots_for(ClientOptions::new(), true);
+        assert_eq!(no_system(&users).as_deref(), Some("false"));
     }
 }
