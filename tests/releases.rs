@@ -341,6 +341,10 @@ fn a_tampered_object_never_runs_and_other_guests_serve() {
     publish(&s3, &source, &[]);
     let hello = object_of(&s3, "hello", None);
     s3.put(BUCKET, &hello, b"\0asm evil bytes");
+    // With its .cwasm intact, hello would run from it and never fetch the
+    // .wasm (see the next test): damage both.
+    let hello_code = object_of(&s3, "hello", Some("x86_64"));
+    s3.put(BUCKET, &hello_code, b"not machine code either");
     let counter_code = object_of(&s3, "counter", Some("x86_64"));
     s3.put(BUCKET, &counter_code, b"not machine code");
 
@@ -397,6 +401,96 @@ fn a_tampered_object_never_runs_and_other_guests_serve() {
     );
 }
 
+/// A guest whose release pins a `.cwasm` for this architecture runs from
+/// it without its `.wasm` being downloaded (the `.cwasm`'s trailer names
+/// the `.wasm`'s sha256, which the release pins); a pinned `.cwasm` the
+/// loader refuses (here: one made from another guest) sends the host to
+/// the `.wasm`, checked against its pin like any object.
+#[test]
+fn a_pinned_cwasm_runs_without_its_wasm_and_a_refused_one_falls_back_to_it() {
+    let s3 = s3();
+    let source = two_guests("rel-code-only-source");
+    publish(&s3, &source, &[]);
+    let hello_wasm = object_of(&s3, "hello", None);
+    let good_wasm = s3.get(BUCKET, &hello_wasm).unwrap();
+    s3.put(BUCKET, &hello_wasm, b"\0asm never fetched");
+
+    let cache = GuestFolder::new("rel-code-only");
+    let lambda = Lambda::start(&s3, &cache, &[]);
+    let log = lambda.host.log();
+    assert!(log.contains("precompiled=2"), "{log}");
+    assert_eq!(
+        lambda.guest("hello", json!({"name": "cwasm"}))["message"],
+        "Hello, cwasm!"
+    );
+    let sha = |key: &str| key.rsplit('/').next().unwrap().to_owned();
+    let objects = cache.cache().join("objects");
+    assert!(
+        objects
+            .join(sha(&object_of(&s3, "hello", Some("x86_64"))))
+            .exists(),
+        "the .cwasm was downloaded"
+    );
+    assert!(
+        !objects.join(sha(&hello_wasm)).exists(),
+        "the .wasm was not downloaded"
+    );
+    drop(lambda);
+
+    // The release now pins counter's .cwasm as hello's: its bytes match
+    // the pin, but its trailer names counter's .wasm.
+    let mut pointer: Value =
+        serde_json::from_slice(&s3.get(BUCKET, "team/current").unwrap()).unwrap();
+    let mut manifest: Value = serde_json::from_str(pointer["manifest"].as_str().unwrap()).unwrap();
+    let guests = manifest["guests"].as_array_mut().unwrap();
+    let counter_code = guests.iter().find(|g| g["name"] == "counter").unwrap()["cwasm"].clone();
+    guests.iter_mut().find(|g| g["name"] == "hello").unwrap()["cwasm"] = counter_code;
+    let manifest = manifest.to_string();
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(manifest.as_bytes());
+    pointer["sha256"] = Value::String(digest.iter().map(|b| format!("{b:02x}")).collect());
+    pointer["manifest"] = Value::String(manifest);
+    s3.put(BUCKET, "team/current", pointer.to_string().as_bytes());
+
+    // The fallback reaches the .wasm, whose damage is caught.
+    let cache = GuestFolder::new("rel-code-refused-tampered");
+    let lambda = Lambda::start(&s3, &cache, &[]);
+    let log = lambda.host.log();
+    assert!(
+        log.contains("not using the release's precompiled code"),
+        "{log}"
+    );
+    let refused = lambda
+        .emulator
+        .invoke(&json!({"guest": "hello", "event": {}}));
+    assert_eq!(
+        refused.error_type(),
+        "GuestLoadFailed",
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.error_message().contains("tampered"),
+        "{:?}",
+        refused.body
+    );
+    drop(lambda);
+
+    // With the .wasm restored, hello is compiled from it and serves.
+    s3.put(BUCKET, &hello_wasm, &good_wasm);
+    let cache = GuestFolder::new("rel-code-refused");
+    let lambda = Lambda::start(&s3, &cache, &[]);
+    let log = lambda.host.log();
+    assert!(
+        log.contains("compiled=1") && log.contains("precompiled=1"),
+        "{log}"
+    );
+    assert_eq!(
+        lambda.guest("hello", json!({"name": "wasm"}))["message"],
+        "Hello, wasm!"
+    );
+    assert_eq!(lambda.guest("counter", json!({}))["count"], 1);
+}
+
 #[test]
 fn a_release_that_fails_to_load_is_not_switched_to() {
     let s3 = s3();
@@ -421,6 +515,8 @@ fn a_release_that_fails_to_load_is_not_switched_to() {
     let third = publish(&s3, &source, &[]);
     let hello = object_of(&s3, "hello", None);
     s3.put(BUCKET, &hello, b"damaged");
+    // Its .cwasm too, or hello would run from it without the .wasm.
+    s3.put(BUCKET, &object_of(&s3, "hello", Some("x86_64")), b"damaged");
     let ping = lambda.ping();
     let check = &ping["release"]["check"];
     assert_eq!(check["outcome"], "refused", "{ping}");

@@ -190,6 +190,58 @@ pub fn load_one(context: &LoadContext<'_>, source: &GuestSource) -> Result<Loade
     Ok(LoadedGuest { pre, origin })
 }
 
+/// Loads a guest whose folder holds only its `.cwasm`, placed alone by a
+/// release: the release pins the `.cwasm`'s bytes (checked when they were
+/// fetched) and the `.wasm`'s sha256, `wasm_sha256`, which the `.cwasm`'s
+/// trailer must name. So the `.wasm` is neither read nor hashed, and every
+/// pin still holds.
+///
+/// # Errors
+/// Outer: a `guests.toml` pin that disagrees with the release, or a
+/// component the host cannot run. Inner: why the `.cwasm` cannot be used
+/// here; the caller then places the `.wasm` and loads the guest from it.
+pub fn load_precompiled_only(
+    context: &LoadContext<'_>,
+    source: &GuestSource,
+    wasm_sha256: &str,
+) -> Result<Result<LoadedGuest, artifact::Refusal>> {
+    if let Some(pin) = source.spec.sha256.as_deref()
+        && !pin.eq_ignore_ascii_case(wasm_sha256)
+    {
+        anyhow::bail!(
+            "sha256 mismatch for {}: guests.toml pins {pin}, the release pins {wasm_sha256}",
+            source.path.display()
+        );
+    }
+    let started = Instant::now();
+    let loaded = resolve_inside(context.guests_dir, &cwasm_path(source))
+        .map_err(|e| artifact::Refusal::Damaged(format!("{e:#}")))
+        .and_then(|file| {
+            let info = artifact::inspect(&file)?;
+            if !pin::hex(&info.source).eq_ignore_ascii_case(wasm_sha256) {
+                return Err(artifact::Refusal::OtherWasm);
+            }
+            artifact::load(context.engine, context.arch, &file, &info.source)
+        });
+    let component = match loaded {
+        Ok(component) => component,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let obtained = started.elapsed();
+    let pre = check::check(context.engine, context.linker.get()?, &component)?;
+    tracing::debug!(
+        guest = %source.name,
+        wasm_read_and_hashed = false,
+        code_ms = obtained.as_secs_f64() * 1e3,
+        check_ms = (started.elapsed() - obtained).as_secs_f64() * 1e3,
+        "guest loaded from the release's .cwasm alone"
+    );
+    Ok(Ok(LoadedGuest {
+        pre,
+        origin: LoadOrigin::Precompiled,
+    }))
+}
+
 /// The `.cwasm` beside an unpinned `.wasm` that is, by size and
 /// modification time, the file `precompile` compiled; `None` sends the
 /// guest down the full path (read, hash, verify), which also reports why

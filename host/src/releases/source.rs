@@ -213,7 +213,7 @@ impl Watched {
         manifest: &ReleaseManifest,
         arch: Option<Arch>,
     ) {
-        for object in needed_objects(manifest, arch) {
+        for object in prefetched_objects(manifest, arch) {
             let cache = self.cache.clone();
             runtime.spawn(async move {
                 // The outcome is kept in the cache for whoever needs it.
@@ -256,43 +256,116 @@ pub fn needed_objects(manifest: &ReleaseManifest, arch: Option<Arch>) -> Vec<Obj
     objects
 }
 
+/// The objects a cold start fetches up front: [`needed_objects`] less the
+/// `.wasm` of every guest whose `.cwasm` for `arch` the release pins (see
+/// [`place_guest`]; such a `.wasm` is fetched only if it turns out to be
+/// needed).
+fn prefetched_objects(manifest: &ReleaseManifest, arch: Option<Arch>) -> Vec<ObjectRef> {
+    let guests = &manifest.contents.guests;
+    let precompiled =
+        |guest: &ReleaseGuest| arch.is_some_and(|a| guest.cwasm.contains_key(a.as_str()));
+    // A .wasm another guest (without code for this arch) shares is still needed.
+    let skipped: std::collections::HashSet<&str> = guests
+        .iter()
+        .filter(|guest| precompiled(guest))
+        .map(|guest| guest.wasm.sha256.as_str())
+        .filter(|sha| {
+            !guests
+                .iter()
+                .any(|other| !precompiled(other) && other.wasm.sha256 == *sha)
+        })
+        .collect();
+    needed_objects(manifest, arch)
+        .into_iter()
+        .filter(|object| !skipped.contains(object.sha256.as_str()))
+        .collect()
+}
+
 /// Where a release's files go: `WASM_LAMBDA_CACHE/releases/ID/{guests,models}`.
 pub fn release_dir(cache_dir: &Path, id: &str) -> PathBuf {
     cache_dir.join("releases").join(id)
 }
 
-/// Puts one guest's `.wasm` (and its `.cwasm` for `arch`, if the release
-/// has one) in `dir`, where the guest loader expects them.
+/// What [`place_guest`] put in a guest's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlacedGuest {
+    /// The `.wasm`, and the `.cwasm` for this architecture if the release
+    /// has one that could be fetched.
+    Source,
+    /// Only the `.cwasm` for this architecture. The release pins its bytes
+    /// (checked when it was fetched) and the `.wasm`'s sha256, which the
+    /// `.cwasm`'s trailer must name, so the `.wasm` is neither downloaded
+    /// nor hashed; [`place_guest_source`] fetches it if the `.cwasm` is
+    /// refused after all (another engine, another host version).
+    PrecompiledOnly {
+        /// The `.wasm`'s sha256 (lowercase hex) as the release pins it.
+        wasm_sha256: String,
+    },
+}
+
+/// Puts one guest in `dir`, where the guest loader expects it: with
+/// `precompiled_only` allowed and a `.cwasm` for `arch` in the release,
+/// that `.cwasm` alone; otherwise the `.wasm` and, if the release has one,
+/// the `.cwasm`.
 ///
 /// # Errors
-/// An object is missing, unreadable or does not match its pin. A missing
-/// `.cwasm` is not an error (the guest is compiled instead).
+/// An object is missing, unreadable or does not match its pin. A `.cwasm`
+/// that cannot be had is not an error (the guest is compiled instead).
 pub fn place_guest(
     watched: &Watched,
     runtime: &tokio::runtime::Handle,
     guest: &ReleaseGuest,
     arch: Option<Arch>,
     dir: &Path,
-) -> Result<(), String> {
+    precompiled_only: bool,
+) -> Result<PlacedGuest, String> {
     let wasm_path = dir.join(&guest.file);
-    let wasm = watched.fetch(runtime, &guest.wasm)?;
-    download::place(&wasm, &wasm_path).map_err(|e| format!("{e:#}"))?;
     let cwasm_path = wasm_path.with_extension("cwasm");
-    match arch.and_then(|a| guest.cwasm.get(a.as_str())) {
+    let code = arch.and_then(|a| guest.cwasm.get(a.as_str()));
+    let placed_code = match code {
         Some(object) => match watched.fetch(runtime, object) {
-            Ok(cwasm) => download::place(&cwasm, &cwasm_path).map_err(|e| format!("{e:#}"))?,
+            Ok(cwasm) => {
+                download::place(&cwasm, &cwasm_path).map_err(|e| format!("{e:#}"))?;
+                true
+            }
             // The .wasm is all a guest needs; its precompiled code failing
             // only costs a compile, and is logged.
             Err(reason) => {
                 tracing::warn!(guest = %guest.name, "not using the release's precompiled code: {reason}");
-                let _ = std::fs::remove_file(&cwasm_path);
+                false
             }
         },
-        None => {
-            let _ = std::fs::remove_file(&cwasm_path);
-        }
+        None => false,
+    };
+    if !placed_code {
+        let _ = std::fs::remove_file(&cwasm_path);
+    } else if precompiled_only {
+        // An earlier start's .wasm would be read instead of trusted.
+        let _ = std::fs::remove_file(&wasm_path);
+        return Ok(PlacedGuest::PrecompiledOnly {
+            wasm_sha256: guest.wasm.sha256.clone(),
+        });
     }
-    Ok(())
+    let wasm = watched.fetch(runtime, &guest.wasm)?;
+    download::place(&wasm, &wasm_path).map_err(|e| format!("{e:#}"))?;
+    Ok(PlacedGuest::Source)
+}
+
+/// Puts a guest's `.wasm` in `dir` after its `.cwasm`, placed alone, was
+/// refused; removes that `.cwasm` (the guest is compiled from the `.wasm`).
+///
+/// # Errors
+/// The `.wasm` is missing, unreadable or does not match its pin.
+pub fn place_guest_source(
+    watched: &Watched,
+    runtime: &tokio::runtime::Handle,
+    guest: &ReleaseGuest,
+    dir: &Path,
+) -> Result<(), String> {
+    let wasm_path = dir.join(&guest.file);
+    let _ = std::fs::remove_file(wasm_path.with_extension("cwasm"));
+    let wasm = watched.fetch(runtime, &guest.wasm)?;
+    download::place(&wasm, &wasm_path).map_err(|e| format!("{e:#}"))
 }
 
 /// Puts a manifest file (`guests.toml` / `models.toml`) in `dir`, or
@@ -343,4 +416,64 @@ pub fn place_models(
         }
     }
     failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(byte: u8) -> ObjectRef {
+        ObjectRef::of(&[byte])
+    }
+
+    fn guest(name: &str, wasm: u8, cwasm: Option<u8>) -> ReleaseGuest {
+        ReleaseGuest {
+            name: name.to_owned(),
+            file: format!("{name}.wasm"),
+            wasm: object(wasm),
+            cwasm: cwasm
+                .map(|c| ("x86_64".to_owned(), object(c)))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_cold_start_prefetches_no_wasm_whose_cwasm_is_pinned_unless_another_guest_needs_it() {
+        let manifest = ReleaseManifest {
+            format: 1,
+            id: "20261202T000000Z-00000000".into(),
+            created: String::new(),
+            host_version: String::new(),
+            previous: None,
+            contents: crate::releases::manifest::ReleaseContents {
+                guests_manifest: None,
+                guests: vec![
+                    guest("precompiled", 1, Some(2)),
+                    guest("shares-its-wasm", 3, Some(4)),
+                    guest("source-only", 3, None),
+                ],
+                models_manifest: None,
+                models: Vec::new(),
+            },
+        };
+        let shas = |objects: Vec<ObjectRef>| -> Vec<String> {
+            objects.into_iter().map(|o| o.sha256).collect()
+        };
+        let prefetched = shas(prefetched_objects(&manifest, Some(Arch::X86_64)));
+        for (byte, expected) in [(1, false), (2, true), (3, true), (4, true)] {
+            assert_eq!(
+                prefetched.contains(&object(byte).sha256),
+                expected,
+                "object {byte}"
+            );
+        }
+        // Every object stays needed (kept in the cache), and a host with
+        // no code for its architecture fetches every .wasm.
+        assert!(shas(needed_objects(&manifest, Some(Arch::X86_64))).contains(&object(1).sha256));
+        let without_code = shas(prefetched_objects(&manifest, None));
+        assert!(
+            without_code.contains(&object(1).sha256) && !without_code.contains(&object(2).sha256)
+        );
+    }
 }

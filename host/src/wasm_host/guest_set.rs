@@ -15,10 +15,13 @@ use super::eager::Deferred;
 use super::init::{GuestReport, InitError};
 use crate::guests::engine::Arch;
 use crate::guests::linker::SharedLinker;
-use crate::guests::loader::{self, GuestSource, LoadContext, LoadOrigin, OwnedLoadContext};
+use crate::guests::loader::{
+    self, GuestSource, LoadContext, LoadOrigin, LoadedGuest, OwnedLoadContext,
+};
 use crate::guests::manifest::GuestSpec;
 use crate::guests::slot::{GuestCode, GuestSlot};
 use crate::models::store::{ModelReport, ModelStore, ModelsDirError};
+use crate::releases::source::PlacedGuest;
 use crate::routing::router::Router;
 use crate::runtime::executor::executor;
 use crate::runtime::settings::Settings;
@@ -92,8 +95,12 @@ pub struct SetPlan<'a> {
     /// Identifies the models' contents; equal keys mean the models need
     /// not be loaded again and guests may carry over.
     pub models_key: Option<String>,
-    /// Puts a guest's files in place (downloads them) before it loads.
-    pub place_guest: &'a (dyn Fn(&GuestSource) -> Result<(), String> + Sync),
+    /// Puts a guest's files in place (downloads them) before it loads;
+    /// `true` allows a release to place only the guest's `.cwasm`.
+    pub place_guest: &'a (dyn Fn(&GuestSource, bool) -> Result<PlacedGuest, String> + Sync),
+    /// Puts a guest's `.wasm` in place after its `.cwasm`, placed alone,
+    /// was refused.
+    pub place_guest_source: &'a (dyn Fn(&GuestSource) -> Result<(), String> + Sync),
     /// Puts the models in place before they load; returns the models that
     /// could not be had, with why.
     pub place_models: &'a (dyn Fn() -> BTreeMap<String, String> + Sync),
@@ -169,21 +176,28 @@ impl Builder<'_> {
                         return Loaded::Kept(slot);
                     }
                     let started = Instant::now();
-                    match (plan.place_guest)(&planned.source) {
-                        Err(reason) => Loaded::Failed(reason, started.elapsed()),
+                    let admitted = budget.admits(planned.source.spec.eager);
+                    // A guest loaded on first use is loaded from its folder
+                    // later: it gets its .wasm too.
+                    let loaded = match (plan.place_guest)(&planned.source, admitted) {
+                        Err(reason) => Err(reason),
                         // Past the budget with a usable .cwasm: not even
                         // loaded now (loading is ~0.24 MB of a guest's ~0.4
                         // MB, BENCHMARKS.md); its first event loads it.
-                        Ok(())
-                            if !budget.admits(planned.source.spec.eager)
+                        Ok(PlacedGuest::Source)
+                            if !admitted
                                 && loader::has_usable_artifact(&context, &planned.source) =>
                         {
-                            Loaded::Later(started.elapsed())
+                            return Loaded::Later(started.elapsed());
                         }
-                        Ok(()) => match loader::load_one(&context, &planned.source) {
-                            Ok(loaded) => Loaded::Ready(loaded, started.elapsed()),
-                            Err(error) => Loaded::Failed(format!("{error:#}"), started.elapsed()),
-                        },
+                        Ok(PlacedGuest::Source) => load_from_folder(&context, &planned.source),
+                        Ok(PlacedGuest::PrecompiledOnly { wasm_sha256 }) => {
+                            load_precompiled_only(&context, &plan, &planned.source, &wasm_sha256)
+                        }
+                    };
+                    match loaded {
+                        Ok(loaded) => Loaded::Ready(loaded, started.elapsed()),
+                        Err(reason) => Loaded::Failed(reason, started.elapsed()),
                     }
                 })
                 .collect()
@@ -370,4 +384,34 @@ enum Loaded {
     Later(Duration),
     Ready(loader::LoadedGuest, Duration),
     Failed(String, Duration),
+}
+
+/// Loads a guest from its folder (its `.wasm`, and a `.cwasm` beside it).
+fn load_from_folder(
+    context: &LoadContext<'_>,
+    source: &GuestSource,
+) -> Result<LoadedGuest, String> {
+    loader::load_one(context, source).map_err(|e| format!("{e:#}"))
+}
+
+/// Loads a guest whose release placed its `.cwasm` alone; if that `.cwasm`
+/// is refused, places the `.wasm` and loads the guest from it.
+fn load_precompiled_only(
+    context: &LoadContext<'_>,
+    plan: &SetPlan<'_>,
+    source: &GuestSource,
+    wasm_sha256: &str,
+) -> Result<LoadedGuest, String> {
+    match loader::load_precompiled_only(context, source, wasm_sha256) {
+        Ok(Ok(loaded)) => Ok(loaded),
+        Ok(Err(refusal)) => {
+            tracing::warn!(
+                guest = %source.name,
+                "not using the release's precompiled code: {refusal}; fetching its .wasm to compile it"
+            );
+            (plan.place_guest_source)(source)?;
+            load_from_folder(context, source)
+        }
+        Err(error) => Err(format!("{error:#}")),
+    }
 }

@@ -19,6 +19,7 @@ use crate::guests::linker::SharedLinker;
 use crate::guests::loader::{self, LoadOrigin};
 use crate::models::store::ModelReport;
 use crate::releases::download::CacheCounts;
+use crate::releases::source::PlacedGuest;
 use crate::runtime::environment::Environment;
 use crate::runtime::settings::Settings;
 
@@ -425,10 +426,20 @@ pub(super) fn plan_and_build(
             Some(format!("folder:{}", settings.models_dir.display())),
         ),
     };
-    let place_guest = |source: &loader::GuestSource| -> Result<(), String> {
+    let place_guest = |source: &loader::GuestSource,
+                       precompiled_only: bool|
+     -> Result<PlacedGuest, String> {
         match (releases, current.guests.as_deref()) {
             (Some(releases), Some(release)) => {
-                releases.place_guest(release, source, builder.arch, &guests_dir)
+                releases.place_guest(release, source, builder.arch, &guests_dir, precompiled_only)
+            }
+            _ => Ok(PlacedGuest::Source),
+        }
+    };
+    let place_guest_source = |source: &loader::GuestSource| -> Result<(), String> {
+        match (releases, current.guests.as_deref()) {
+            (Some(releases), Some(release)) => {
+                releases.place_guest_source(release, source, &guests_dir)
             }
             _ => Ok(()),
         }
@@ -445,6 +456,7 @@ pub(super) fn plan_and_build(
         models_dir: models_dir.clone(),
         models_key,
         place_guest: &place_guest,
+        place_guest_source: &place_guest_source,
         place_models: &place_models,
         release: current.tag(),
     };

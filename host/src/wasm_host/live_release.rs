@@ -13,6 +13,7 @@ use crate::guests::loader::{self, GuestSource};
 use crate::releases::client::S3ErrorKind;
 use crate::releases::download::CacheCounts;
 use crate::releases::location::S3Location;
+use crate::releases::manifest::ReleaseGuest;
 use crate::releases::signing::TrustedKeys;
 use crate::releases::source::{self, FetchedRelease, ReleaseError, ReleaseErrorKind, Watched};
 use crate::runtime::settings::Settings;
@@ -283,7 +284,9 @@ impl Releases {
         Ok((planned, dir))
     }
 
-    /// Places one guest's files (downloading them if needed).
+    /// Places one guest's files (downloading them if needed); with
+    /// `precompiled_only`, only its `.cwasm` when the release has one for
+    /// `arch` (see [`source::PlacedGuest`]).
     ///
     /// # Errors
     /// An object is missing, unreadable or tampered with.
@@ -293,7 +296,39 @@ impl Releases {
         source: &GuestSource,
         arch: Option<Arch>,
         dir: &Path,
+        precompiled_only: bool,
+    ) -> Result<source::PlacedGuest, String> {
+        let (watched, guest) = self.release_guest(release, source)?;
+        source::place_guest(
+            watched,
+            self.runtime.handle(),
+            guest,
+            arch,
+            dir,
+            precompiled_only,
+        )
+    }
+
+    /// Places a guest's `.wasm` after its `.cwasm`, placed alone, was refused.
+    ///
+    /// # Errors
+    /// The `.wasm` is missing, unreadable or tampered with.
+    pub fn place_guest_source(
+        &self,
+        release: &FetchedRelease,
+        source: &GuestSource,
+        dir: &Path,
     ) -> Result<(), String> {
+        let (watched, guest) = self.release_guest(release, source)?;
+        source::place_guest_source(watched, self.runtime.handle(), guest, dir)
+    }
+
+    /// Where `source`'s release is watched, and its entry in the release.
+    fn release_guest<'a>(
+        &'a self,
+        release: &'a FetchedRelease,
+        source: &GuestSource,
+    ) -> Result<(&'a Watched, &'a ReleaseGuest), String> {
         let watched = self.guests.as_ref().ok_or("guests do not come from S3")?;
         let guest = release
             .manifest
@@ -307,7 +342,7 @@ impl Releases {
                     release.manifest.id, source.name
                 )
             })?;
-        source::place_guest(watched, self.runtime.handle(), guest, arch, dir)
+        Ok((watched, guest))
     }
 
     /// The models' release and where it is watched.
