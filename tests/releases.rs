@@ -123,6 +123,23 @@ impl Lambda {
             .answer()
     }
 
+    /// Asserts that `guest` answers `GuestLoadFailed` because one of its
+    /// objects was tampered with.
+    fn assert_refused_as_tampered(&self, guest: &str) {
+        let refused = self.emulator.invoke(&json!({"guest": guest, "event": {}}));
+        assert_eq!(
+            refused.error_type(),
+            "GuestLoadFailed",
+            "{:?}",
+            refused.body
+        );
+        assert!(
+            refused.error_message().contains("tampered"),
+            "{:?}",
+            refused.body
+        );
+    }
+
     fn ping(&self) -> Value {
         self.emulator.invoke(&json!({"warmer": true})).answer()
     }
@@ -365,20 +382,7 @@ fn a_tampered_object_never_runs_and_other_guests_serve() {
         1,
         "counter compiled from its .wasm"
     );
-    let refused = lambda
-        .emulator
-        .invoke(&json!({"guest": "hello", "event": {}}));
-    assert_eq!(
-        refused.error_type(),
-        "GuestLoadFailed",
-        "{:?}",
-        refused.body
-    );
-    assert!(
-        refused.error_message().contains("tampered"),
-        "{:?}",
-        refused.body
-    );
+    lambda.assert_refused_as_tampered("hello");
 
     // Strict mode: the same release fails init.
     let strict = GuestFolder::new("rel-tamper-strict");
@@ -459,20 +463,7 @@ fn a_pinned_cwasm_runs_without_its_wasm_and_a_refused_one_falls_back_to_it() {
         log.contains("not using the release's precompiled code"),
         "{log}"
     );
-    let refused = lambda
-        .emulator
-        .invoke(&json!({"guest": "hello", "event": {}}));
-    assert_eq!(
-        refused.error_type(),
-        "GuestLoadFailed",
-        "{:?}",
-        refused.body
-    );
-    assert!(
-        refused.error_message().contains("tampered"),
-        "{:?}",
-        refused.body
-    );
+    lambda.assert_refused_as_tampered("hello");
     drop(lambda);
 
     // With the .wasm restored, hello is compiled from it and serves.
