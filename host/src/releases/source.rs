@@ -340,7 +340,8 @@ pub fn place_guest(
     if !placed_code {
         let _ = std::fs::remove_file(&cwasm_path);
     } else if precompiled_only {
-        // An earlier start's .wasm would be read instead of trusted.
+        // A .wasm an earlier start placed here goes: the folder shows what
+        // this start used.
         let _ = std::fs::remove_file(&wasm_path);
         return Ok(PlacedGuest::PrecompiledOnly {
             wasm_sha256: guest.wasm.sha256.clone(),
