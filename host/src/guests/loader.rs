@@ -177,12 +177,25 @@ pub fn load_one(context: &LoadContext<'_>, source: &GuestSource) -> Result<Loade
             (component, origin, true)
         }
     };
+    checked(context, source, component, origin, started, hashed)
+}
+
+/// Checks `component` against the linker (see [`check::check`]) and logs
+/// where the load's time went.
+fn checked(
+    context: &LoadContext<'_>,
+    source: &GuestSource,
+    component: Component,
+    origin: LoadOrigin,
+    started: Instant,
+    wasm_read_and_hashed: bool,
+) -> Result<LoadedGuest> {
     let obtained = started.elapsed();
     let pre = check::check(context.engine, context.linker.get()?, &component)?;
     let elapsed = started.elapsed();
     tracing::debug!(
         guest = %source.name,
-        wasm_read_and_hashed = hashed,
+        wasm_read_and_hashed,
         code_ms = obtained.as_secs_f64() * 1e3,
         check_ms = (elapsed - obtained).as_secs_f64() * 1e3,
         "guest loaded"
@@ -205,6 +218,8 @@ pub fn load_precompiled_only(
     source: &GuestSource,
     wasm_sha256: &str,
 ) -> Result<Result<LoadedGuest, artifact::Refusal>> {
+    let digest = pin::from_hex(wasm_sha256)
+        .with_context(|| format!("the release pins `{wasm_sha256}`, not a sha256"))?;
     if let Some(pin) = source.spec.sha256.as_deref()
         && !pin.eq_ignore_ascii_case(wasm_sha256)
     {
@@ -216,30 +231,19 @@ pub fn load_precompiled_only(
     let started = Instant::now();
     let loaded = resolve_inside(context.guests_dir, &cwasm_path(source))
         .map_err(|e| artifact::Refusal::Damaged(format!("{e:#}")))
-        .and_then(|file| {
-            let info = artifact::inspect(&file)?;
-            if !pin::hex(&info.source).eq_ignore_ascii_case(wasm_sha256) {
-                return Err(artifact::Refusal::OtherWasm);
-            }
-            artifact::load(context.engine, context.arch, &file, &info.source)
-        });
-    let component = match loaded {
-        Ok(component) => component,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
-    let obtained = started.elapsed();
-    let pre = check::check(context.engine, context.linker.get()?, &component)?;
-    tracing::debug!(
-        guest = %source.name,
-        wasm_read_and_hashed = false,
-        code_ms = obtained.as_secs_f64() * 1e3,
-        check_ms = (started.elapsed() - obtained).as_secs_f64() * 1e3,
-        "guest loaded from the release's .cwasm alone"
-    );
-    Ok(Ok(LoadedGuest {
-        pre,
-        origin: LoadOrigin::Precompiled,
-    }))
+        .and_then(|file| artifact::load(context.engine, context.arch, &file, &digest));
+    match loaded {
+        Ok(component) => checked(
+            context,
+            source,
+            component,
+            LoadOrigin::Precompiled,
+            started,
+            false,
+        )
+        .map(Ok),
+        Err(refusal) => Ok(Err(refusal)),
+    }
 }
 
 /// The `.cwasm` beside an unpinned `.wasm` that is, by size and

@@ -16,6 +16,18 @@ pub fn hex(digest: &Sha256Digest) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The digest a pin spells (64 hex digits, either case), if it is one.
+pub fn from_hex(text: &str) -> Option<Sha256Digest> {
+    if !is_pin(text) {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(text.as_bytes().chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(digest)
+}
+
 /// Whether `text` has the form of a pin: 64 hex digits.
 pub fn is_pin(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
@@ -52,6 +64,10 @@ mod tests {
         let h = hex(&d);
         assert!(is_pin(&h));
         assert!(!is_pin("abc"));
+        assert_eq!(from_hex(&h), Some(d));
+        assert_eq!(from_hex(&h.to_uppercase()), Some(d));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex(&"g".repeat(64)), None);
         let path = std::path::Path::new("x.wasm");
         assert!(check(None, &d, path, "guests.toml").is_ok());
         assert!(check(Some(&h.to_uppercase()), &d, path, "guests.toml").is_ok());
