@@ -258,8 +258,20 @@ pub fn load(
     path: &Path,
     source: &Sha256Digest,
 ) -> Result<Component, Refusal> {
-    let info = usable(engine, arch, path)?;
-    if &info.source != source {
+    load_usable(engine, &usable(engine, arch, path)?, source)
+}
+
+/// Loads an artifact [`usable`] accepted, if it was made from exactly the
+/// `.wasm` whose digest is `source`.
+///
+/// # Errors
+/// It was made from another `.wasm`, or wasmtime refuses it.
+pub fn load_usable(
+    engine: &Engine,
+    artifact: &Usable,
+    source: &Sha256Digest,
+) -> Result<Component, Refusal> {
+    if &artifact.info.source != source {
         return Err(Refusal::OtherWasm);
     }
     // SAFETY: the trailer shows this file came from `compile` above, run by
@@ -267,8 +279,23 @@ pub fn load(
     // exact `.wasm`; wasmtime also checks its own header and version.
     // Artifacts are written by rename and never modified in place, so the
     // mapping stays valid.
-    unsafe { Component::deserialize_file(engine, path) }
+    unsafe { Component::deserialize_file(engine, &artifact.path) }
         .map_err(|e| Refusal::Damaged(format!("{e:#}")))
+}
+
+/// An artifact file whose trailer names this host's architecture, version
+/// and engine configuration; only [`usable`] makes one.
+#[derive(Debug)]
+pub struct Usable {
+    path: PathBuf,
+    info: ArtifactInfo,
+}
+
+impl Usable {
+    /// What its trailer says.
+    pub fn info(&self) -> &ArtifactInfo {
+        &self.info
+    }
 }
 
 /// Reads an artifact's trailer and checks everything but the `.wasm` it was
@@ -276,7 +303,7 @@ pub fn load(
 ///
 /// # Errors
 /// The reason this host cannot use it.
-pub fn usable(engine: &Engine, arch: Option<Arch>, path: &Path) -> Result<ArtifactInfo, Refusal> {
+pub fn usable(engine: &Engine, arch: Option<Arch>, path: &Path) -> Result<Usable, Refusal> {
     let info = inspect(path)?;
     if info.arch != arch {
         return Err(Refusal::OtherArchitecture {
@@ -296,7 +323,10 @@ pub fn usable(engine: &Engine, arch: Option<Arch>, path: &Path) -> Result<Artifa
             engine_fingerprint(engine)
         )));
     }
-    Ok(info)
+    Ok(Usable {
+        path: path.to_path_buf(),
+        info,
+    })
 }
 
 /// The last bytes of the file: the longest trailer, or the whole file when

@@ -258,13 +258,12 @@ fn precompiled_unchanged(context: &LoadContext<'_>, source: &GuestSource) -> Opt
     let beside = cwasm_path(source);
     let artifact_file = resolve_inside(context.guests_dir, &beside).ok()?;
     let wasm_file = resolve_inside(context.guests_dir, &source.path).ok()?;
-    let info = artifact::inspect(&artifact_file).ok()?;
-    let recorded = info.stamp?;
+    let usable = artifact::usable(context.engine, context.arch, &artifact_file).ok()?;
+    let recorded = usable.info().stamp?;
     if artifact::SourceStamp::of(&wasm_file) != Some(recorded) {
         return None;
     }
-    let component =
-        artifact::load(context.engine, context.arch, &artifact_file, &info.source).ok()?;
+    let component = artifact::load_usable(context.engine, &usable, &usable.info().source).ok()?;
     tracing::debug!(guest = %source.name, "the .wasm is unchanged since precompile (size and mtime): not re-hashed");
     Some(component)
 }

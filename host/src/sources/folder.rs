@@ -98,6 +98,16 @@ pub fn discover<Spec: Clone + Default>(
 /// # Errors
 /// The file is missing, or resolves outside `dir`.
 pub fn resolve_inside(dir: &Path, path: &Path) -> Result<PathBuf> {
+    // A regular file named directly in `dir` (not a symlink) is inside it:
+    // one `lstat` instead of resolving every component of both paths,
+    // which init did twice per guest.
+    if path.parent() == Some(dir)
+        && path
+            .symlink_metadata()
+            .is_ok_and(|metadata| metadata.file_type().is_file())
+    {
+        return Ok(path.to_path_buf());
+    }
     let root = dir
         .canonicalize()
         .with_context(|| format!("resolving {}", dir.display()))?;
@@ -167,6 +177,24 @@ mod tests {
         fs::write(dir.path().join("inside"), b"ok").unwrap();
         assert_eq!(
             read_inside(dir.path(), &dir.path().join("inside")).unwrap(),
+            b"ok"
+        );
+        // A name that climbs out is resolved, not taken as a plain name.
+        let climbing = dir.path().join("..").join(
+            outside
+                .path()
+                .strip_prefix(dir.path().parent().unwrap())
+                .unwrap(),
+        );
+        let error = read_inside(dir.path(), &climbing.join("secret")).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("outside the folder"),
+            "{error:#}"
+        );
+        // A symlink to a file inside the folder is followed.
+        std::os::unix::fs::symlink(dir.path().join("inside"), dir.path().join("alias")).unwrap();
+        assert_eq!(
+            read_inside(dir.path(), &dir.path().join("alias")).unwrap(),
             b"ok"
         );
     }

@@ -12,6 +12,10 @@
 //! loading costs about a quarter MB of a guest's ~0.4 MB. One without is
 //! compiled at init, so that its first event does not wait for a compile.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt as _;
+use std::sync::OnceLock;
+
 /// The share of the function's memory init may fill with instances.
 pub const BUDGET_SHARE_OF_FUNCTION_MEMORY: f64 = 0.5;
 
@@ -45,7 +49,7 @@ impl EagerBudget {
         match (eager, self.limit_bytes) {
             (Some(marked), _) => marked,
             (None, None) => true,
-            // Unreadable (not Linux): instantiate, as without a budget.
+            // Unreadable: instantiate, as without a budget.
             (None, Some(limit)) => resident_bytes().is_none_or(|resident| resident < limit),
         }
     }
@@ -53,13 +57,26 @@ impl EagerBudget {
 
 /// This process's resident memory.
 ///
-/// Read from `/proc/self/statm` by hand: one short line, read once per
-/// guest at init (a procfs crate would parse far more than this needs).
-/// Lambda runs Linux with 4 KiB pages on both architectures.
+/// Read from `/proc/self/statm` by hand: one short line (a procfs crate
+/// would parse far more than this needs). The file is opened once and read
+/// again from its start each time, one `pread`: opening it for each of 100
+/// guests, twice, was 5% of their init (a profile, BENCHMARKS.md "Cost per
+/// guest"). Lambda runs Linux with 4 KiB pages on both architectures.
 pub fn resident_bytes() -> Option<u64> {
     const PAGE_BYTES: u64 = 4096;
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    static STATM: OnceLock<Option<File>> = OnceLock::new();
+    let statm = STATM
+        .get_or_init(|| File::open("/proc/self/statm").ok())
+        .as_ref()?;
+    let mut line = [0u8; 128];
+    // procfs regenerates the file for a read from offset 0.
+    let read = statm.read_at(&mut line, 0).ok()?;
+    let pages: u64 = std::str::from_utf8(line.get(..read)?)
+        .ok()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some(pages * PAGE_BYTES)
 }
 
@@ -120,5 +137,17 @@ mod tests {
         assert!(resident > 1024 * 1024, "{resident}");
         let roomy = EagerBudget::for_function_memory(1 << 20);
         assert!(roomy.admits(None));
+    }
+
+    #[test]
+    fn each_reading_is_current_not_the_first_one_again() {
+        let before = resident_bytes().expect("Linux has /proc/self/statm");
+        let grown = vec![1u8; 64 << 20];
+        let during = resident_bytes().expect("read again");
+        assert!(
+            during >= before + (48 << 20),
+            "64 MB touched between readings of {before} and {during} bytes"
+        );
+        drop(std::hint::black_box(grown));
     }
 }
