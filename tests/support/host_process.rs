@@ -77,13 +77,7 @@ impl HostProcess {
     /// The host's resident memory in kB (`VmRSS`), read from /proc. The
     /// spawned process is `timeout`; the host is its only child.
     pub fn resident_kb(&self) -> u64 {
-        let children =
-            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.child.id()))
-                .unwrap_or_default();
-        let pid = children
-            .split_whitespace()
-            .next()
-            .expect("the host process is running");
+        let pid = self.host_pid();
         let status =
             std::fs::read_to_string(format!("/proc/{pid}/status")).expect("host /proc status");
         status
@@ -92,6 +86,31 @@ impl HostProcess {
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
             .expect("VmRSS in /proc status")
+    }
+
+    /// CPU time the host's threads have used so far: the scheduler's
+    /// nanosecond count (`/proc/PID/task/*/schedstat`), where `stat`'s
+    /// 10 ms ticks miss most of a process that runs in short bursts.
+    pub fn cpu_time(&self) -> Duration {
+        let tasks = format!("/proc/{}/task", self.host_pid());
+        let nanos: u64 = std::fs::read_dir(&tasks)
+            .expect("host /proc tasks")
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+            .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+            .sum();
+        Duration::from_nanos(nanos)
+    }
+
+    /// The host's process id: `timeout`'s only child.
+    fn host_pid(&self) -> String {
+        let children =
+            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.child.id()))
+                .unwrap_or_default();
+        children
+            .split_whitespace()
+            .next()
+            .expect("the host process is running")
+            .to_owned()
     }
 
     /// Waits for the process to exit, up to `limit`; returns its exit code.
