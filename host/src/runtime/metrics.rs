@@ -17,7 +17,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde::ser::{SerializeMap as _, Serializer};
-use serde_json::Value;
 
 use crate::wasm_host::dispatch::EventReport;
 use crate::wasm_host::init::InitReport;
@@ -88,10 +87,6 @@ impl Metrics {
     }
 
     /// The init line: how long init took and what loaded.
-    pub fn init_line(&self, report: &InitReport) -> Value {
-        parsed(&self.init_text(report))
-    }
-
     fn init_text(&self, report: &InitReport) -> String {
         let loaded = |ok: usize, all: usize| (ok as f64, (all - ok) as f64);
         let guests_ok = report.guests.iter().filter(|g| g.outcome.is_ok()).count();
@@ -116,15 +111,6 @@ impl Metrics {
 
     /// One invocation's line: duration, cold start, model time, guest
     /// output, warmer pings, and errors (also by `errorType`).
-    pub fn invocation_line(
-        &self,
-        request_id: &str,
-        report: &EventReport,
-        error_type: Option<&str>,
-    ) -> Value {
-        parsed(&self.invocation_text(request_id, report, error_type))
-    }
-
     fn invocation_text(
         &self,
         request_id: &str,
@@ -218,16 +204,10 @@ impl Metrics {
             namespace: &self.namespace,
             timestamp,
         };
-        let mut text = Vec::with_capacity(1024);
-        // Writing into a Vec fails only if Serialize does, and ours cannot.
-        if line
-            .serialize(&mut serde_json::Serializer::new(&mut text))
-            .is_err()
-        {
-            return String::new();
-        }
-        text.push(b'\n');
-        String::from_utf8(text).unwrap_or_default()
+        // Fails only if a Serialize impl does, and these cannot.
+        let mut text = serde_json::to_string(&line).unwrap_or_default();
+        text.push('\n');
+        text
     }
 }
 
@@ -302,11 +282,6 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
 
-/// A line as JSON, for tests and tools that inspect it.
-fn parsed(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
-}
-
 /// One line, in one write, so lines from concurrent invocations never mix.
 fn emit(text: String) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -314,23 +289,32 @@ fn emit(text: String) {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
+    fn metrics(function: &str) -> Metrics {
+        Metrics {
+            namespace: "N".into(),
+            function: function.into(),
+            enabled: true,
+        }
+    }
+
+    fn parsed(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
     #[test]
     fn an_error_adds_an_error_type_directive() {
-        let metrics = Metrics {
-            namespace: "N".into(),
-            function: "f".into(),
-            enabled: true,
-        };
+        let metrics = metrics("f");
         let report = EventReport {
             guest: Some("g".into()),
             duration: Duration::from_millis(3),
             ..EventReport::default()
         };
-        let line = metrics.invocation_line("r", &report, Some("GuestTimeout"));
+        let text = metrics.invocation_text("r", &report, Some("GuestTimeout"));
+        let line = parsed(&text);
         assert_eq!(line["guest"], "g");
         assert_eq!(line["Errors"], 1.0);
         assert_eq!(line["Duration"], 3.0);
@@ -348,7 +332,6 @@ mod tests {
             }
         }
         // One line, and a metric in two directives has one value in it.
-        let text = metrics.invocation_text("r", &report, Some("GuestTimeout"));
         assert_eq!(text.lines().count(), 1, "{text}");
         assert!(text.ends_with('\n'));
         assert_eq!(text.matches("\"Errors\":").count(), 1, "{text}");
@@ -356,11 +339,7 @@ mod tests {
 
     #[test]
     fn an_init_line_declares_what_it_carries() {
-        let metrics = Metrics {
-            namespace: "N".into(),
-            function: "f \"quoted\"".into(),
-            enabled: true,
-        };
+        let metrics = metrics("f \"quoted\"");
         let report = InitReport {
             guests: Vec::new(),
             models: Vec::new(),
@@ -370,7 +349,7 @@ mod tests {
             eager_budget: crate::wasm_host::eager::EagerBudget::UNLIMITED,
             phases: Default::default(),
         };
-        let line = metrics.init_line(&report);
+        let line = parsed(&metrics.init_text(&report));
         assert_eq!(line["InitDuration"], 7.0);
         assert_eq!(line["function"], "f \"quoted\"");
         assert_eq!(line["GuestsLoaded"], 0.0);
