@@ -13,6 +13,9 @@ FROM rust:1.95-slim-bullseye AS build
 WORKDIR /src
 RUN rustup target add wasm32-wasip2
 COPY . .
+# The host alone resolves the features the tests' build does (host/Cargo.toml;
+# scripts/test.sh checks it), so this is the binary the tests and benchmarks
+# ran, its start-up functions packed first (host/link-order.txt, x86_64).
 RUN cargo build --release --locked -p wasm-lambda-host \
  && scripts/build-guests.sh \
  && mkdir -p /opt/guests \

@@ -255,3 +255,50 @@ fn peak_rss_kb(child: &mut std::process::Child) -> Result<u64> {
     let (_, usage) = crate::process::wait_with_usage(child)?;
     Ok(u64::try_from(usage.ru_maxrss)?)
 }
+
+/// `host-bench cold-page-cache [BINARY...]`: starts with 10 guests from
+/// `.cwasm` as a new Lambda environment has them, nothing of the binary or
+/// the guests in the page cache (dropped before every start: needs root,
+/// and slows the whole machine for a moment). The binaries (default: the
+/// host and the echo beside this one) take turns, so drift hits all alike.
+pub fn cold_page_cache(binaries: &[std::path::PathBuf]) -> Result<()> {
+    const ROUNDS: usize = 11;
+    let binaries = if binaries.is_empty() {
+        let (host, echo) = host_and_echo()?;
+        vec![host, echo]
+    } else {
+        binaries.to_vec()
+    };
+    let template = GuestFolder::new("bench-cold-template").with_guest("hello", "hello");
+    crate::precompile(&binaries[0], &template)?;
+    let folder = copies(&template, 10)?;
+    let mut starts_by_binary = vec![Vec::new(); binaries.len()];
+    for _ in 0..ROUNDS {
+        for (binary, starts) in binaries.iter().zip(&mut starts_by_binary) {
+            drop_page_cache()?;
+            starts.push(start_once(binary, Some(&folder), FUNCTION_MEMORY_MB)?);
+        }
+    }
+    println!(
+        "## 10 guests from .cwasm, page cache dropped before each start (median of {ROUNDS})\n"
+    );
+    println!("| binary | init ms | RSS at first GET MB |");
+    println!("| --- | --- | --- |");
+    for (binary, starts) in binaries.iter().zip(&starts_by_binary) {
+        let row = summarise(starts);
+        println!(
+            "| {} | {:.1} | {:.1} |",
+            binary.display(),
+            row.init_ms,
+            row.rss_kb as f64 / 1024.0
+        );
+    }
+    Ok(())
+}
+
+/// Writes back dirty pages, then empties the page cache.
+fn drop_page_cache() -> Result<()> {
+    ensure!(Command::new("sync").status()?.success(), "sync failed");
+    fs::write("/proc/sys/vm/drop_caches", "3")
+        .context("dropping the page cache (/proc/sys/vm/drop_caches) needs root")
+}

@@ -14,7 +14,9 @@
 //! `host-bench python` Python guests against seed 004 (`python_guests.rs`),
 //! `host-bench fanout` the warmer fan-out over N host processes (`fanout.rs`),
 //! `host-bench guests` init time and memory for 1 to 1,000 guests (`guest_count.rs`),
-//! `host-bench outbound` a guest's HTTP request vs native Rust (`outbound.rs`).
+//! `host-bench outbound` a guest's HTTP request vs native Rust (`outbound.rs`),
+//! `host-bench cold-page-cache [HOST BINARY...]` starts with the page cache
+//! dropped first, as in a new Lambda environment (root; not in `scripts/bench.sh`).
 //!
 //! Run with `scripts/bench.sh` (release build, guests built first).
 
@@ -51,6 +53,10 @@ fn main() -> Result<()> {
         Some("python") => return python_guests::bench(),
         Some("fanout") => return fanout::bench(),
         Some("guests") => return guest_count::bench(),
+        Some("cold-page-cache") => {
+            let binaries: Vec<PathBuf> = std::env::args_os().skip(2).map(PathBuf::from).collect();
+            return guest_count::cold_page_cache(&binaries);
+        }
         Some("outbound") => return outbound::bench(),
         Some("resident") => {
             return resident_memory(&beside_this_binary("wasm-lambda-host")?).map(drop);
