@@ -24,14 +24,14 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=link-order.txt");
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
-    let target = std::env::var("TARGET").unwrap_or_default();
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
         return;
     }
     println!("cargo:rustc-link-arg-bins=-no-pie");
-    let default_lld = target == "x86_64-unknown-linux-gnu";
+    let default_lld = std::env::var("TARGET").as_deref() == Ok("x86_64-unknown-linux-gnu");
+    // `-C linker=…`, `-C linker-flavor=…`, `-C link-self-contained=-linker`.
     let linker_configured = std::env::var_os("RUSTC_LINKER").is_some()
-        || std::env::var("CARGO_ENCODED_RUSTFLAGS").is_ok_and(|flags| flags.contains("link"));
+        || std::env::var("CARGO_ENCODED_RUSTFLAGS").is_ok_and(|flags| flags.contains("linker"));
     if default_lld && !linker_configured {
         let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
         let order = std::path::Path::new(&manifest_dir).join("link-order.txt");

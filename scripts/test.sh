@@ -23,8 +23,10 @@ cargo test --release "$@"
 # That must resolve the features the tests' build did (host/Cargo.toml asks
 # for them), or the image would run another binary than the one tested and
 # benchmarked, whose symbols host/link-order.txt does not name: so it must
-# find everything built already.
-if cargo build --release --locked -p wasm-lambda-host 2>&1 | grep Compiling; then
+# find everything built already. (Output captured first: a failing build
+# stops the script here, where a pipe into grep would hide its status.)
+host_alone=$(cargo build --release --locked -p wasm-lambda-host 2>&1)
+if grep Compiling <<< "$host_alone"; then
     echo "cargo build -p wasm-lambda-host compiled crates that cargo test had built with other features" >&2
     exit 1
 fi

@@ -13,7 +13,7 @@
 use std::fs;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
@@ -38,12 +38,7 @@ struct Start {
 pub fn bench() -> Result<()> {
     let (host, echo) = host_and_echo()?;
     let template = GuestFolder::new("bench-count-template").with_guest("hello", "hello");
-    let status = Command::new(&host)
-        .arg("precompile")
-        .arg(template.guests())
-        .stdout(Stdio::null())
-        .status()?;
-    ensure!(status.success(), "precompile failed");
+    crate::precompile(&host, &template)?;
 
     println!(
         "## cost per guest: N copies of hello from .cwasm, {FUNCTION_MEMORY_MB} MB function \
