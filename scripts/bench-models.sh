@@ -2,6 +2,7 @@
 # Model benchmark: ours (model-bench) against onnxruntime on the same models
 # and inputs, one thread, in one run: through its C API from Rust
 # (ort-anchor, the wheel's libonnxruntime.so) and from Python; prints tables.
+# MODEL_BENCH_ROUNDS (default 5): how many alternating rounds (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${SKIP_SETUP:-}" != 1 ]; then
@@ -19,15 +20,35 @@ models=(seed_forest large_forest forest_regressor boosting_multiclass mlp)
 sklearn=(logisticregression_binary logisticregression_3_classes linearregression
     standardscaler_logisticregression svc_rbf_probabilities
     onehotencoder_integer_categories_logisticregression)
-ours=$(target/release/model-bench models "${models[@]}")
-ort_c=$(target/release/ort-anchor models "${models[@]}")
-ort=$(.venv/bin/python bench/onnxruntime_anchor.py models "${models[@]}")
-ours_sklearn=$(target/release/model-bench models/coverage "${sklearn[@]}")
-ort_c_sklearn=$(target/release/ort-anchor models/coverage "${sklearn[@]}")
-ort_sklearn=$(.venv/bin/python bench/onnxruntime_anchor.py models/coverage "${sklearn[@]}")
-.venv/bin/python - "$ours" "$ort_c" "$ort" "$ours_sklearn" "$ort_c_sklearn" "$ort_sklearn" <<'PY'
-import json, sys
-ours, ort_c, ort, ours_sklearn, ort_c_sklearn, ort_sklearn = (json.loads(a) for a in sys.argv[1:7])
+# Rounds alternate ours and the two anchors, and each figure is the median
+# over rounds: a slow spell of this 2-core machine then lands on both sides
+# instead of on whichever ran during it (single runs moved ratios by ±30%).
+rounds=${MODEL_BENCH_ROUNDS:-5}
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+for round in $(seq "$rounds"); do
+    target/release/model-bench models "${models[@]}" >"$results/ours.$round"
+    target/release/ort-anchor models "${models[@]}" >"$results/ort_c.$round"
+    .venv/bin/python bench/onnxruntime_anchor.py models "${models[@]}" >"$results/ort.$round"
+    target/release/model-bench models/coverage "${sklearn[@]}" >"$results/ours_sklearn.$round"
+    target/release/ort-anchor models/coverage "${sklearn[@]}" >"$results/ort_c_sklearn.$round"
+    .venv/bin/python bench/onnxruntime_anchor.py models/coverage "${sklearn[@]}" >"$results/ort_sklearn.$round"
+done
+.venv/bin/python - "$results" "$rounds" <<'PY'
+import json, pathlib, statistics, sys
+results, rounds = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+
+def median_of_rounds(side):
+    """{model: {figure: median over the rounds}} for one side."""
+    runs = [json.loads((results / f"{side}.{r}").read_text()) for r in range(1, rounds + 1)]
+    return {name: {figure: statistics.median(run[name][figure] for run in runs)
+                   for figure in runs[0][name]}
+            for name in runs[0]}
+
+ours, ort_c, ort, ours_sklearn, ort_c_sklearn, ort_sklearn = (median_of_rounds(side) for side in (
+    "ours", "ort_c", "ort", "ours_sklearn", "ort_c_sklearn", "ort_sklearn"))
+print(f"each figure: the median of {rounds} alternating rounds")
+print()
 
 def table(ours, ort_c, ort):
     """Ours / onnxruntime C API / onnxruntime Python; ratios ours vs the C API."""

@@ -156,6 +156,83 @@ fn batches_of_any_size_answer_exactly_what_single_rows_answer() {
     }
 }
 
+/// The MLP's batch of `size` rows cycled from its reference inputs, run
+/// once: its outputs by name.
+fn run_mlp_batch(model: &OnnxModel, size: usize) -> serde_json::Map<String, Value> {
+    let rows = model_reference("mlp")["inputs"]["input"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let batch: Vec<Value> = rows.iter().cycle().take(size).cloned().collect();
+    let tensor = tensor_from_json(&Value::Array(batch), model.inputs[0].datum_type).unwrap();
+    model
+        .run(vec![("input".into(), tensor)])
+        .unwrap()
+        .iter()
+        .map(|(name, t)| (name.clone(), tensor_to_json(t).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_dense_model_gets_a_plan_for_a_batch_size_it_keeps_running_and_answers_the_same() {
+    use wasm_lambda_host::models::batch_plans::{MAX_PLANS, MIN_ROWS};
+    let bytes = std::fs::read(model_file("mlp")).unwrap();
+    let model = OnnxModel::load(&bytes, &Default::default()).unwrap();
+    // The general plan's answers, from a second model that never runs a
+    // size twice.
+    let general = OnnxModel::load(&bytes, &Default::default()).unwrap();
+    let expected = run_mlp_batch(&general, 64);
+    assert!(general.batch_plan_sizes().is_empty());
+
+    let first = run_mlp_batch(&model, 64);
+    assert!(
+        model.batch_plan_sizes().is_empty(),
+        "a size seen once keeps the general plan"
+    );
+    let second = run_mlp_batch(&model, 64);
+    assert_eq!(model.batch_plan_sizes(), [64], "made on the second run");
+    let third = run_mlp_batch(&model, 64);
+    for answers in [&first, &second, &third] {
+        assert_eq!(answers["label"], expected["label"]);
+        assert_close(
+            "mlp",
+            "probabilities",
+            &answers["probabilities"],
+            &expected["probabilities"],
+        );
+    }
+    // Single rows never get one; at most MAX_PLANS sizes do.
+    for _ in 0..3 {
+        run_mlp_batch(&model, MIN_ROWS - 1);
+    }
+    for size in (65..).take(MAX_PLANS + 2) {
+        run_mlp_batch(&model, size);
+        run_mlp_batch(&model, size);
+    }
+    let sizes = model.batch_plan_sizes();
+    assert_eq!(sizes.len(), MAX_PLANS, "{sizes:?}");
+    assert!(sizes.iter().all(|size| *size >= MIN_ROWS), "{sizes:?}");
+    // Past the limit a size runs on the general plan, with the same answers.
+    let past_limit = 65 + MAX_PLANS + 1;
+    let answers = run_mlp_batch(&model, past_limit);
+    assert_eq!(
+        answers["label"],
+        run_mlp_batch(&general, past_limit)["label"]
+    );
+
+    // A tree ensemble is our own operator, the same for every batch size.
+    let forest = OnnxModel::load(
+        &std::fs::read(model_file("forest_regressor")).unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    let rows = model_reference("forest_regressor")["inputs"]["input"].clone();
+    for _ in 0..3 {
+        let tensor = tensor_from_json(&rows, forest.inputs[0].datum_type).unwrap();
+        forest.run(vec![("input".into(), tensor)]).unwrap();
+    }
+    assert!(forest.batch_plan_sizes().is_empty());
+}
 #[test]
 fn infer_command_answers_the_seed_request_from_argument_file_and_stdin() {
     let seed = model_file("seed_forest");

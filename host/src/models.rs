@@ -3,10 +3,13 @@
 //!
 //! [`forest`] and [`tree_ops`] replace tract's tree ensemble operators with
 //! fast, complete ones; [`ml_ops`] adds the other ai.onnx.ml operators
-//! scikit-learn exports; [`onnx_model`] loads and runs one model;
+//! scikit-learn exports; [`short_rows`] runs a classifier's softmax and
+//! argmax; [`onnx_model`] loads and runs one model, with [`batch_plans`]
+//! for the batch sizes a dense model keeps running;
 //! [`store`] holds them all; [`tensor_json`] and [`tensor_wit`]
 //! convert tensors for the command line and for guests.
 
+pub mod batch_plans;
 pub(crate) mod forest;
 pub mod manifest;
 pub mod ml_ops;
@@ -16,3 +19,4 @@ pub(crate) mod store;
 pub mod tensor_json;
 pub(crate) mod tensor_wit;
 pub(crate) mod tree_ops;
+pub(crate) mod vector_state;

@@ -154,6 +154,7 @@ impl EvalOp for KernelOp {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        super::vector_state::clear_upper_vector_state();
         if let Some(columns) = inputs.first().and_then(|input| input.shape().last()) {
             self.0.check_columns(*columns)?;
         }

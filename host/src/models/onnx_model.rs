@@ -10,8 +10,10 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_hir::infer::Factoid as _;
 
+use super::batch_plans::BatchPlans;
 use super::manifest::DimSpec;
 use super::ml_ops::attributes::node_label;
 use super::ml_ops::{SUPPORTED_ML_OPERATORS, register_ml_ops};
@@ -105,7 +107,10 @@ impl std::fmt::Display for RunError {
 
 /// A loaded, optimized model.
 pub struct OnnxModel {
+    /// The plan for any batch size.
     plan: Arc<TypedRunnableModel>,
+    /// Plans for the batch sizes a function keeps using (dense models only).
+    batch_plans: Option<BatchPlans>,
     pub inputs: Vec<TensorSignature>,
     pub outputs: Vec<TensorSignature>,
     /// How many small-input runs in a row were short (see
@@ -188,10 +193,20 @@ impl OnnxModel {
             .iter()
             .map(|o| model.node(o.node).name.clone())
             .collect();
-        let mut optimized = model
-            .into_optimized()
+        let decluttered = model
+            .into_typed()
+            .and_then(TypedModel::into_decluttered)
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
+        let dense = decluttered.nodes.iter().any(|n| n.op_is::<EinSum>());
+        let mut optimized = decluttered.clone();
+        optimized
+            .optimize()
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("cannot optimize the model")?;
+        let batch_plans = dense
+            .then(|| BatchPlans::for_model(decluttered, &optimized, BATCH_SYMBOL))
+            .flatten();
         use_short_row_ops(&mut optimized)
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
@@ -220,10 +235,20 @@ impl OnnxModel {
             .context("cannot plan the model")?;
         Ok(Self {
             plan,
+            batch_plans,
             inputs,
             outputs,
             short_small_runs: AtomicU32::new(0),
         })
+    }
+
+    /// The batch sizes this model has a plan of their own for (see
+    /// [`BatchPlans`]); empty for models without dense layers.
+    pub fn batch_plan_sizes(&self) -> Vec<usize> {
+        self.batch_plans
+            .as_ref()
+            .map(BatchPlans::sizes)
+            .unwrap_or_default()
     }
 
     /// Runs the model on named inputs; answers every output, by name. A lone
@@ -263,7 +288,13 @@ impl OnnxModel {
                 "unknown input `{name}`; the model takes {expected:?}"
             )));
         }
-        let outputs = catch_unwind(AssertUnwindSafe(|| self.plan.run(ordered)))
+        let batch_plan = self
+            .batch_plans
+            .as_ref()
+            .zip(bound.get(BATCH_SYMBOL))
+            .and_then(|(plans, rows)| plans.plan_for(*rows));
+        let plan = batch_plan.as_ref().unwrap_or(&self.plan);
+        let outputs = catch_unwind(AssertUnwindSafe(|| plan.run(ordered)))
             .map_err(|panic| {
                 RunError::Failed(format!(
                     "the model panicked: {}",

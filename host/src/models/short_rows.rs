@@ -18,6 +18,8 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::nn::{Reduce, Reducer, Softmax, SoftmaxKind};
 use tract_onnx::tract_hir::internal::*;
 
+use super::vector_state::clear_upper_vector_state;
+
 /// Longest last axis handled here.
 pub const SHORT_ROW: usize = 16;
 
@@ -44,6 +46,7 @@ impl EvalOp for ShortRowSoftmax {
         if !is_contiguous(&inputs) {
             return self.general.eval(ctx, inputs);
         }
+        clear_upper_vector_state();
         let mut tensor = args_1!(inputs).into_tensor();
         let mut plain = tensor.try_as_plain_ram_mut()?;
         for row in plain.as_slice_mut::<f32>()?.chunks_exact_mut(self.row_len) {
@@ -94,6 +97,7 @@ impl EvalOp for ShortRowArgMax {
         if !is_contiguous(&inputs) {
             return self.general.eval(ctx, inputs);
         }
+        clear_upper_vector_state();
         let input = args_1!(inputs);
         let mut shape: TVec<usize> = input.shape().into();
         if let Some(axis) = shape.last_mut() {

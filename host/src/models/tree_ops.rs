@@ -227,6 +227,7 @@ impl EvalOp for TreeEnsembleOp {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        super::vector_state::clear_upper_vector_state();
         let input = args_1!(inputs);
         ensure!(
             input.rank() == 2,

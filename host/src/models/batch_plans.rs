@@ -1,0 +1,132 @@
+//! Plans for one batch size: a model with dense layers, re-optimized with
+//! its batch dimension fixed, for the batch sizes a function keeps using.
+//!
+//! tract picks a matrix-multiply kernel per layer when it optimizes. With the
+//! batch dimension a symbol it cannot weigh the shape, so it takes its widest
+//! kernel, whose 64-row tile mostly runs empty on a small MLP's 16-, 8- and
+//! 3-wide layers; with the batch known it picks by shape. On the 8→16→8→3
+//! MLP a 1,024-row batch runs 2.6× faster (135 → 52 µs), a 64-row one 1.9×
+//! (BENCHMARKS.md, "Dense models: the vector registers' upper state, and a
+//! plan per batch size"). Tree ensembles and the other
+//! ai.onnx.ml operators are ours and do not depend on the batch size, so
+//! only models with a tract matrix multiply get plans.
+//!
+//! Making a plan costs about what loading the model did (~1 ms for the MLP),
+//! so it is made on the second run of a batch size, not the first (a size
+//! seen once keeps the general plan), for at most [`MAX_PLANS`] sizes of at
+//! least [`MIN_ROWS`] rows (a single row gains nothing). Runs of any other
+//! size, and every run while a plan is being made, use the general plan.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::matmul::optimized::OptMatMul;
+
+use super::short_rows::use_short_row_ops;
+
+/// Most batch sizes a model keeps plans for.
+pub const MAX_PLANS: usize = 4;
+/// Smallest batch a plan is made for.
+pub const MIN_ROWS: usize = 4;
+/// How many distinct sizes seen once are remembered (a size seen again among
+/// them gets its plan).
+const SEEN_SIZES: usize = 16;
+
+/// The optimizer's input, kept to make plans from, and the plans made.
+pub struct BatchPlans {
+    /// The model after decluttering, batch still the symbol `batch`.
+    decluttered: TypedModel,
+    batch: Symbol,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    plans: Vec<(usize, Arc<TypedRunnableModel>)>,
+    /// Sizes run once, most recent last.
+    seen: Vec<usize>,
+    /// Sizes whose plan is being made, or failed: not tried again.
+    claimed: Vec<usize>,
+}
+
+impl BatchPlans {
+    /// Plans for `decluttered` (the model before optimization) when
+    /// `optimized` has a matrix multiply and the batch symbol is an input
+    /// dimension; `None` otherwise.
+    pub fn for_model(
+        decluttered: TypedModel,
+        optimized: &TypedModel,
+        batch_symbol: &str,
+    ) -> Option<Self> {
+        let has_matmul = optimized.nodes.iter().any(|n| n.op_is::<OptMatMul>());
+        let batch = decluttered.symbols.get(batch_symbol)?;
+        let batched_input = decluttered.inputs.iter().any(|input| {
+            decluttered
+                .outlet_fact(*input)
+                .is_ok_and(|fact| fact.shape.iter().any(|d| d.symbols().contains(&batch)))
+        });
+        (has_matmul && batched_input).then(|| Self {
+            decluttered,
+            batch,
+            cache: Mutex::new(Cache::default()),
+        })
+    }
+
+    /// The plan for `rows`, if there is one; on the second run of a size
+    /// that can have one, makes it first.
+    pub fn plan_for(&self, rows: usize) -> Option<Arc<TypedRunnableModel>> {
+        if rows < MIN_ROWS {
+            return None;
+        }
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, plan)) = cache.plans.iter().find(|(size, _)| *size == rows) {
+                return Some(plan.clone());
+            }
+            if cache.claimed.contains(&rows) || cache.claimed.len() >= MAX_PLANS {
+                return None;
+            }
+            match cache.seen.iter().position(|size| *size == rows) {
+                Some(at) => {
+                    cache.seen.remove(at);
+                    cache.claimed.push(rows);
+                }
+                None => {
+                    if cache.seen.len() == SEEN_SIZES {
+                        cache.seen.remove(0);
+                    }
+                    cache.seen.push(rows);
+                    return None;
+                }
+            }
+        }
+        // Made outside the lock: runs of other sizes go on meanwhile.
+        match self.make(rows) {
+            Ok(plan) => {
+                let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+                cache.plans.push((rows, plan.clone()));
+                Some(plan)
+            }
+            Err(error) => {
+                // The size stays claimed: the general plan serves it.
+                tracing::debug!(rows, "no plan for this batch size: {error:#}");
+                None
+            }
+        }
+    }
+
+    /// The batch sizes that have a plan.
+    pub fn sizes(&self) -> Vec<usize> {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.plans.iter().map(|(size, _)| *size).collect()
+    }
+
+    fn make(&self, rows: usize) -> TractResult<Arc<TypedRunnableModel>> {
+        let rows = i64::try_from(rows)?;
+        let subs = HashMap::from([(self.batch.clone(), TDim::Val(rows))]);
+        let mut model = self.decluttered.set_symbols(&subs)?.into_optimized()?;
+        use_short_row_ops(&mut model)?;
+        model.into_runnable()
+    }
+}
