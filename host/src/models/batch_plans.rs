@@ -5,7 +5,7 @@
 //! batch dimension a symbol it cannot weigh the shape, so it takes its widest
 //! kernel, whose 64-row tile mostly runs empty on a small MLP's 16-, 8- and
 //! 3-wide layers; with the batch known it picks by shape. On the 8→16→8→3
-//! MLP a 1,024-row batch runs 2.6× faster (135 → 52 µs), a 64-row one 1.9×
+//! MLP a 1,024-row batch runs 2.6× faster (152 → 59 µs), a 64-row one 1.8×
 //! (BENCHMARKS.md, "Dense models: the vector registers' upper state, and a
 //! plan per batch size"). Tree ensembles and the other
 //! ai.onnx.ml operators are ours and do not depend on the batch size, so

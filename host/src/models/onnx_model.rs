@@ -251,6 +251,15 @@ impl OnnxModel {
             .unwrap_or_default()
     }
 
+    /// The same model without plans per batch size: every run on the
+    /// general plan (to measure what the plans gain: `batch-sizes` in the
+    /// bench crate).
+    #[must_use]
+    pub fn without_batch_plans(mut self) -> Self {
+        self.batch_plans = None;
+        self
+    }
+
     /// Runs the model on named inputs; answers every output, by name. A lone
     /// input with an empty name goes to a single-input model's input.
     ///
