@@ -11,6 +11,11 @@
 //! ai.onnx.ml operators are ours and do not depend on the batch size, so
 //! only models with a tract matrix multiply get plans.
 //!
+//! A plan holds its own packed copy of the weights, so only models whose
+//! constants total at most [`MAX_WEIGHT_BYTES`] get plans: the small dense
+//! layers where the wide kernel wastes most, and a few copies cost little.
+//! A larger model keeps its one general plan (and its memory).
+//!
 //! Making a plan costs about what loading the model did (~1 ms for the MLP),
 //! so it is made on the second run of a batch size, not the first (a size
 //! seen once keeps the general plan), for at most [`MAX_PLANS`] sizes of at
@@ -21,6 +26,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::konst::Const;
 use tract_onnx::tract_core::ops::matmul::optimized::OptMatMul;
 
 use super::short_rows::use_short_row_ops;
@@ -29,6 +35,8 @@ use super::short_rows::use_short_row_ops;
 pub const MAX_PLANS: usize = 4;
 /// Smallest batch a plan is made for.
 pub const MIN_ROWS: usize = 4;
+/// Largest total of a model's constants (its weights) that gets plans.
+pub const MAX_WEIGHT_BYTES: usize = 4 << 20;
 /// How many distinct sizes seen once are remembered (a size seen again among
 /// them gets its plan).
 const SEEN_SIZES: usize = 16;
@@ -52,8 +60,8 @@ struct Cache {
 
 impl BatchPlans {
     /// Plans for `decluttered` (the model before optimization) when
-    /// `optimized` has a matrix multiply and the batch symbol is an input
-    /// dimension; `None` otherwise.
+    /// `optimized` has a matrix multiply, the batch symbol is an input
+    /// dimension and the weights are small; `None` otherwise.
     pub fn for_model(
         decluttered: TypedModel,
         optimized: &TypedModel,
@@ -66,7 +74,13 @@ impl BatchPlans {
                 .outlet_fact(*input)
                 .is_ok_and(|fact| fact.shape.iter().any(|d| d.symbols().contains(&batch)))
         });
-        (has_matmul && batched_input).then(|| Self {
+        let weight_bytes: usize = decluttered
+            .nodes
+            .iter()
+            .filter_map(|n| n.op_as::<Const>())
+            .map(|c| c.val().len() * c.val().datum_type().size_of())
+            .sum();
+        (has_matmul && batched_input && weight_bytes <= MAX_WEIGHT_BYTES).then(|| Self {
             decluttered,
             batch,
             cache: Mutex::new(Cache::default()),
@@ -128,5 +142,55 @@ impl BatchPlans {
         let mut model = self.decluttered.set_symbols(&subs)?.into_optimized()?;
         use_short_row_ops(&mut model)?;
         model.into_runnable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_onnx::tract_core::ops::einsum::EinSum;
+
+    /// `input[N, k] · weights[k, m]`, decluttered and optimized.
+    fn dense(k: usize, m: usize) -> (TypedModel, TypedModel) {
+        let mut model = TypedModel::default();
+        let batch = model.symbols.sym("N");
+        let input = model
+            .add_source("input", f32::fact(&[TDim::from(batch), k.into()]))
+            .unwrap();
+        let weights = model
+            .add_const("weights", Tensor::zero::<f32>(&[k, m]).unwrap())
+            .unwrap();
+        let product = model
+            .wire_node(
+                "dense",
+                EinSum::new("nk,km->nm".parse().unwrap(), f32::datum_type()),
+                &[input, weights],
+            )
+            .unwrap();
+        model.select_output_outlets(&product).unwrap();
+        let decluttered = model.into_decluttered().unwrap();
+        let optimized = decluttered.clone().into_optimized().unwrap();
+        (decluttered, optimized)
+    }
+
+    #[test]
+    fn only_models_with_small_weights_get_plans() {
+        let (decluttered, optimized) = dense(8, 16);
+        let plans = BatchPlans::for_model(decluttered, &optimized, "N").unwrap();
+        assert!(plans.plan_for(64).is_none(), "first run of a size");
+        assert!(plans.plan_for(64).is_some(), "second run");
+        assert_eq!(plans.sizes(), [64]);
+
+        // 1,024 × 1,000 floats: just under MAX_WEIGHT_BYTES (4 MiB); × 1,025: over.
+        let (decluttered, optimized) = dense(1024, 1000);
+        assert!(BatchPlans::for_model(decluttered, &optimized, "N").is_some());
+        let (decluttered, optimized) = dense(1024, 1025);
+        assert!(BatchPlans::for_model(decluttered, &optimized, "N").is_none());
+    }
+
+    #[test]
+    fn a_model_without_the_batch_symbol_gets_none() {
+        let (decluttered, optimized) = dense(8, 16);
+        assert!(BatchPlans::for_model(decluttered, &optimized, "B").is_none());
     }
 }
