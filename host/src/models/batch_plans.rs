@@ -23,6 +23,7 @@
 //! size, and every run while a plan is being made, use the general plan.
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tract_onnx::prelude::*;
@@ -115,8 +116,12 @@ impl BatchPlans {
                 }
             }
         }
-        // Made outside the lock: runs of other sizes go on meanwhile.
-        match self.make(rows) {
+        // Made outside the lock: runs of other sizes go on meanwhile. A
+        // panic in tract's optimizer only costs this size its plan, as an
+        // error would (the model loaded, so the general plan is sound).
+        let made = catch_unwind(AssertUnwindSafe(|| self.make(rows)))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("tract's optimizer panicked")));
+        match made {
             Ok(plan) => {
                 let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
                 cache.plans.push((rows, plan.clone()));
