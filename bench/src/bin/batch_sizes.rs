@@ -24,8 +24,8 @@ fn main() -> Result<()> {
         .context("usage: batch-sizes MODEL.onnx [INPUT_NAME]")?;
     let input = args.next().unwrap_or_else(|| "input".to_owned());
     let bytes = std::fs::read(&path).with_context(|| format!("reading {path}"))?;
-    let general = OnnxModel::load(&bytes, &BTreeMap::new())?;
-    let signature = general
+    let symbolic = OnnxModel::load(&bytes, &BTreeMap::new())?.without_batch_plans();
+    let signature = symbolic
         .inputs
         .iter()
         .find(|s| s.name == input)
@@ -46,7 +46,6 @@ fn main() -> Result<()> {
             .map(|i| ((i * 7919) % 1000) as f32 / 250.0 - 2.0)
             .collect();
         let tensor = Tensor::from_shape(&[rows, width], &data)?;
-        let symbolic = OnnxModel::load(&bytes, &BTreeMap::new())?.without_batch_plans();
         let calls = if rows < 64 { 20_000 } else { 2_000 };
         let on_symbolic = median_us(&symbolic, &input, &tensor, calls)?;
         let on_fixed = median_us(&fixed_model, &input, &tensor, calls)?;

@@ -87,8 +87,9 @@ fn measure(dir: &Path, name: &str) -> Result<Value> {
 
     let batch_rows: Vec<Value> = rows.iter().cycle().take(BATCH_ROWS).cloned().collect();
     let batch = tensor_from_json(&Value::Array(batch_rows), DatumType::F32)?;
-    // One call first (the plan for this batch size), then the median call:
-    // one preempted call on this 2-core machine does not move it.
+    // One untimed call first, as the anchors do; then the median call, which
+    // leaves out one preempted call on this 2-core machine and the timed
+    // call that makes this batch size's plan (the second of its size).
     model
         .run(vec![("input".to_string(), batch.clone())])
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -27,8 +27,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::konst::Const;
-use tract_onnx::tract_core::ops::matmul::optimized::OptMatMul;
 
 use super::short_rows::use_short_row_ops;
 
@@ -60,15 +60,11 @@ struct Cache {
 }
 
 impl BatchPlans {
-    /// Plans for `decluttered` (the model before optimization) when
-    /// `optimized` has a matrix multiply, the batch symbol is an input
-    /// dimension and the weights are small; `None` otherwise.
-    pub fn for_model(
-        decluttered: TypedModel,
-        optimized: &TypedModel,
-        batch_symbol: &str,
-    ) -> Option<Self> {
-        let has_matmul = optimized.nodes.iter().any(|n| n.op_is::<OptMatMul>());
+    /// Plans for `decluttered` (the model before optimization, which is
+    /// copied) when it has a matrix multiply, the batch symbol is an input
+    /// dimension and the weights are small; `None` otherwise, without a copy.
+    pub fn for_model(decluttered: &TypedModel, batch_symbol: &str) -> Option<Self> {
+        let has_matmul = decluttered.nodes.iter().any(|n| n.op_is::<EinSum>());
         let batch = decluttered.symbols.get(batch_symbol)?;
         let batched_input = decluttered.inputs.iter().any(|input| {
             decluttered
@@ -82,7 +78,7 @@ impl BatchPlans {
             .map(|c| c.val().len() * c.val().datum_type().size_of())
             .sum();
         (has_matmul && batched_input && weight_bytes <= MAX_WEIGHT_BYTES).then(|| Self {
-            decluttered,
+            decluttered: decluttered.clone(),
             batch,
             cache: Mutex::new(Cache::default()),
         })
@@ -153,10 +149,9 @@ impl BatchPlans {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tract_onnx::tract_core::ops::einsum::EinSum;
 
-    /// `input[N, k] · weights[k, m]`, decluttered and optimized.
-    fn dense(k: usize, m: usize) -> (TypedModel, TypedModel) {
+    /// `input[N, k] · weights[k, m]`, decluttered.
+    fn dense(k: usize, m: usize) -> TypedModel {
         let mut model = TypedModel::default();
         let batch = model.symbols.sym("N");
         let input = model
@@ -173,29 +168,23 @@ mod tests {
             )
             .unwrap();
         model.select_output_outlets(&product).unwrap();
-        let decluttered = model.into_decluttered().unwrap();
-        let optimized = decluttered.clone().into_optimized().unwrap();
-        (decluttered, optimized)
+        model.into_decluttered().unwrap()
     }
 
     #[test]
     fn only_models_with_small_weights_get_plans() {
-        let (decluttered, optimized) = dense(8, 16);
-        let plans = BatchPlans::for_model(decluttered, &optimized, "N").unwrap();
+        let plans = BatchPlans::for_model(&dense(8, 16), "N").unwrap();
         assert!(plans.plan_for(64).is_none(), "first run of a size");
         assert!(plans.plan_for(64).is_some(), "second run");
         assert_eq!(plans.sizes(), [64]);
 
         // 1,024 × 1,000 floats: just under MAX_WEIGHT_BYTES (4 MiB); × 1,025: over.
-        let (decluttered, optimized) = dense(1024, 1000);
-        assert!(BatchPlans::for_model(decluttered, &optimized, "N").is_some());
-        let (decluttered, optimized) = dense(1024, 1025);
-        assert!(BatchPlans::for_model(decluttered, &optimized, "N").is_none());
+        assert!(BatchPlans::for_model(&dense(1024, 1000), "N").is_some());
+        assert!(BatchPlans::for_model(&dense(1024, 1025), "N").is_none());
     }
 
     #[test]
     fn a_model_without_the_batch_symbol_gets_none() {
-        let (decluttered, optimized) = dense(8, 16);
-        assert!(BatchPlans::for_model(decluttered, &optimized, "B").is_none());
+        assert!(BatchPlans::for_model(&dense(8, 16), "B").is_none());
     }
 }

@@ -10,7 +10,6 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_hir::infer::Factoid as _;
 
 use super::batch_plans::BatchPlans;
@@ -198,15 +197,12 @@ impl OnnxModel {
             .and_then(TypedModel::into_decluttered)
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
-        let dense = decluttered.nodes.iter().any(|n| n.op_is::<EinSum>());
-        let mut optimized = decluttered.clone();
+        let batch_plans = BatchPlans::for_model(&decluttered, BATCH_SYMBOL);
+        let mut optimized = decluttered;
         optimized
             .optimize()
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
-        let batch_plans = dense
-            .then(|| BatchPlans::for_model(decluttered, &optimized, BATCH_SYMBOL))
-            .flatten();
         use_short_row_ops(&mut optimized)
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
