@@ -94,6 +94,17 @@ def mlp():
     return model, x[:REFERENCE_ROWS]
 
 
+def mlp_wide():
+    """An MLP whose middle layer (256 x 128) is too large for the host's fused
+    small dense layers: tract's matrix multiply runs it, between two fused
+    layers, and the model gets plans per batch size."""
+    x, y = make_classification(
+        n_samples=600, n_features=8, n_informative=5, n_classes=3, random_state=7,
+    )
+    model = MLPClassifier(hidden_layer_sizes=(256, 128), max_iter=1000, random_state=7).fit(x, y)
+    return model, x[:REFERENCE_ROWS]
+
+
 MODELS = {
     "seed_forest": seed_forest,
     "large_forest": large_forest,
@@ -102,6 +113,7 @@ MODELS = {
     "boosting_multiclass": boosting_multiclass,
     "boosting_regressor": boosting_regressor,
     "mlp": mlp,
+    "mlp_wide": mlp_wide,
 }
 
 

@@ -24,6 +24,7 @@ const REFERENCE_MODELS: &[&str] = &[
     "boosting_multiclass",
     "boosting_regressor",
     "mlp",
+    "mlp_wide",
 ];
 
 /// 1e-5 relative; values within 1e-7 of zero are compared absolutely.
@@ -129,7 +130,12 @@ fn every_reference_model_matches_onnxruntime() {
 
 #[test]
 fn batches_of_any_size_answer_exactly_what_single_rows_answer() {
-    for name in ["large_forest", "boosting_multiclass", "forest_regressor"] {
+    for name in [
+        "large_forest",
+        "boosting_multiclass",
+        "forest_regressor",
+        "mlp",
+    ] {
         let bytes = std::fs::read(model_file(name)).unwrap();
         let model = OnnxModel::load(&bytes, &Default::default()).unwrap();
         let rows = model_reference(name)["inputs"]["input"]
@@ -156,10 +162,10 @@ fn batches_of_any_size_answer_exactly_what_single_rows_answer() {
     }
 }
 
-/// The MLP's batch of `size` rows cycled from its reference inputs, run
-/// once: its outputs by name.
-fn run_mlp_batch(model: &OnnxModel, size: usize) -> serde_json::Map<String, Value> {
-    let rows = model_reference("mlp")["inputs"]["input"]
+/// A batch of `size` rows cycled from the `name` model's reference inputs,
+/// run once: its outputs by name.
+fn run_batch(name: &str, model: &OnnxModel, size: usize) -> serde_json::Map<String, Value> {
+    let rows = model_reference(name)["inputs"]["input"]
         .as_array()
         .unwrap()
         .clone();
@@ -174,28 +180,31 @@ fn run_mlp_batch(model: &OnnxModel, size: usize) -> serde_json::Map<String, Valu
 }
 
 #[test]
-fn a_dense_model_gets_a_plan_for_a_batch_size_it_keeps_running_and_answers_the_same() {
+fn a_model_with_a_large_dense_layer_gets_a_plan_for_a_batch_size_it_keeps_running() {
     use wasm_lambda_host::models::batch_plans::{MAX_PLANS, MIN_ROWS};
-    let bytes = std::fs::read(model_file("mlp")).unwrap();
+    // mlp_wide's 256 × 128 layer is more than a small dense layer: tract's
+    // matrix multiply runs it.
+    let bytes = std::fs::read(model_file("mlp_wide")).unwrap();
+    let run_wide = |model: &OnnxModel, size| run_batch("mlp_wide", model, size);
     let model = OnnxModel::load(&bytes, &Default::default()).unwrap();
     // The general plan's answers, from a second model that never runs a
     // size twice.
     let general = OnnxModel::load(&bytes, &Default::default()).unwrap();
-    let expected = run_mlp_batch(&general, 64);
+    let expected = run_wide(&general, 64);
     assert!(general.batch_plan_sizes().is_empty());
 
-    let first = run_mlp_batch(&model, 64);
+    let first = run_wide(&model, 64);
     assert!(
         model.batch_plan_sizes().is_empty(),
         "a size seen once keeps the general plan"
     );
-    let second = run_mlp_batch(&model, 64);
+    let second = run_wide(&model, 64);
     assert_eq!(model.batch_plan_sizes(), [64], "made on the second run");
-    let third = run_mlp_batch(&model, 64);
+    let third = run_wide(&model, 64);
     for answers in [&first, &second, &third] {
         assert_eq!(answers["label"], expected["label"]);
         assert_close(
-            "mlp",
+            "mlp_wide",
             "probabilities",
             &answers["probabilities"],
             &expected["probabilities"],
@@ -203,22 +212,30 @@ fn a_dense_model_gets_a_plan_for_a_batch_size_it_keeps_running_and_answers_the_s
     }
     // Single rows never get one; at most MAX_PLANS sizes do.
     for _ in 0..3 {
-        run_mlp_batch(&model, MIN_ROWS - 1);
+        run_wide(&model, MIN_ROWS - 1);
     }
     for size in (65..).take(MAX_PLANS + 2) {
-        run_mlp_batch(&model, size);
-        run_mlp_batch(&model, size);
+        run_wide(&model, size);
+        run_wide(&model, size);
     }
     let sizes = model.batch_plan_sizes();
     assert_eq!(sizes.len(), MAX_PLANS, "{sizes:?}");
     assert!(sizes.iter().all(|size| *size >= MIN_ROWS), "{sizes:?}");
     // Past the limit a size runs on the general plan, with the same answers.
     let past_limit = 65 + MAX_PLANS + 1;
-    let answers = run_mlp_batch(&model, past_limit);
-    assert_eq!(
-        answers["label"],
-        run_mlp_batch(&general, past_limit)["label"]
-    );
+    let answers = run_wide(&model, past_limit);
+    assert_eq!(answers["label"], run_wide(&general, past_limit)["label"]);
+
+    // The small MLP is all small dense layers: ours, for every batch size.
+    let mlp = OnnxModel::load(
+        &std::fs::read(model_file("mlp")).unwrap(),
+        &Default::default(),
+    )
+    .unwrap();
+    for _ in 0..3 {
+        run_batch("mlp", &mlp, 64);
+    }
+    assert!(mlp.batch_plan_sizes().is_empty());
 
     // A tree ensemble is our own operator, the same for every batch size.
     let forest = OnnxModel::load(

@@ -4,8 +4,9 @@
 //! [`forest`] and [`tree_ops`] replace tract's tree ensemble operators with
 //! fast, complete ones; [`ml_ops`] adds the other ai.onnx.ml operators
 //! scikit-learn exports; [`short_rows`] runs a classifier's softmax and
-//! argmax; [`onnx_model`] loads and runs one model, with [`batch_plans`]
-//! for the batch sizes a dense model keeps running;
+//! argmax; [`small_dense`] runs chains of small dense layers (an MLP's);
+//! [`onnx_model`] loads and runs one model, with [`batch_plans`] for the
+//! batch sizes a model with larger dense layers keeps running;
 //! [`store`] holds them all; [`tensor_json`] and [`tensor_wit`]
 //! convert tensors for the command line and for guests.
 
@@ -15,6 +16,7 @@ pub mod manifest;
 pub mod ml_ops;
 pub mod onnx_model;
 pub mod short_rows;
+pub mod small_dense;
 pub(crate) mod store;
 pub mod tensor_json;
 pub(crate) mod tensor_wit;

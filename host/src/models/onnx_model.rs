@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::cast::Cast;
 use tract_onnx::tract_hir::infer::Factoid as _;
 
 use super::batch_plans::BatchPlans;
@@ -17,6 +18,7 @@ use super::manifest::DimSpec;
 use super::ml_ops::attributes::node_label;
 use super::ml_ops::{SUPPORTED_ML_OPERATORS, register_ml_ops};
 use super::short_rows::use_short_row_ops;
+use super::small_dense::use_small_dense_layers;
 use super::tensor_json::element_type_name;
 
 /// The symbol a free leading dimension gets: the batch, shared by inputs.
@@ -199,6 +201,9 @@ impl OnnxModel {
             .context("cannot optimize the model")?;
         let batch_plans = BatchPlans::for_model(&decluttered, BATCH_SYMBOL);
         let mut optimized = decluttered;
+        use_small_dense_layers(&mut optimized)
+            .map_err(|e| anyhow!("{e:#}"))
+            .context("cannot optimize the model")?;
         optimized
             .optimize()
             .map_err(|e| anyhow!("{e:#}"))
@@ -206,6 +211,7 @@ impl OnnxModel {
         use_short_row_ops(&mut optimized)
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
+        cast_integer_outputs_to_i64(&mut optimized);
         let signature = |names: &[String], facts: Vec<&TypedFact>| -> Vec<TensorSignature> {
             names
                 .iter()
@@ -364,6 +370,24 @@ fn answered_type(datum_type: DatumType) -> DatumType {
         DatumType::I64
     } else {
         datum_type
+    }
+}
+
+/// An output that tract computes as symbolic dimensions (`TDim`) by a final
+/// `Cast` (skl2onnx's label: `ArgMax`, a lookup, then `Cast` to int64) is
+/// cast to `i64` instead, as ONNX declares it: one cast instead of a `TDim`
+/// tensor cast again per run (see [`answered_type`]).
+pub(crate) fn cast_integer_outputs_to_i64(model: &mut TypedModel) {
+    for outlet in model.outputs.clone() {
+        let node = &mut model.nodes[outlet.node];
+        let is_cast = node.op_is::<Cast>();
+        let Some(output) = node.outputs.get_mut(outlet.slot) else {
+            continue;
+        };
+        if is_cast && output.fact.datum_type == DatumType::TDim && output.successors.is_empty() {
+            output.fact.datum_type = DatumType::I64;
+            node.op = Box::new(Cast { to: DatumType::I64 });
+        }
     }
 }
 
