@@ -162,3 +162,50 @@ fn stale_artifacts_say_why_they_are_not_used() {
     assert!(log.contains("it is damaged"), "{log}");
     assert!(log.contains(&path.display().to_string()), "{log}");
 }
+
+#[test]
+fn dense_models_answer_their_references_on_cpus_with_and_without_avx2() {
+    // The small dense layers (host/src/models/small_dense.rs) run AVX2+FMA
+    // code where the CPU has them and portable loops elsewhere; tract picks
+    // its own kernels by CPU too. Both must answer what onnxruntime did.
+    let folder = GuestFolder::new("portable-models");
+    for name in ["mlp", "mlp_wide"] {
+        let reference = wasm_lambda_tests::model_reference(name);
+        let input = folder.root().join(format!("{name}.json"));
+        std::fs::write(&input, reference["inputs"].to_string()).unwrap();
+        let model = wasm_lambda_tests::model_file(name);
+        for cpu in [None, Some("Nehalem"), Some("EPYC-Rome")] {
+            let output = host(
+                cpu,
+                &["infer", model.to_str().unwrap(), input.to_str().unwrap()],
+                &folder,
+            );
+            assert!(
+                output.status.success(),
+                "{name} on {cpu:?}: {}",
+                log(&output)
+            );
+            let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+            let expected = &reference["outputs"];
+            assert_eq!(answer["label"], expected["label"], "{name} on {cpu:?}");
+            let flat = |v: &Value| -> Vec<f64> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|row| row.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
+                    .collect()
+            };
+            let (got, want) = (
+                flat(&answer["probabilities"]),
+                flat(&expected["probabilities"]),
+            );
+            assert_eq!(got.len(), want.len(), "{name} on {cpu:?}");
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-5 * w.abs().max(1e-2),
+                    "{name} on {cpu:?}: {g} vs {w}"
+                );
+            }
+        }
+    }
+}
