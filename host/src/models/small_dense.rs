@@ -295,29 +295,42 @@ mod avx2 {
         out: &mut [f32],
         scratch: &mut [f32],
     ) {
-        let rows: DenseKernel<ROWS> = |x, layer, w, bias, out| {
-            // SAFETY: only reached through this function, whose caller
-            // checked for AVX2 and FMA.
-            unsafe { dense::<ROWS>(x, layer, w, bias, out) }
-        };
-        let row: DenseKernel<1> = |x, layer, w, bias, out| {
-            // SAFETY: as above.
-            unsafe { dense::<1>(x, layer, w, bias, out) }
-        };
+        // Closures inherit this function's target features, so they may
+        // call `dense`, which needs them.
+        let rows: DenseKernel<ROWS> =
+            |x, layer, w, bias, out| dense::<ROWS>(x, layer, w, bias, out);
+        let row: DenseKernel<1> = |x, layer, w, bias, out| dense::<1>(x, layer, w, bias, out);
         run_rows_with(layers, parameters, x, out, scratch, (rows, row));
     }
 
-    /// Loads a block of [`LANES`] floats (the slice's length is checked).
-    #[inline(always)]
-    fn load(block: &[f32]) -> __m256 {
-        let block: &[f32; LANES] = block.try_into().unwrap_or(&[0.0; LANES]);
-        // SAFETY: `block` is LANES floats (unaligned loads allowed); AVX is
-        // enabled in every function this is inlined into.
+    /// Loads a block of [`LANES`] floats.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn load(block: &[f32; LANES]) -> __m256 {
+        // SAFETY: `block` is LANES floats; unaligned loads are allowed.
         unsafe { _mm256_loadu_ps(block.as_ptr()) }
     }
 
+    /// Stores a block of [`LANES`] floats.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn dense<const R: usize>(
+    #[inline]
+    fn store(block: &mut [f32; LANES], values: __m256) {
+        // SAFETY: `block` is LANES floats; unaligned stores are allowed.
+        unsafe { _mm256_storeu_ps(block.as_mut_ptr(), values) }
+    }
+
+    /// The block of [`LANES`] floats at `offset` (a slice of that length
+    /// always converts: the `Err` arm is unreachable).
+    #[inline(always)]
+    fn block(values: &[f32], offset: usize) -> &[f32; LANES] {
+        values[offset..offset + LANES]
+            .try_into()
+            .unwrap_or(&[0.0; LANES])
+    }
+
+    /// [`super::dense_portable`] in AVX2 and FMA instructions.
+    #[target_feature(enable = "avx2,fma")]
+    fn dense<const R: usize>(
         (x, x_stride): (&[f32], usize),
         layer: &Layer,
         w: &[f32],
@@ -326,9 +339,9 @@ mod avx2 {
     ) {
         let width = layer.padded;
         for offset in (0..width).step_by(LANES) {
-            let mut acc = [load(&bias[offset..offset + LANES]); R];
+            let mut acc = [load(block(bias, offset)); R];
             for (k, wk) in w.chunks_exact(width).enumerate().take(layer.inputs) {
-                let wk = load(&wk[offset..offset + LANES]);
+                let wk = load(block(wk, offset));
                 for (r, row) in acc.iter_mut().enumerate() {
                     *row = _mm256_fmadd_ps(_mm256_set1_ps(x[r * x_stride + k]), wk, *row);
                 }
@@ -341,15 +354,10 @@ mod avx2 {
                 } else {
                     *row
                 };
-                let target: &mut [f32; LANES] = match (&mut out
-                    [r * out_stride + offset..r * out_stride + offset + LANES])
-                    .try_into()
-                {
-                    Ok(target) => target,
-                    Err(_) => continue,
-                };
-                // SAFETY: `target` is LANES floats.
-                unsafe { _mm256_storeu_ps(target.as_mut_ptr(), row) };
+                let start = r * out_stride + offset;
+                if let Ok(target) = (&mut out[start..start + LANES]).try_into() {
+                    store(target, row);
+                }
             }
         }
     }
@@ -473,7 +481,9 @@ fn layer_at(model: &TypedModel, id: usize) -> TractResult<Option<(Layer, OutletI
         matrix.as_ref().clone()
     };
     let (inputs, outputs) = (weights.shape()[0], weights.shape()[1]);
-    if x.shape[1] != inputs.to_dim() {
+    // An empty matrix is left to tract (rows of no inputs cannot be
+    // walked in chunks).
+    if inputs == 0 || outputs == 0 || x.shape[1] != inputs.to_dim() {
         return Ok(None);
     }
     let mut end = OutletId::new(id, 0);
