@@ -382,7 +382,8 @@ impl TypedOp for SmallDenseLayers {
 /// Only if the model's facts are inconsistent (tract checked them already).
 pub fn use_small_dense_layers(model: &mut TypedModel) -> TractResult<usize> {
     let mut fused = 0;
-    // Nodes already in a chain: left in the graph, unused, until `compact`.
+    // The `EinSum`s of layers already in a chain (left in the graph, unused,
+    // until `compact`): only an `EinSum` starts a layer.
     let mut swallowed = HashSet::new();
     for id in model.eval_order()? {
         if swallowed.contains(&id) {
@@ -400,10 +401,10 @@ pub fn use_small_dense_layers(model: &mut TypedModel) -> TractResult<usize> {
             && layers.last().is_some_and(|l| l.outputs == layer.inputs)
         {
             layers.push(layer);
+            swallowed.insert(next_id);
             end = next_end;
             next = sole_consumer(model, end);
         }
-        swallowed.extend(chain_nodes(model, id, end));
         let mut patch = TypedModelPatch::new("small dense layers");
         let tap = patch.tap_model(model, input)?;
         let name = model.node(id).name.clone();
@@ -422,22 +423,6 @@ pub fn use_small_dense_layers(model: &mut TypedModel) -> TractResult<usize> {
 /// [`use_small_dense_layers`] fuses.
 pub fn is_small_dense_layer(model: &TypedModel, id: usize) -> bool {
     layer_at(model, id).is_ok_and(|layer| layer.is_some())
-}
-
-/// The nodes from `start` to `end`'s node, following the sole consumers.
-fn chain_nodes(model: &TypedModel, start: usize, end: OutletId) -> Vec<usize> {
-    let mut nodes = vec![start];
-    let mut at = start;
-    while at != end.node {
-        match sole_consumer(model, OutletId::new(at, 0)) {
-            Some(next) => {
-                nodes.push(next);
-                at = next;
-            }
-            None => break,
-        }
-    }
-    nodes
 }
 
 /// The one node reading `outlet`, if it is not a model output.
@@ -591,21 +576,13 @@ fn pad_last_axis(tensor: &Tensor, padded: usize) -> TractResult<Tensor> {
     Tensor::from_shape(&shape, &values)
 }
 
-/// A bias given as `[1, n]` or a lone value (`[1, 1]`), as `n` values.
+/// A bias given as `[1, n]`, or one value (`[1, 1]`) for every output, as
+/// `n` values (typed binary ops keep both operands' rank: 2 here).
 fn per_output(constant: &Tensor, outputs: usize) -> Option<Tensor> {
-    let values = constant
-        .try_as_plain_ram()
-        .ok()?
-        .as_slice::<f32>()
-        .ok()?
-        .to_vec();
-    let leading_ones =
-        constant.rank() <= 2 && constant.shape().iter().rev().skip(1).all(|d| *d == 1);
-    match values.len() {
-        1 if leading_ones => Some(tensor1(&vec![values[0]; outputs])),
-        n if n == outputs && leading_ones && constant.shape().last() == Some(&outputs) => {
-            Some(tensor1(&values))
-        }
+    let values = constant.try_as_plain_ram().ok()?.as_slice::<f32>().ok()?;
+    match constant.shape() {
+        [1, 1] => Some(tensor1(&vec![values[0]; outputs])),
+        [1, n] if *n == outputs => Some(tensor1(values)),
         _ => None,
     }
 }
