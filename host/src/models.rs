@@ -2,7 +2,8 @@
 //! through the `models` host import and to the `models`/`infer` commands.
 //!
 //! [`forest`] and [`tree_ops`] replace tract's tree ensemble operators with
-//! fast, complete ones; [`ml_ops`] adds the other ai.onnx.ml operators
+//! fast, complete ones (their logistic, and the linear models', over whole
+//! batches: [`vector_logistic`]); [`ml_ops`] adds the other ai.onnx.ml operators
 //! scikit-learn exports; [`short_rows`] runs a classifier's softmax and
 //! argmax; [`small_dense`] runs chains of small dense layers (an MLP's);
 //! [`onnx_model`] loads and runs one model, with [`batch_plans`] for the
@@ -21,4 +22,5 @@ pub(crate) mod store;
 pub mod tensor_json;
 pub(crate) mod tensor_wit;
 pub(crate) mod tree_ops;
+pub(crate) mod vector_logistic;
 pub(crate) mod vector_state;

@@ -14,6 +14,8 @@ use std::ops::Range;
 
 use anyhow::{Context, bail, ensure};
 
+use super::vector_logistic;
+
 /// Marks a leaf in [`Node::feature`].
 const LEAF: u32 = u32::MAX;
 
@@ -734,17 +736,26 @@ pub enum ClassChoice {
 pub(crate) fn apply_post_transform(scores: &mut [f32], post: PostTransform) {
     match post {
         PostTransform::None => {}
-        PostTransform::Logistic => scores.iter_mut().for_each(|s| *s = logistic(*s)),
+        PostTransform::Logistic => vector_logistic::logistic_in_place(scores),
         PostTransform::Probit => scores.iter_mut().for_each(|s| *s = probit(*s)),
         PostTransform::Softmax => softmax(scores),
         PostTransform::SoftmaxZero => softmax_zero(scores),
     }
 }
 
-/// Logistic as onnxruntime computes it (stable for large |x|).
+/// Logistic as onnxruntime computes it (stable for large |x|), the same
+/// formula whether one score or a batch's are transformed.
 pub fn logistic(x: f32) -> f32 {
-    let v = 1.0 / (1.0 + (-x.abs()).exp());
-    if x < 0.0 { 1.0 - v } else { v }
+    vector_logistic::logistic(x)
+}
+
+/// Whether `post` maps each score alone (so a whole batch's scores can be
+/// transformed at once), not each row's scores together.
+pub(crate) fn is_elementwise(post: PostTransform) -> bool {
+    matches!(
+        post,
+        PostTransform::None | PostTransform::Logistic | PostTransform::Probit
+    )
 }
 
 /// `sqrt(2) * erfinv(2x - 1)` with the same erfinv approximation as

@@ -11,7 +11,8 @@ use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats, ints};
 use super::{FactShape, Kernel, Values, check_features, expand_kernel, rows_dim};
-use crate::models::forest::{PostTransform, apply_post_transform, logistic, probit};
+use crate::models::forest::{PostTransform, apply_post_transform, is_elementwise, probit};
+use crate::models::vector_logistic::logistic_in_place;
 
 #[derive(Debug)]
 struct LinearClassifier {
@@ -109,28 +110,39 @@ impl LinearClassifier {
         }
     }
 
-    /// Appends one row's transformed scores to `out`.
-    fn transform_into(&self, scores: &[f32], out: &mut Vec<f32>) {
+    /// Every row's transformed scores, `[rows, width]`, from the raw
+    /// `[rows, targets]`: the logistic runs over the whole batch at once
+    /// (see `vector_logistic`).
+    fn transform(&self, mut raw: Vec<f32>) -> Vec<f32> {
+        let post = self.post_transform;
         if self.targets > 1 {
-            let start = out.len();
-            out.extend_from_slice(scores);
-            apply_post_transform(&mut out[start..], self.post_transform);
-            return;
+            if is_elementwise(post) {
+                apply_post_transform(&mut raw, post);
+            } else {
+                raw.chunks_mut(self.targets)
+                    .for_each(|row| apply_post_transform(row, post));
+            }
+            return raw;
         }
-        let s = scores[0];
-        match (self.post_transform, self.adds_second_class()) {
+        let two_columns = |scores: Vec<f32>, first: fn(f32) -> f32| -> Vec<f32> {
+            scores.iter().flat_map(|&s| [first(s), s]).collect()
+        };
+        match (post, self.adds_second_class()) {
             // onnxruntime leaves the second column unwritten here.
-            (PostTransform::Probit, true) => out.extend([probit(s), 0.0]),
-            (PostTransform::Probit, false) => out.push(probit(s)),
+            (PostTransform::Probit, true) => raw.iter().flat_map(|&s| [probit(s), 0.0]).collect(),
+            (PostTransform::Probit, false) => raw.iter().map(|&s| probit(s)).collect(),
             // onnxruntime applies only the logistic to a single score, then
             // writes [1 - p, p].
-            (PostTransform::Logistic, true) => {
-                let p = logistic(s);
-                out.extend([1.0 - p, p]);
+            (PostTransform::Logistic, second) => {
+                logistic_in_place(&mut raw);
+                if second {
+                    two_columns(raw, |p| 1.0 - p)
+                } else {
+                    raw
+                }
             }
-            (PostTransform::Logistic, false) => out.push(logistic(s)),
-            (_, true) => out.extend([1.0 - s, s]),
-            (_, false) => out.push(s),
+            (_, true) => two_columns(raw, |s| 1.0 - s),
+            (_, false) => raw,
         }
     }
 }
@@ -171,12 +183,10 @@ impl Kernel for LinearClassifier {
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let values = Values::of(&inputs[0], self.name())?;
         let rows = values.data.len() / self.features.max(1);
-        let mut chosen = Vec::with_capacity(rows);
-        let mut all_scores = Vec::with_capacity(rows * self.width());
-        let mut scores = Vec::with_capacity(self.targets);
+        // Raw scores of every row first, then the transform over them all.
+        let mut raw = Vec::with_capacity(rows * self.targets);
         for row in values.rows() {
-            scores.clear();
-            scores.extend(
+            raw.extend(
                 self.coefficients
                     .chunks(self.features.max(1))
                     .zip(&self.intercepts)
@@ -184,9 +194,12 @@ impl Kernel for LinearClassifier {
                         row.iter().zip(weights).map(|(x, w)| x * w).sum::<f32>() + b
                     }),
             );
-            chosen.push(self.choose(&scores));
-            self.transform_into(&scores, &mut all_scores);
         }
+        let chosen: Vec<Choice> = raw
+            .chunks(self.targets.max(1))
+            .map(|scores| self.choose(scores))
+            .collect();
+        let all_scores = self.transform(raw);
         let n = chosen.len();
         let labels = if self.targets == 1 && self.labels.len() != 2 {
             let raw: Vec<i64> = chosen
