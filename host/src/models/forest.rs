@@ -749,13 +749,16 @@ pub fn logistic(x: f32) -> f32 {
     vector_logistic::logistic(x)
 }
 
-/// Whether `post` maps each score alone (so a whole batch's scores can be
-/// transformed at once), not each row's scores together.
-pub(crate) fn is_elementwise(post: PostTransform) -> bool {
-    matches!(
-        post,
-        PostTransform::None | PostTransform::Logistic | PostTransform::Probit
-    )
+/// [`apply_post_transform`] on every row of `width` scores of a batch, with
+/// the logistic and the softmax run over the whole batch at once.
+pub(crate) fn apply_post_transform_rows(scores: &mut [f32], width: usize, post: PostTransform) {
+    match post {
+        PostTransform::None | PostTransform::Logistic | PostTransform::Probit => {
+            apply_post_transform(scores, post);
+        }
+        PostTransform::Softmax => vector_logistic::softmax_rows(scores, width),
+        PostTransform::SoftmaxZero => scores.chunks_mut(width.max(1)).for_each(softmax_zero),
+    }
 }
 
 /// `sqrt(2) * erfinv(2x - 1)` with the same erfinv approximation as

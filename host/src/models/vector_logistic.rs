@@ -1,5 +1,5 @@
-//! The logistic function over a whole slice of scores, in code the compiler
-//! turns into vector instructions.
+//! The logistic function (and the softmax) over a whole batch of scores, in
+//! code the compiler turns into vector instructions.
 //!
 //! A LOGISTIC post-transform (scikit-learn's logistic regression, boosted
 //! binary classifiers) called libm's scalar `expf` once per score: on a
@@ -16,6 +16,26 @@
 pub fn logistic_in_place(values: &mut [f32]) {
     for value in values {
         *value = logistic(*value);
+    }
+}
+
+/// Softmax of each row of `width` scores of `scores`, in place: each row's
+/// maximum subtracted, then `exp` over the whole batch at once (what
+/// vectorizes), then each row divided by its sum.
+pub fn softmax_rows(scores: &mut [f32], width: usize) {
+    if width == 0 {
+        return;
+    }
+    for row in scores.chunks_mut(width) {
+        let max = row.iter().copied().fold(f32::MIN, f32::max);
+        row.iter_mut().for_each(|s| *s -= max);
+    }
+    for value in scores.iter_mut() {
+        *value = exp_non_positive(*value);
+    }
+    for row in scores.chunks_mut(width) {
+        let sum: f32 = row.iter().sum();
+        row.iter_mut().for_each(|s| *s /= sum);
     }
 }
 
@@ -89,6 +109,25 @@ mod tests {
                 "exp({t}): {fast} vs {exact}"
             );
             t += 0.000_7;
+        }
+    }
+
+    #[test]
+    fn softmax_rows_match_the_per_row_formula() {
+        let scores = [1.0f32, -2.0, 0.5, 40.0, 39.0, -80.0, 0.0, 0.0, 0.0];
+        let mut batched = scores;
+        softmax_rows(&mut batched, 3);
+        for (row, got) in scores.chunks(3).zip(batched.chunks(3)) {
+            let max = row.iter().copied().fold(f32::MIN, f32::max);
+            let exps: Vec<f64> = row.iter().map(|s| f64::from(s - max).exp()).collect();
+            let sum: f64 = exps.iter().sum();
+            for (e, g) in exps.iter().zip(got) {
+                let expected = e / sum;
+                assert!(
+                    (f64::from(*g) - expected).abs() <= 1e-6 * expected + 1e-30,
+                    "{row:?}: {got:?}"
+                );
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats, ints};
 use super::{FactShape, Kernel, Values, check_features, expand_kernel, rows_dim};
-use crate::models::forest::{PostTransform, apply_post_transform, is_elementwise, probit};
+use crate::models::forest::{PostTransform, apply_post_transform_rows, probit};
 use crate::models::vector_logistic::logistic_in_place;
 
 #[derive(Debug)]
@@ -111,17 +111,12 @@ impl LinearClassifier {
     }
 
     /// Every row's transformed scores, `[rows, width]`, from the raw
-    /// `[rows, targets]`: the logistic runs over the whole batch at once
-    /// (see `vector_logistic`).
+    /// `[rows, targets]`: the logistic and the softmax run over the whole
+    /// batch at once (see `vector_logistic`).
     fn transform(&self, mut raw: Vec<f32>) -> Vec<f32> {
         let post = self.post_transform;
         if self.targets > 1 {
-            if is_elementwise(post) {
-                apply_post_transform(&mut raw, post);
-            } else {
-                raw.chunks_mut(self.targets)
-                    .for_each(|row| apply_post_transform(row, post));
-            }
+            apply_post_transform_rows(&mut raw, self.targets, post);
             return raw;
         }
         let two_columns = |scores: Vec<f32>, first: fn(f32) -> f32| -> Vec<f32> {
