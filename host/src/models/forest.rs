@@ -743,8 +743,8 @@ pub(crate) fn apply_post_transform(scores: &mut [f32], post: PostTransform) {
     }
 }
 
-/// Logistic as onnxruntime computes it (stable for large |x|), the same
-/// formula whether one score or a batch's are transformed.
+/// Logistic, stable for large |x| (see `vector_logistic`: the same
+/// formula whether one score or a batch's are transformed).
 pub fn logistic(x: f32) -> f32 {
     vector_logistic::logistic(x)
 }
