@@ -576,7 +576,9 @@ impl Forest {
                     Aggregate::Min | Aggregate::Max => base + if has[k] { *score } else { 0.0 },
                 };
             }
-            apply_post_transform(scores, post);
+        }
+        if t > 1 {
+            apply_post_transform_rows(&mut out, t, post);
         }
         Ok(out)
     }
@@ -599,20 +601,24 @@ impl Forest {
         self.accumulate(rows, n_columns, &mut scores, &mut has_all);
         for (out, has) in scores.chunks_exact_mut(c).zip(has_all.chunks_exact_mut(c)) {
             choices.push(if c > 2 {
-                self.finish_multiclass(out, has, base_values, post)
+                self.finish_multiclass(out, has, base_values)
             } else {
                 self.finish_two_classes(out, has, base_values, post)
             });
         }
+        if c > 2 {
+            apply_post_transform_rows(&mut scores, c, post);
+        }
         Ok((choices, scores))
     }
 
+    /// One row's base values and class choice; the post-transform runs
+    /// afterwards, over the whole batch.
     fn finish_multiclass(
         &self,
         scores: &mut [f32],
         has: &mut [bool],
         base_values: &[f32],
-        post: PostTransform,
     ) -> ClassChoice {
         for (k, base) in base_values.iter().enumerate().take(scores.len()) {
             if has[k] {
@@ -628,7 +634,6 @@ impl Forest {
                 best = Some(k);
             }
         }
-        apply_post_transform(scores, post);
         ClassChoice::Label(best.unwrap_or(0))
     }
 
@@ -738,7 +743,7 @@ pub(crate) fn apply_post_transform(scores: &mut [f32], post: PostTransform) {
         PostTransform::None => {}
         PostTransform::Logistic => vector_logistic::logistic_in_place(scores),
         PostTransform::Probit => scores.iter_mut().for_each(|s| *s = probit(*s)),
-        PostTransform::Softmax => softmax(scores),
+        PostTransform::Softmax => vector_logistic::softmax_rows(scores, scores.len()),
         PostTransform::SoftmaxZero => softmax_zero(scores),
     }
 }
@@ -773,16 +778,6 @@ fn erf_inv(x: f32) -> f32 {
     let v = 2.0 / (std::f32::consts::PI * 0.147) + 0.5 * ln;
     let v2 = ln / 0.147;
     sign * ((v * v - v2).sqrt() - v).sqrt()
-}
-
-fn softmax(scores: &mut [f32]) {
-    let max = scores.iter().copied().fold(f32::MIN, f32::max);
-    let mut sum = 0.0;
-    for s in scores.iter_mut() {
-        *s = (*s - max).exp();
-        sum += *s;
-    }
-    scores.iter_mut().for_each(|s| *s /= sum);
 }
 
 /// Softmax that leaves zero scores (absent classes) near zero.
