@@ -24,7 +24,7 @@
 # renames symbols, and so can a larger edit (the first plans per batch size
 # renamed 261 of 4,193 generic instantiations), which the ordering test
 # (tests/link_order.rs) reports past 5%. LLVM's `.llvm.N` suffixes (locals
-# promoted across codegen units, ~12% of the list) change with any edit of
+# promoted across codegen units, ~11% of the list) change with any edit of
 # their codegen unit, even a comment that moves a line: the test ignores
 # them, and lld leaves the renamed ones out of the packed start until the
 # list is recorded again.
