@@ -57,7 +57,7 @@ fn listed() -> Vec<&'static str> {
 /// A name without the `.llvm.<hash>` suffix LLVM gives a local function it
 /// promotes across codegen units. The hash is of the codegen unit's whole
 /// module, so any edit to it (here a doc comment in `forest.rs` was
-/// enough) renames every such function in it, about 11% of the list.
+/// enough) renames every such function in it; they are ~11% of the list.
 /// lld then leaves those few out of the packed start (the rest keep their
 /// places); the list is stale only when functions themselves are gone.
 fn without_llvm_suffix(name: &str) -> &str {
