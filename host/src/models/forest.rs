@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use anyhow::{Context, bail, ensure};
 
-use super::vector_logistic;
+use super::vector_logistic::{self, logistic};
 
 /// Marks a leaf in [`Node::feature`].
 const LEAF: u32 = u32::MAX;
@@ -746,12 +746,6 @@ pub(crate) fn apply_post_transform(scores: &mut [f32], post: PostTransform) {
         PostTransform::Softmax => vector_logistic::softmax_rows(scores, scores.len()),
         PostTransform::SoftmaxZero => softmax_zero(scores),
     }
-}
-
-/// Logistic, stable for large |x| (see `vector_logistic`: the same
-/// formula whether one score or a batch's are transformed).
-pub fn logistic(x: f32) -> f32 {
-    vector_logistic::logistic(x)
 }
 
 /// [`apply_post_transform`] on every row of `width` scores of a batch, with

@@ -11,7 +11,8 @@ use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats, ints};
 use super::{FactShape, Kernel, Values, check_features, expand_kernel, rows_dim};
-use crate::models::forest::{PostTransform, apply_post_transform, logistic, probit};
+use crate::models::forest::{PostTransform, apply_post_transform, probit};
+use crate::models::vector_logistic::logistic;
 
 /// The kernel function between an input row and a support vector.
 #[derive(Debug, Clone, Copy, PartialEq)]
