@@ -2,7 +2,7 @@
 //! routing, manifest parsing, route patterns, the whole dispatch path, and
 //! model loading (mutated and truncated ONNX files, `models.toml`).
 //! They stand in for cargo-fuzz (which needs nightly); `PROPTEST_CASES`
-//! raises the number of cases for a longer run (see README).
+//! raises the number of cases for a longer run (docs/development.md).
 
 use std::time::{Duration, SystemTime};
 
