@@ -13,6 +13,7 @@ cargo build --release -p wasm-lambda-host -p wasm-lambda-bench
 # Only this run's figures: a part that fails leaves a gap, not a stale figure.
 rm -rf target/bench
 target/release/host-bench
+target/release/host-bench link-order
 target/release/host-bench guests
 target/release/host-bench releases
 target/release/host-bench serving

@@ -22,11 +22,11 @@
 # Symbol names carry a hash of their crate's build settings, not of the
 # code, so the list survives most edits; a dependency or feature change
 # renames symbols, and so can a larger edit (the first plans per batch size
-# renamed 261 of 4,193 generic instantiations), which the ordering test
-# (tests/link_order.rs) reports past 5%. LLVM's `.llvm.N` suffixes (locals
-# promoted across codegen units, ~11% of the list) change with any edit of
-# their codegen unit, even a comment that moves a line: the test ignores
-# them, and lld leaves the renamed ones out of the packed start until the
+# renamed 261 of 4,193 generic instantiations), which the benchmark
+# (`host-bench link-order`, in scripts/bench.sh's summary) reports past 5%.
+# LLVM's `.llvm.N` suffixes (locals promoted across codegen units, ~11% of
+# the list) change with any edit of their codegen unit, even a comment that
+# moves a line: the benchmark ignores them, and lld leaves the renamed ones out of the packed start until the
 # list is recorded again.
 # Run this script then (about 2 minutes once built; it needs valgrind:
 # apt-get install valgrind).
@@ -35,7 +35,7 @@ cd "$(dirname "$0")/.."
 
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 scripts/setup.sh
-cargo test --release --no-run   # the tests' build of the host: see scripts/demo.sh
+cargo build --release --locked -p wasm-lambda-host   # the binary the tests and the image run: see scripts/demo.sh
 scripts/build-guests.sh
 host=target/release/wasm-lambda-host
 

@@ -15,6 +15,7 @@
 //! `host-bench fanout` the warmer fan-out over N host processes (`fanout.rs`),
 //! `host-bench guests` init time and memory for 1 to 1,000 guests (`guest_count.rs`),
 //! `host-bench outbound` a guest's HTTP request vs native Rust (`outbound.rs`),
+//! `host-bench link-order` how much of the start-order list the build has (`link_order.rs`),
 //! `host-bench cold-page-cache [HOST BINARY...]` starts with the page cache
 //! dropped first, as in a new Lambda environment (root; not in `scripts/bench.sh`).
 //!
@@ -37,6 +38,7 @@ use crate::summary::{Line, Target};
 
 mod fanout;
 mod guest_count;
+mod link_order;
 mod outbound;
 mod process;
 mod python_guests;
@@ -53,6 +55,7 @@ fn main() -> Result<()> {
         Some("python") => return python_guests::bench(),
         Some("fanout") => return fanout::bench(),
         Some("guests") => return guest_count::bench(),
+        Some("link-order") => return link_order::bench(),
         Some("cold-page-cache") => {
             let binaries: Vec<PathBuf> = std::env::args_os().skip(2).map(PathBuf::from).collect();
             return guest_count::cold_page_cache(&binaries);

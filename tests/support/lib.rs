@@ -10,6 +10,7 @@ pub mod host_process;
 pub mod http_server;
 pub mod iam;
 pub mod lambda;
+pub mod link_order;
 pub mod s3;
 pub mod tls_server;
 pub mod wat_components;
