@@ -786,3 +786,185 @@ fn the_s3_client_trusts_compiled_in_roots_or_the_users_ssl_cert_file() {
     );
     assert!(!log.contains("InitError.S3Unavailable"), "{log}");
 }
+
+/// `publish`'s line saying where a guest's compiled code came from.
+fn code_line<'a>(text: &'a str, guest: &str) -> &'a str {
+    let prefix = format!("code of guest {guest}: ");
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("publish said nothing of {guest}'s code:\n{text}"))
+}
+
+/// Publishes `folder` (no models), returning the output.
+fn publish_output(s3: &S3Server, folder: &GuestFolder, extra: &[&str]) -> String {
+    let guests = folder.guests();
+    let mut args = vec!["publish", guests.to_str().unwrap(), LOCATION];
+    args.extend_from_slice(extra);
+    let (ok, text) = host_command(s3, &args);
+    assert!(ok, "publish failed:\n{text}");
+    text
+}
+
+/// Makes the current release one whose `guest` code for `arch` was made
+/// under another engine configuration, as another host build would have
+/// made it: the object's trailer carries another engine fingerprint (a new
+/// object, under its own sha256), pinned by a new release and pointer.
+fn current_code_from_another_engine(s3: &S3Server, guest: &str, arch: &str) -> String {
+    use wasm_lambda_host::releases::manifest::{ObjectRef, Pointer, ReleaseManifest};
+    let pointer: Pointer =
+        serde_json::from_slice(&s3.get(BUCKET, "team/current").unwrap()).unwrap();
+    let current = ReleaseManifest::parse(pointer.manifest.as_bytes()).unwrap();
+    let mut code = s3.get(BUCKET, &object_of(s3, guest, Some(arch))).unwrap();
+    // Trailer, from the end: magic (8), source stamp (16), host version
+    // (15), architecture (1), then the engine fingerprint (8).
+    let fingerprint_at = code.len() - (8 + 16 + 15 + 1 + 8);
+    for byte in &mut code[fingerprint_at..fingerprint_at + 8] {
+        *byte ^= 0x5a;
+    }
+    let object = ObjectRef::of(&code);
+    s3.put(
+        BUCKET,
+        &format!("team/objects/sha256/{}", object.sha256),
+        &code,
+    );
+    let mut contents = current.contents.clone();
+    let entry = contents
+        .guests
+        .iter_mut()
+        .find(|g| g.name == guest)
+        .unwrap();
+    entry.cwasm.insert(arch.to_owned(), object);
+    let release = ReleaseManifest::new(contents, Some(current.id.clone()));
+    let bytes = release.to_bytes();
+    s3.put(
+        BUCKET,
+        &format!("team/releases/{}.json", release.id),
+        &bytes,
+    );
+    s3.put(
+        BUCKET,
+        "team/current",
+        &Pointer::to(&release.id, &bytes, None).to_bytes(),
+    );
+    release.id
+}
+
+#[test]
+fn publish_reuses_the_current_releases_compiled_code() {
+    let s3 = s3();
+    let keys = GuestFolder::new("rel-reuse-keys");
+    for name in ["team", "other"] {
+        let (ok, text) = host_command(&s3, &["keygen", keys.root().join(name).to_str().unwrap()]);
+        assert!(ok, "{text}");
+    }
+    let team = keys.root().join("team.key");
+    let other = keys.root().join("other.key");
+    let source = two_guests("rel-reuse-source");
+    let both = "x86_64, aarch64";
+
+    // The first release compiles everything.
+    let text = publish_output(&s3, &source, &[]);
+    for guest in ["counter", "hello"] {
+        assert_eq!(
+            code_line(&text, guest),
+            format!("compiled for {both} (new .wasm)")
+        );
+    }
+    let first = current_manifest(&s3)["id"].as_str().unwrap().to_owned();
+    let hello_x86 = object_of(&s3, "hello", Some("x86_64"));
+
+    // Unchanged: every guest's code is reused, nothing compiled or uploaded.
+    let text = publish_output(&s3, &source, &[]);
+    assert!(text.contains("nothing changed"), "{text}");
+    for guest in ["counter", "hello"] {
+        assert_eq!(
+            code_line(&text, guest),
+            format!("reused from release {first} ({both})")
+        );
+    }
+    assert!(!text.contains("compiled for"), "{text}");
+
+    // One guest changed: only it is compiled; hello keeps its objects.
+    std::fs::copy(
+        wasm_lambda_tests::guest_wasm("http-router"),
+        source.guests().join("counter.wasm"),
+    )
+    .unwrap();
+    let text = publish_output(&s3, &source, &[]);
+    assert_eq!(
+        code_line(&text, "counter"),
+        format!("compiled for {both} (new .wasm)")
+    );
+    assert_eq!(
+        code_line(&text, "hello"),
+        format!("reused from release {first} ({both})")
+    );
+    assert_eq!(object_of(&s3, "hello", Some("x86_64")), hello_x86);
+
+    // Code made under another engine configuration is compiled again; the
+    // other architecture's code is still reused.
+    let patched_release = current_code_from_another_engine(&s3, "hello", "x86_64");
+    let patched = object_of(&s3, "hello", Some("x86_64"));
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\ntimeout_ms = 900\n",
+    )
+    .unwrap();
+    let text = publish_output(&s3, &source, &[]);
+    let hello = code_line(&text, "hello");
+    assert!(
+        hello.starts_with(&format!(
+            "reused from release {patched_release} (aarch64); compiled for x86_64 ("
+        )) && hello.contains("another engine configuration"),
+        "{text}"
+    );
+    assert_eq!(
+        code_line(&text, "counter"),
+        format!("reused from release {patched_release} ({both})")
+    );
+    let recompiled = object_of(&s3, "hello", Some("x86_64"));
+    assert_ne!(recompiled, patched);
+
+    // Signed: code is reused only from a release signed by the same key.
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\ntimeout_ms = 800\n",
+    )
+    .unwrap();
+    let text = publish_output(&s3, &source, &["--sign", team.to_str().unwrap()]);
+    for guest in ["counter", "hello"] {
+        assert_eq!(
+            code_line(&text, guest),
+            format!("compiled for {both} (the current release is not signed)")
+        );
+    }
+    let signed = current_manifest(&s3)["id"].as_str().unwrap().to_owned();
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\ntimeout_ms = 700\n",
+    )
+    .unwrap();
+    let text = publish_output(&s3, &source, &["--sign", team.to_str().unwrap()]);
+    assert_eq!(
+        code_line(&text, "hello"),
+        format!("reused from release {signed} ({both})")
+    );
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\ntimeout_ms = 600\n",
+    )
+    .unwrap();
+    let text = publish_output(&s3, &source, &["--sign", other.to_str().unwrap()]);
+    assert_eq!(
+        code_line(&text, "hello"),
+        format!("compiled for {both} (the current release is signed by another key)")
+    );
+
+    // What was reused serves: a host starts from the last release.
+    let cache = GuestFolder::new("rel-reuse-cache");
+    let lambda = Lambda::start(&s3, &cache, &[]);
+    assert_eq!(
+        lambda.guest("hello", json!({"name": "reuse"}))["message"],
+        "Hello, reuse!"
+    );
+}

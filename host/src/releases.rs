@@ -14,5 +14,6 @@ pub(crate) mod client;
 pub(crate) mod download;
 pub(crate) mod location;
 pub mod manifest;
+pub(crate) mod reuse;
 pub(crate) mod signing;
 pub(crate) mod source;

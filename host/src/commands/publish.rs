@@ -1,8 +1,10 @@
 //! `publish [--sign KEY] DIR s3://BUCKET/PREFIX/ [--models DIR]`: checks
 //! every guest (and model), precompiles each guest for both Lambda
-//! architectures, uploads what the bucket does not have yet under its
-//! sha256, then writes the release manifest, its signature and, last, the
-//! pointer, so readers see the old release or the whole new one.
+//! architectures (or reuses the current release's code for a `.wasm` it
+//! already holds: `releases/reuse.rs`), uploads what the bucket does not
+//! have yet under its sha256, then writes the release manifest, its
+//! signature and, last, the pointer, so readers see the old release or the
+//! whole new one.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,7 +20,8 @@ use crate::guests::artifact;
 use crate::guests::check::check;
 use crate::guests::engine::{Arch, compile_engine, shared_engine};
 use crate::guests::linker::guest_linker;
-use crate::guests::loader;
+use crate::guests::loader::{self, GuestSource};
+use crate::guests::state::GuestState;
 use crate::models::manifest::ModelManifest;
 use crate::models::store::{self, ModelStore};
 use crate::releases::client::S3;
@@ -26,8 +29,10 @@ use crate::releases::location::S3Location;
 use crate::releases::manifest::{
     ObjectRef, Pointer, ReleaseContents, ReleaseGuest, ReleaseManifest, ReleaseModel, changes,
 };
+use crate::releases::reuse::{self, Code, ReusePlan};
 use crate::releases::signing;
 use crate::sources::folder::read_inside;
+use crate::sources::pin::{self, Sha256Digest};
 
 /// Both Lambda architectures: every release carries code for each.
 const ARCHITECTURES: [Arch; 2] = [Arch::X86_64, Arch::Aarch64];
@@ -35,8 +40,59 @@ const ARCHITECTURES: [Arch; 2] = [Arch::X86_64, Arch::Aarch64];
 /// Uploads in flight at once.
 const PARALLEL_UPLOADS: usize = 8;
 
-/// A checked guest: its release entry and the bytes of its objects.
-type CheckedGuest = (ReleaseGuest, Vec<Vec<u8>>);
+/// A checked guest: its release entry, the bytes of the objects it adds,
+/// and where its compiled code came from.
+struct BuiltGuest {
+    entry: ReleaseGuest,
+    blobs: Vec<Vec<u8>>,
+    code: CodeReport,
+}
+
+/// Where one guest's compiled code came from, for the output.
+#[derive(Default)]
+struct CodeReport {
+    reused: Vec<Arch>,
+    compiled: Vec<(Arch, String)>,
+}
+
+impl CodeReport {
+    /// `reused from release ID (x86_64, aarch64)` / `compiled for x86_64
+    /// (new .wasm)`, or both.
+    fn describe(&self, release: Option<&str>) -> String {
+        let archs = |list: &mut dyn Iterator<Item = &Arch>| {
+            list.map(|arch| arch.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !self.reused.is_empty() {
+            parts.push(format!(
+                "reused from release {} ({})",
+                release.unwrap_or("-"),
+                archs(&mut self.reused.iter())
+            ));
+        }
+        if !self.compiled.is_empty() {
+            let mut reasons: Vec<&str> = self.compiled.iter().map(|(_, r)| r.as_str()).collect();
+            reasons.dedup();
+            parts.push(format!(
+                "compiled for {} ({})",
+                archs(&mut self.compiled.iter().map(|(arch, _)| arch)),
+                reasons.join("; ")
+            ));
+        }
+        parts.join("; ")
+    }
+}
+
+/// What building a guest's part of the release needs.
+struct GuestTools<'a> {
+    engine: &'a wasmtime::Engine,
+    linker: &'a wasmtime::component::Linker<GuestState>,
+    compilers: &'a [(Arch, wasmtime::Engine)],
+    reuse: &'a ReusePlan,
+    progress: &'a Progress,
+}
 
 /// The models part of a release and the bytes of its objects.
 struct ModelsPart {
@@ -73,55 +129,67 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
     if sources.is_empty() {
         bail!("no guests (*.wasm) in {}", dir.display());
     }
+    let runtime = command_runtime()?;
+    // The current release: its models carry over without `--models`, and
+    // its compiled code is reused where it fits. The pointer carries its
+    // manifest (checked against its sha256 when parsed).
+    let pointer = runtime.block_on(read_pointer(&s3))?;
+    let previous = pointer
+        .as_ref()
+        .map(|pointer| ReleaseManifest::parse(pointer.manifest.as_bytes()))
+        .transpose()?;
     let progress = Progress::new(sources.len() as u64 * 2);
 
-    // Check and precompile every guest (in parallel).
+    // Read every guest, then check and precompile (in parallel) those
+    // whose code the current release cannot lend.
     let engine = shared_engine()?;
     let linker = guest_linker(&engine)?;
     let compilers: Vec<(Arch, wasmtime::Engine)> = ARCHITECTURES
         .iter()
         .map(|&arch| compile_engine(arch).map(|engine| (arch, engine)))
         .collect::<Result<_>>()?;
-    let built: Vec<Result<CheckedGuest, String>> = sources
+    let read: Vec<Result<(Vec<u8>, Sha256Digest), String>> = sources
         .par_iter()
-        .map(|source| {
-            let (wasm, digest) = loader::read_pinned(dir, source).map_err(|e| format!("{e:#}"))?;
-            let component = wasmtime::component::Component::new(&engine, &wasm)
-                .map_err(|e| format!("not a valid component: {e:#}"))?;
-            check(&engine, &linker, &component).map_err(|e| format!("{e:#}"))?;
-            progress.step(format!("checked {}", source.name));
-            let mut cwasm = BTreeMap::new();
-            let mut blobs = Vec::new();
-            for (arch, compiler) in &compilers {
-                let bytes = artifact::precompile(compiler, *arch, &wasm, &digest, None)
-                    .map_err(|e| format!("precompiling for {arch}: {e:#}"))?;
-                cwasm.insert(arch.as_str().to_owned(), ObjectRef::of(&bytes));
-                blobs.push(bytes);
-            }
-            progress.step(format!("compiled {} for x86_64 and aarch64", source.name));
-            let file = source
-                .path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let guest = ReleaseGuest {
-                name: source.name.clone(),
-                file,
-                wasm: ObjectRef::of(&wasm),
-                cwasm,
-            };
-            blobs.push(wasm);
-            Ok((guest, blobs))
-        })
+        .map(|source| loader::read_pinned(dir, source).map_err(|e| format!("{e:#}")))
+        .collect();
+    let wanted: Vec<String> = read
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|(_, digest)| pin::hex(digest))
+        .collect();
+    let reuse = runtime.block_on(reuse::plan(
+        &s3,
+        pointer.as_ref().zip(previous.as_ref()),
+        signing_key.as_ref(),
+        &wanted,
+        &compilers,
+    ));
+    let tools = GuestTools {
+        engine: &engine,
+        linker: &linker,
+        compilers: &compilers,
+        reuse: &reuse,
+        progress: &progress,
+    };
+    let built: Vec<Result<BuiltGuest, String>> = sources
+        .par_iter()
+        .zip(read)
+        .map(|(source, read)| build_guest(&tools, source, read?))
         .collect();
     let mut guests = Vec::new();
     let mut blobs: Vec<Vec<u8>> = Vec::new();
+    let mut code_lines = Vec::new();
     let mut refused = Vec::new();
     for (source, result) in sources.iter().zip(built) {
         match result {
-            Ok((guest, bytes)) => {
-                guests.push(guest);
-                blobs.extend(bytes);
+            Ok(built) => {
+                code_lines.push(format!(
+                    "code of guest {}: {}",
+                    source.name,
+                    built.code.describe(reuse.release())
+                ));
+                guests.push(built.entry);
+                blobs.extend(built.blobs);
             }
             Err(reason) => refused.push(format!("guest {}: {reason}", source.name)),
         }
@@ -129,13 +197,6 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
     let guests_toml = read_optional(&dir.join("guests.toml"))?;
 
     // Models: this folder's, or the current release's carried over.
-    let runtime = command_runtime()?;
-    // The pointer carries the current release's manifest (checked against
-    // its sha256 when parsed).
-    let previous = runtime
-        .block_on(read_pointer(&s3))?
-        .map(|pointer| ReleaseManifest::parse(pointer.manifest.as_bytes()))
-        .transpose()?;
     let (models_manifest, models) = match request.models {
         Some(models_dir) => {
             let part = read_models(models_dir, &mut refused)?;
@@ -181,6 +242,7 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
         && previous.contents == contents
     {
         progress.finish();
+        print_lines(&code_lines);
         println!(
             "nothing changed: release {} stays current at {location}; nothing uploaded",
             previous.id
@@ -212,9 +274,11 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
     })?;
     progress.finish();
     println!("release {} is current at {location}", release.id);
-    for line in changes(previous.as_ref().map(|p| &p.contents), &release.contents) {
-        println!("  {line}");
-    }
+    print_lines(&changes(
+        previous.as_ref().map(|p| &p.contents),
+        &release.contents,
+    ));
+    print_lines(&code_lines);
     println!(
         "uploaded {uploaded} objects ({uploaded_bytes} bytes), {present} already there; {}; {:.1} s",
         if signing_key.is_some() {
@@ -225,6 +289,79 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
         started.elapsed().as_secs_f64()
     );
     Ok(true)
+}
+
+/// A guest's entry in the release: its `.wasm` and, per architecture, the
+/// current release's code where that fits, else code compiled here (after
+/// checking the guest as `check` does).
+fn build_guest(
+    tools: &GuestTools<'_>,
+    source: &GuestSource,
+    (wasm, digest): (Vec<u8>, Sha256Digest),
+) -> Result<BuiltGuest, String> {
+    let wasm_ref = ObjectRef::of(&wasm);
+    let plan: Vec<Code> = tools
+        .compilers
+        .iter()
+        .map(|(arch, _)| tools.reuse.code(&wasm_ref.sha256, *arch))
+        .collect();
+    // A guest whose code is all reused is these very bytes, checked when
+    // the release holding them was published by a host of this version and
+    // engine configuration (its objects' trailers say so): checking means
+    // compiling, seconds for a Python guest.
+    if plan.iter().any(|code| matches!(code, Code::Compile(_))) {
+        let component = wasmtime::component::Component::new(tools.engine, &wasm)
+            .map_err(|e| format!("not a valid component: {e:#}"))?;
+        check(tools.engine, tools.linker, &component).map_err(|e| format!("{e:#}"))?;
+    }
+    tools.progress.step(format!("checked {}", source.name));
+    let mut cwasm = BTreeMap::new();
+    let mut blobs = Vec::new();
+    let mut code = CodeReport::default();
+    for ((arch, compiler), planned) in tools.compilers.iter().zip(plan) {
+        let object = match planned {
+            Code::Reuse(object) => {
+                code.reused.push(*arch);
+                object
+            }
+            Code::Compile(reason) => {
+                let bytes = artifact::precompile(compiler, *arch, &wasm, &digest, None)
+                    .map_err(|e| format!("precompiling for {arch}: {e:#}"))?;
+                code.compiled.push((*arch, reason));
+                let object = ObjectRef::of(&bytes);
+                blobs.push(bytes);
+                object
+            }
+        };
+        cwasm.insert(arch.as_str().to_owned(), object);
+    }
+    tools.progress.step(format!(
+        "{}: {}",
+        source.name,
+        code.describe(tools.reuse.release())
+    ));
+    let file = source
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    blobs.push(wasm);
+    Ok(BuiltGuest {
+        entry: ReleaseGuest {
+            name: source.name.clone(),
+            file,
+            wasm: wasm_ref,
+            cwasm,
+        },
+        blobs,
+        code,
+    })
+}
+
+fn print_lines(lines: &[String]) {
+    for line in lines {
+        println!("  {line}");
+    }
 }
 
 /// Reads and loads every model of `dir` (as init would); failures go to

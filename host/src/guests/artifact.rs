@@ -43,6 +43,8 @@ const VERSION_LEN: usize = 15;
 const COMMON_LEN: usize = 32 + 8 + 1 + VERSION_LEN;
 const STAMP_LEN: usize = 16;
 const TRAILER_LEN: usize = COMMON_LEN + STAMP_LEN + 8;
+/// The most bytes from an artifact's end that [`inspect_tail`] needs.
+pub const TAIL_LEN: usize = TRAILER_LEN;
 const TRAILER_V2_LEN: usize = COMMON_LEN + 8;
 const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -198,12 +200,33 @@ pub struct ArtifactInfo {
 /// # Errors
 /// The file is unreadable, too short, or has no trailer of this format.
 pub fn inspect(path: &Path) -> Result<ArtifactInfo, Refusal> {
-    let tail = read_tail(path)?;
-    let magic = &tail[tail.len() - 8..];
+    inspect_tail(&read_tail(path)?, &path.display().to_string())
+}
+
+/// Reads and checks the trailer in an artifact's last bytes (at most
+/// [`TAIL_LEN`], or the whole artifact when shorter); `what` names the
+/// artifact in errors.
+///
+/// # Errors
+/// Too short, or no trailer of a format this host reads.
+pub fn inspect_tail(tail: &[u8], what: &str) -> Result<ArtifactInfo, Refusal> {
+    let too_short = || Refusal::Damaged(format!("{what} is too short to be an artifact"));
+    if tail.len() < MAGIC.len() {
+        return Err(too_short());
+    }
+    let magic = &tail[tail.len() - MAGIC.len()..];
     if magic == MAGIC_V1 {
         return Err(Refusal::OtherHostVersion {
             artifact: "0.1.0 (artifact format 1)".into(),
         });
+    }
+    let needed = if magic == MAGIC {
+        TRAILER_LEN
+    } else {
+        TRAILER_V2_LEN
+    };
+    if tail.len() < needed {
+        return Err(too_short());
     }
     let (trailer, stamp) = if magic == MAGIC {
         let trailer = &tail[tail.len() - TRAILER_LEN..];
@@ -221,8 +244,7 @@ pub fn inspect(path: &Path) -> Result<ArtifactInfo, Refusal> {
         (&tail[tail.len() - TRAILER_V2_LEN..], None)
     } else {
         return Err(Refusal::Damaged(format!(
-            "{} has no wasm-lambda-host trailer",
-            path.display()
+            "{what} has no wasm-lambda-host trailer"
         )));
     };
     let mut source = [0u8; 32];
@@ -305,6 +327,19 @@ impl Usable {
 /// The reason this host cannot use it.
 pub fn usable(engine: &Engine, arch: Option<Arch>, path: &Path) -> Result<Usable, Refusal> {
     let info = inspect(path)?;
+    compatible(engine, arch, &info)?;
+    Ok(Usable {
+        path: path.to_path_buf(),
+        info,
+    })
+}
+
+/// Whether an artifact with this trailer was made for `arch` by this host
+/// version under `engine`'s configuration (not which `.wasm` it came from).
+///
+/// # Errors
+/// The first of those that differs.
+pub fn compatible(engine: &Engine, arch: Option<Arch>, info: &ArtifactInfo) -> Result<(), Refusal> {
     if info.arch != arch {
         return Err(Refusal::OtherArchitecture {
             artifact: arch_name(arch_byte(info.arch)),
@@ -313,7 +348,7 @@ pub fn usable(engine: &Engine, arch: Option<Arch>, path: &Path) -> Result<Usable
     }
     if info.host_version != HOST_VERSION {
         return Err(Refusal::OtherHostVersion {
-            artifact: info.host_version,
+            artifact: info.host_version.clone(),
         });
     }
     if info.fingerprint != engine_fingerprint(engine) {
@@ -323,10 +358,7 @@ pub fn usable(engine: &Engine, arch: Option<Arch>, path: &Path) -> Result<Usable
             engine_fingerprint(engine)
         )));
     }
-    Ok(Usable {
-        path: path.to_path_buf(),
-        info,
-    })
+    Ok(())
 }
 
 /// The last bytes of the file: the longest trailer, or the whole file when

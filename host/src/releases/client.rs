@@ -60,7 +60,7 @@ pub struct S3Error {
 ///
 /// Why not the system's store always: reading it is a bundle plus a
 /// directory of ~150 hashed links to parse, ~8 ms on every cold start
-/// before the first S3 request can go out (BENCHMARKS.md, "S3 releases").
+/// before the first S3 request can go out (BENCHMARKS.md, "Releases on S3").
 fn with_trusted_roots(options: ClientOptions) -> ClientOptions {
     let user_store = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
         .iter()
@@ -185,6 +185,22 @@ impl S3 {
         let etag = result.meta.e_tag.clone();
         let bytes = result.bytes().await.map_err(|e| self.error(key, e))?;
         Ok(Some((bytes, etag)))
+    }
+
+    /// Reads the bytes `range` of an object (an artifact's trailer, without
+    /// its tens of megabytes of code).
+    ///
+    /// # Errors
+    /// See [`S3ErrorKind`].
+    pub async fn get_range(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, S3Error> {
+        self.store
+            .get_range(&KeyPath::from(key), range)
+            .await
+            .map_err(|e| self.error(key, e))
     }
 
     /// The size of an object, or `None` if there is none.
