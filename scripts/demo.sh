@@ -8,17 +8,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-# The host binary is built exactly as `scripts/test.sh` builds it (`cargo
-# test` unifies the features of the SDK, the test support and dev-only
-# crates into shared dependencies such as wasmtime and tract; a plain
-# `cargo build -p wasm-lambda-host` would resolve other features and build
-# them all a second time). So the demo's build is the tests' build.
-cargo test --release --no-run
-scripts/build-guests.sh
-scripts/build-python-guests.sh   # examples/classifier-py, with the Python SDK
-
 work=$(mktemp -d)
 trap 'kill -- -$$ 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# Only what the demo runs: the host binary and the guests. The tests reuse
+# this build: host/Cargo.toml asks for the features `cargo test` unifies
+# into shared dependencies (wasmtime, tract, ...), so this compiles each of
+# them once, as the tests' build would (docs/development.md). The guests
+# (their own target dir) build beside the host, whose build ends in a few
+# long crates one after another (tract, then the host) that leave a core
+# free.
+(scripts/build-guests.sh && scripts/build-python-guests.sh) > "$work/guests-build.log" 2>&1 &
+guests_build=$!
+cargo build --release --locked -p wasm-lambda-host
+if ! wait "$guests_build"; then
+    cat "$work/guests-build.log" >&2
+    echo "building the guests failed" >&2
+    exit 1
+fi
 mkdir -p "$work/guests" "$work/cache" "$work/models" "$work/emulator/src"
 cp models/seed_forest.onnx "$work/models/"
 for guest in hello counter http_router classifier classifier_py; do
