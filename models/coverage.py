@@ -12,9 +12,9 @@ Then it writes, in models/coverage/:
   NAME.onnx, NAME.reference.json   for every case the host matches (small:
                                    16 rows); the test command checks these
                                    against the host, regenerating nothing
-  matrix.json                      one entry per case, the README table's data
+  matrix.json                      one entry per case, the coverage table's data
 
-and replaces the table between the coverage markers in README.md. Single-row
+and replaces the table between the coverage markers in docs/models.md. Single-row
 latency: ours is `infer --repeat` (in-process, median), onnxruntime's is its
 Python binding's `run` on the same row (median); the benchmark compares with
 onnxruntime's C API.
@@ -59,7 +59,7 @@ from sklearn.datasets import make_classification, make_regression
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "models" / "coverage"
-README = ROOT / "README.md"
+TABLE_PAGE = ROOT / "docs" / "models.md"
 START, END = "<!-- coverage:start -->", "<!-- coverage:end -->"
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 ROWS = 16
@@ -201,7 +201,7 @@ def booleans_as_integers():
     """skl2onnx 1.20 writes HistGradientBoosting's per-node missing-value
     flags as booleans, which onnx 1.23's protobuf refuses in an integer
     list. Within this block, onnx.helper.make_attribute turns them into the
-    0/1 integers the ONNX spec asks for. README tells users the same."""
+    0/1 integers the ONNX spec asks for. docs/models.md tells users the same."""
     original = onnx.helper.make_attribute
 
     def make_attribute(key, value, *args, **kwargs):
@@ -383,10 +383,10 @@ def table(entries):
     return "\n".join(lines)
 
 
-def write_readme(text):
-    readme = README.read_text()
-    start, end = readme.index(START) + len(START), readme.index(END)
-    README.write_text(readme[:start] + "\n" + text + "\n" + readme[end:])
+def write_table(text):
+    page = TABLE_PAGE.read_text()
+    start, end = page.index(START) + len(START), page.index(END)
+    TABLE_PAGE.write_text(page[:start] + "\n" + text + "\n" + page[end:])
 
 
 def main():
@@ -422,7 +422,7 @@ def main():
         matrix = {"rtol": RTOL, "atol": ATOL, "rows": ROWS, "cases": entries}
         (OUT / "matrix.json").write_text(json.dumps(matrix, indent=1) + "\n")
         if not args.no_readme:
-            write_readme(table(entries))
+            write_table(table(entries))
     print(table(entries))
 
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The test command: set-up, Dockerfile and SAM template lint, formatting and
-# clippy, then every test (unit, guest behaviour, the real host binary under
-# cargo-lambda's Runtime API emulator, against moto's S3 server and under
-# qemu-user's CPU models).
+# The test command: set-up, Dockerfile and SAM template lint, the docs'
+# links, formatting and clippy, then every test (unit, guest behaviour, the
+# real host binary under cargo-lambda's Runtime API emulator, against moto's
+# S3 server and under qemu-user's CPU models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 .venv/bin/hadolint Dockerfile
 .venv/bin/cfn-lint deploy/template.yaml
+# Every relative link in the Markdown files resolves (anchors included).
+.venv/bin/python scripts/check-links.py
 cargo fmt --all --check
 # The Python guest SDK's own unit tests and doc examples, on plain CPython.
 PYTHONPATH=guest-sdk/python/src PYTHONDONTWRITEBYTECODE=1 \

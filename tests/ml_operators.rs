@@ -144,7 +144,7 @@ fn every_single_operator_model_matches_onnxruntime() {
 }
 
 #[test]
-fn the_coverage_matrix_claims_only_what_matches_and_readme_shows_it() {
+fn the_coverage_matrix_claims_only_what_matches_and_the_docs_show_it() {
     let matrix = read_json(&folder("coverage").join("matrix.json"));
     let (rtol, atol) = (
         matrix["rtol"].as_f64().unwrap(),
@@ -168,15 +168,15 @@ fn the_coverage_matrix_claims_only_what_matches_and_readme_shows_it() {
     // No model is committed that the matrix does not claim.
     let committed = references(&folder("coverage")).len();
     assert_eq!(committed, claimed.len(), "stale files in models/coverage");
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let page = std::fs::read_to_string(workspace_root().join("docs/models.md")).unwrap();
     let summary = format!("{} of {} run and match", claimed.len(), cases.len());
     assert!(
-        readme.contains(&summary),
-        "README's coverage table is out of date (want \"{summary}\"); run models/coverage.py"
+        page.contains(&summary),
+        "docs/models.md's coverage table is out of date (want \"{summary}\"); run models/coverage.py"
     );
     for case in cases {
         let row = format!("| {} |", case["estimator"].as_str().unwrap());
-        assert!(readme.contains(&row), "README lacks the row {row}");
+        assert!(page.contains(&row), "docs/models.md lacks the row {row}");
     }
 }
 

@@ -188,7 +188,7 @@ fn guest_errors_and_uncaught_exceptions_answer_clearly_and_the_next_event_works(
         unserialisable.error_message()
     );
 
-    // Only modules imported at build time are in the guest (README).
+    // Only modules imported at build time are in the guest (docs/guests-python.md).
     let lazy = lambda
         .emulator
         .invoke(&envelope("py-probe", json!({"mode": "lazy-import"})));

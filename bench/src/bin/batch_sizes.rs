@@ -2,7 +2,7 @@
 //! plan every model has) against the same model loaded with its input
 //! fixed at that size (as a `models.toml` shape, or a plan made by
 //! `BatchPlans`): the measurement behind `host/src/models/batch_plans.rs`
-//! (BENCHMARKS.md, "Dense models"). Median of many runs, in process,
+//! (BENCHMARKS.md, "Models against onnxruntime"). Median of many runs, in process,
 //! inputs built outside the timed run. Prints a markdown table.
 //!
 //!     batch-sizes MODEL.onnx [INPUT_NAME]

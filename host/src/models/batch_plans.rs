@@ -6,8 +6,8 @@
 //! kernel, whose 64-row tile mostly runs empty on a small MLP's 16-, 8- and
 //! 3-wide layers; with the batch known it picks by shape. On the 8→16→8→3
 //! MLP a 1,024-row batch ran 2.6× faster (152 → 59 µs), a 64-row one 1.8×
-//! (BENCHMARKS.md, "Dense models: the vector registers' upper state, and a
-//! plan per batch size"), before its layers became ours; on `mlp_wide`
+//! (BENCHMARKS.md, "Models against onnxruntime", and its history,
+//! where the measurements are), before its layers became ours; on `mlp_wide`
 //! (8→256→128→3), whose 256×128 layer stays tract's, a 1,024-row batch
 //! runs 1.6× faster (1,477 → 924 µs). Tree ensembles, the other ai.onnx.ml operators
 //! and small dense layers (see [`super::small_dense`]) are ours and do not

@@ -6,8 +6,8 @@
 //! ArgMax walks each row through an `ndarray` view: right for a
 //! transformer's vocabulary, costly for three classes. On a 1,024-row batch
 //! of the 3-class MLP the softmax was about half the run, and then the
-//! argmax a third of the rest (BENCHMARKS.md, "where the MLP batch time
-//! goes"). After optimization, each float Softmax and ArgMax whose only axis
+//! argmax a third of the rest (BENCHMARKS.md, "Models against
+//! onnxruntime", and its history). After optimization, each float Softmax and ArgMax whose only axis
 //! is the last, fixed and at most [`SHORT_ROW`] long is swapped for the ops
 //! here; anything else (a strided input) still goes to tract's own.
 //!

@@ -7,7 +7,7 @@
 //! 16 to 64 lanes wide, an `ndarray` index walk per call). For the 3-class
 //! MLP (8 → 16 → 8 → 3, 280 multiply-adds a row) a single row spent ~4.5 of
 //! its ~6 µs in that set-up, and the arithmetic was 6.5 % of the run
-//! (BENCHMARKS.md, "Dense models: one op for small dense layers"). Here a
+//! (BENCHMARKS.md, "Models against onnxruntime", and its history). Here a
 //! row costs its multiply-adds and one output allocation per call.
 //!
 //! Rows go four at a time, so their chains of multiply-adds overlap: the op

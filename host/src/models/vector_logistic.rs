@@ -4,8 +4,8 @@
 //! A LOGISTIC post-transform (scikit-learn's logistic regression, boosted
 //! binary classifiers) called libm's scalar `expf` once per score: on a
 //! 1,024-row batch of the binary logistic regression that was 31% of the
-//! run (BENCHMARKS.md, "Linear models: the logistic and the softmax over
-//! whole batches"). Here `exp` is computed the way Cephes' `expf` does (a
+//! run (BENCHMARKS.md, "Models against onnxruntime", and
+//! its history). Here `exp` is computed the way Cephes' `expf` does (a
 //! power of two times a degree-6 polynomial on `[-ln 2 / 2, ln 2 / 2]`),
 //! with no branch and no call, so a loop over a slice runs four (SSE2)
 //! lanes at a time. std has no vector `exp`, and a SIMD math crate for one function

@@ -8,8 +8,8 @@
 //! instruction (a merge with the upper half, or a state transition at each
 //! switch, depending on the model). On this project's Xeon the 3-class MLP's
 //! softmax over 1,024 rows took 375 µs of a 500 µs run, ~120 ns per `expf`
-//! (BENCHMARKS.md, "Dense models: the vector registers' upper state, and a
-//! plan per batch size"). Compilers insert `vzeroupper` after their own AVX
+//! (BENCHMARKS.md, "Models against onnxruntime", and its history,
+//! where the measurements are). Compilers insert `vzeroupper` after their own AVX
 //! code for this reason; the assembly kernels leave it to the caller.
 
 /// Marks the upper halves of the vector registers clean (`vzeroupper`), so

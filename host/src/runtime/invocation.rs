@@ -1,7 +1,7 @@
 //! One invocation's identity, and every way it can fail.
 //!
 //! Each failure maps to a Lambda function error: `errorType` says what failed
-//! (the table in README.md), `errorMessage` names the guest and the cause.
+//! (the table in docs/errors.md), `errorMessage` names the guest and the cause.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
