@@ -313,8 +313,12 @@ fn build_guest(
         let component = wasmtime::component::Component::new(tools.engine, &wasm)
             .map_err(|e| format!("not a valid component: {e:#}"))?;
         check(tools.engine, tools.linker, &component).map_err(|e| format!("{e:#}"))?;
+        tools.progress.step(format!("checked {}", source.name));
+    } else {
+        tools
+            .progress
+            .step(format!("{}: the current release holds it", source.name));
     }
-    tools.progress.step(format!("checked {}", source.name));
     let mut cwasm = BTreeMap::new();
     let mut blobs = Vec::new();
     let mut code = CodeReport::default();

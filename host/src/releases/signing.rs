@@ -101,6 +101,11 @@ pub struct TrustedKeys {
 }
 
 impl TrustedKeys {
+    /// Trusts one key only.
+    pub fn only(key: VerifyingKey) -> Self {
+        Self { keys: vec![key] }
+    }
+
     /// Parses the setting: public keys separated by commas (or newlines),
     /// or the path of a file of them.
     ///
