@@ -100,34 +100,24 @@ pub async fn plan(
         plan.refused = Some(reason);
         return plan;
     }
-    let mut objects: HashMap<(String, Arch), ObjectRef> = HashMap::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_READS));
+    let mut reads = tokio::task::JoinSet::new();
     for guest in &release.contents.guests {
         if !wanted.contains(&guest.wasm.sha256) {
             continue;
         }
-        for (arch, _) in compilers {
-            if let Some(object) = guest.cwasm.get(arch.as_str()) {
-                objects.insert((guest.wasm.sha256.clone(), *arch), object.clone());
-            }
-        }
-    }
-    let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_READS));
-    let mut reads = tokio::task::JoinSet::new();
-    for ((wasm_sha256, arch), object) in objects {
-        let s3 = s3.clone();
-        let permits = permits.clone();
-        let engine = compilers
-            .iter()
-            .find(|(a, _)| *a == arch)
-            .map(|(_, engine)| engine.clone());
-        reads.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let verdict = match engine {
-                Some(engine) => judge(&s3, &wasm_sha256, arch, &object, &engine).await,
-                None => Code::Compile(format!("no {arch} compiler")),
+        for (arch, engine) in compilers {
+            let Some(object) = guest.cwasm.get(arch.as_str()).cloned() else {
+                continue;
             };
-            ((wasm_sha256, arch), verdict)
-        });
+            let (s3, permits, engine, arch) = (s3.clone(), permits.clone(), engine.clone(), *arch);
+            let wasm_sha256 = guest.wasm.sha256.clone();
+            reads.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let verdict = judge(&s3, &wasm_sha256, arch, &object, &engine).await;
+                ((wasm_sha256, arch), verdict)
+            });
+        }
     }
     while let Some(read) = reads.join_next().await {
         // A read task cannot panic short of a bug; its guest is then
