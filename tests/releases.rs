@@ -805,6 +805,22 @@ fn publish_output(s3: &S3Server, folder: &GuestFolder, extra: &[&str]) -> String
     text
 }
 
+/// Publishes `folder` with a `guests.toml` giving hello another
+/// `timeout_ms` (a new release whose guests' code is unchanged).
+fn publish_with_hello_timeout(
+    s3: &S3Server,
+    folder: &GuestFolder,
+    timeout_ms: u32,
+    extra: &[&str],
+) -> String {
+    std::fs::write(
+        folder.guests().join("guests.toml"),
+        format!("[guests.hello]\ntimeout_ms = {timeout_ms}\n"),
+    )
+    .unwrap();
+    publish_output(s3, folder, extra)
+}
+
 /// Makes the current release one whose `guest` code for `arch` was made
 /// under another engine configuration, as another host build would have
 /// made it: the object's trailer carries another engine fingerprint (a new
@@ -905,12 +921,7 @@ fn publish_reuses_the_current_releases_compiled_code() {
     // other architecture's code is still reused.
     let patched_release = current_code_from_another_engine(&s3, "hello", "x86_64");
     let patched = object_of(&s3, "hello", Some("x86_64"));
-    std::fs::write(
-        source.guests().join("guests.toml"),
-        "[guests.hello]\ntimeout_ms = 900\n",
-    )
-    .unwrap();
-    let text = publish_output(&s3, &source, &[]);
+    let text = publish_with_hello_timeout(&s3, &source, 900, &[]);
     let hello = code_line(&text, "hello");
     assert!(
         hello.starts_with(&format!(
@@ -926,12 +937,7 @@ fn publish_reuses_the_current_releases_compiled_code() {
     assert_ne!(recompiled, patched);
 
     // Signed: code is reused only from a release signed by the same key.
-    std::fs::write(
-        source.guests().join("guests.toml"),
-        "[guests.hello]\ntimeout_ms = 800\n",
-    )
-    .unwrap();
-    let text = publish_output(&s3, &source, &["--sign", team.to_str().unwrap()]);
+    let text = publish_with_hello_timeout(&s3, &source, 800, &["--sign", team.to_str().unwrap()]);
     for guest in ["counter", "hello"] {
         assert_eq!(
             code_line(&text, guest),
@@ -939,22 +945,12 @@ fn publish_reuses_the_current_releases_compiled_code() {
         );
     }
     let signed = current_manifest(&s3)["id"].as_str().unwrap().to_owned();
-    std::fs::write(
-        source.guests().join("guests.toml"),
-        "[guests.hello]\ntimeout_ms = 700\n",
-    )
-    .unwrap();
-    let text = publish_output(&s3, &source, &["--sign", team.to_str().unwrap()]);
+    let text = publish_with_hello_timeout(&s3, &source, 700, &["--sign", team.to_str().unwrap()]);
     assert_eq!(
         code_line(&text, "hello"),
         format!("reused from release {signed} ({both})")
     );
-    std::fs::write(
-        source.guests().join("guests.toml"),
-        "[guests.hello]\ntimeout_ms = 600\n",
-    )
-    .unwrap();
-    let text = publish_output(&s3, &source, &["--sign", other.to_str().unwrap()]);
+    let text = publish_with_hello_timeout(&s3, &source, 600, &["--sign", other.to_str().unwrap()]);
     assert_eq!(
         code_line(&text, "hello"),
         format!("compiled for {both} (the current release is signed by another key)")
