@@ -23,7 +23,11 @@ import sys
 import numpy as np
 import onnxruntime
 import skl2onnx
-from skl2onnx.common.data_types import FloatTensorType
+from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.datasets import make_classification, make_regression
 from sklearn.ensemble import (
     GradientBoostingClassifier,
@@ -105,6 +109,62 @@ def mlp_wide():
     return model, x[:REFERENCE_ROWS]
 
 
+def churn():
+    """A churn classifier on string categories and numbers, as tabular
+    models usually are: `plan` and `city` one-hot encoded, `tenure_months`
+    and `monthly_spend` scaled, a logistic regression with string labels
+    (`churns`, `stays`). Four inputs, one per column, as skl2onnx exports a
+    ColumnTransformer; string inputs are `[N, 1]` string tensors."""
+    rng = np.random.default_rng(8)
+    n = 800
+    plans = np.array(["basic", "plus", "pro"])[rng.integers(0, 3, n)]
+    cities = np.array(["Berlin", "Lisbon", "Oslo", "Austin"])[rng.integers(0, 4, n)]
+    tenure = rng.uniform(1, 60, n).astype(np.float32)
+    spend = rng.uniform(5, 120, n).astype(np.float32)
+    risk = (plans == "basic") * 1.2 + (cities == "Austin") * 0.6 - tenure / 30 + spend / 100
+    labels = np.where(risk + rng.normal(0, 0.4, n) > 0.2, "churns", "stays")
+    columns = {
+        "plan": plans.reshape(-1, 1),
+        "city": cities.reshape(-1, 1),
+        "tenure_months": tenure.reshape(-1, 1),
+        "monthly_spend": spend.reshape(-1, 1),
+    }
+    table = np.hstack([columns[name].astype(object) for name in columns])
+    pipeline = Pipeline([
+        ("columns", ColumnTransformer([
+            ("categories", OneHotEncoder(handle_unknown="ignore"), [0, 1]),
+            ("numbers", StandardScaler(), [2, 3]),
+        ])),
+        ("classifier", LogisticRegression(max_iter=500)),
+    ]).fit(table, labels)
+    onnx_model = skl2onnx.to_onnx(
+        pipeline,
+        initial_types=[
+            ("plan", StringTensorType([None, 1])),
+            ("city", StringTensorType([None, 1])),
+            ("tenure_months", FloatTensorType([None, 1])),
+            ("monthly_spend", FloatTensorType([None, 1])),
+        ],
+        target_opset=TARGET_OPSET,
+        options={id(pipeline): {"zipmap": False}},
+    )
+    # A city the model never saw ("Tokyo") is encoded as all zeros.
+    rows = slice(0, REFERENCE_ROWS - 1)
+    inputs = {name: column[rows] for name, column in columns.items()}
+    inputs["plan"] = np.vstack([inputs["plan"], [["pro"]]])
+    inputs["city"] = np.vstack([inputs["city"], [["Tokyo"]]])
+    inputs["tenure_months"] = np.vstack([inputs["tenure_months"], [[3.0]]]).astype(np.float32)
+    inputs["monthly_spend"] = np.vstack([inputs["monthly_spend"], [[99.0]]]).astype(np.float32)
+    return onnx_model, inputs
+
+
+# Models with several named inputs: the builder exports the model itself
+# and gives its reference inputs by name.
+NAMED_INPUT_MODELS = {
+    "churn": churn,
+}
+
+
 MODELS = {
     "seed_forest": seed_forest,
     "large_forest": large_forest,
@@ -128,6 +188,8 @@ def export(model, n_features):
 
 
 def reference_outputs(onnx_bytes, rows):
+    """onnxruntime's outputs for `rows` (an array for the model's `input`,
+    or a dict of input name to array)."""
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
@@ -135,7 +197,8 @@ def reference_outputs(onnx_bytes, rows):
         onnx_bytes, options, providers=["CPUExecutionProvider"]
     )
     names = [o.name for o in session.get_outputs()]
-    values = session.run(names, {"input": rows})
+    feeds = rows if isinstance(rows, dict) else {"input": rows}
+    values = session.run(names, feeds)
     return {name: value.tolist() for name, value in zip(names, values)}
 
 
@@ -155,6 +218,18 @@ def main():
         reference = {
             "inputs": {"input": rows.tolist()},
             "outputs": reference_outputs(onnx_bytes, rows),
+        }
+        (out / f"{name}.reference.json").write_text(json.dumps(reference) + "\n")
+        print(f"{name}: {len(onnx_bytes)} bytes, outputs {list(reference['outputs'])}")
+    for name, build in NAMED_INPUT_MODELS.items():
+        if only_missing and (out / f"{name}.onnx").exists():
+            continue
+        onnx_model, inputs = build()
+        onnx_bytes = onnx_model.SerializeToString()
+        (out / f"{name}.onnx").write_bytes(onnx_bytes)
+        reference = {
+            "inputs": {k: v.tolist() for k, v in inputs.items()},
+            "outputs": reference_outputs(onnx_bytes, inputs),
         }
         (out / f"{name}.reference.json").write_text(json.dumps(reference) + "\n")
         print(f"{name}: {len(onnx_bytes)} bytes, outputs {list(reference['outputs'])}")

@@ -24,6 +24,7 @@ fn invocation() -> Invocation {
         request_id: "adversarial".into(),
         deadline: SystemTime::now() + Duration::from_secs(30),
         invoked_function_arn: String::new(),
+        caller: Default::default(),
     }
 }
 

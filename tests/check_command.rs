@@ -55,17 +55,17 @@ fn check_explains_what_is_wrong() {
         (
             "noexport.wasm",
             wat_components::no_exports(),
-            "missing export `wasm-lambda:guest/function@0.1.0`",
+            "missing export `wasm-lambda:guest/function@0.2.0`",
         ),
         (
             "oldhost.wasm",
             wat_components::wrong_wit_version(),
-            "wrong WIT version",
+            "wrong WIT version: the guest imports `wasm-lambda:guest/host@0.9.0` (0.9.0), this host serves wasm-lambda:guest@0.1.0 and wasm-lambda:guest@0.2.0",
         ),
         (
             "newexport.wasm",
             wat_components::wrong_export_version(),
-            "wrong WIT version",
+            "wrong WIT version: the guest exports `wasm-lambda:guest/function@9.0.0`, this host serves wasm-lambda:guest@0.1.0 and wasm-lambda:guest@0.2.0",
         ),
         (
             "vault.wasm",

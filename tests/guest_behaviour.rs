@@ -23,6 +23,7 @@ fn invocation(seconds: u64) -> Invocation {
         request_id: "req-1".into(),
         deadline: SystemTime::now() + Duration::from_secs(seconds),
         invoked_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:test".into(),
+        caller: Default::default(),
     }
 }
 

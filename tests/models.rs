@@ -58,6 +58,7 @@ fn call(host: &WasmHost, guest: &str, event: Value) -> Result<Value, InvocationE
         request_id: "models".into(),
         deadline: SystemTime::now() + Duration::from_secs(30),
         invoked_function_arn: String::new(),
+        caller: Default::default(),
     };
     let event = json!({ "guest": guest, "event": event }).to_string();
     host.dispatch(event.as_bytes(), &invocation)

@@ -128,6 +128,7 @@ proptest! {
             request_id: "prop".into(),
             deadline: SystemTime::now() + Duration::from_secs(30),
             invoked_function_arn: String::new(),
+            caller: Default::default(),
         };
         for payload in [bytes, event.to_string().into_bytes()] {
             if let Err(error) = host.dispatch(&payload, &invocation) {

@@ -399,7 +399,7 @@ fn a_published_python_guest_serves_from_s3() {
         .unwrap();
     assert!(
         check.status.success()
-            && String::from_utf8_lossy(&check.stdout).contains("wasm-lambda:guest@0.1.0"),
+            && String::from_utf8_lossy(&check.stdout).contains("contract: wasm-lambda:guest@0.2.0"),
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );

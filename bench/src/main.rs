@@ -303,6 +303,7 @@ fn invocation() -> Invocation {
         request_id: "bench".into(),
         deadline: SystemTime::now() + Duration::from_secs(600),
         invoked_function_arn: String::new(),
+        caller: Default::default(),
     }
 }
 
@@ -399,6 +400,7 @@ fn warm_overhead() -> Result<Line> {
         request_id: "8f5f8a53-4b4e-4b8a-9a43-1f0c2f1e6f3a".into(),
         deadline: SystemTime::now() + Duration::from_secs(600),
         invoked_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:bench".into(),
+        caller: Default::default(),
     };
     println!(
         "## warm invocation in process: hello, {} byte event, 20,000 calls\n",

@@ -45,6 +45,7 @@ pub fn bench() -> Result<()> {
         request_id: "8f5f8a53-4b4e-4b8a-9a43-1f0c2f1e6f3a".into(),
         deadline: SystemTime::now() + Duration::from_secs(3600),
         invoked_function_arn: "arn:aws:lambda:eu-west-1:123456789012:function:bench".into(),
+        caller: Default::default(),
     };
     // What the Lambda loop does with one invocation at a time: one
     // current-thread runtime for the loop, the guest's requests and the

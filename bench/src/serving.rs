@@ -230,6 +230,7 @@ fn deadline_to_answer() -> Result<Line> {
         request_id: "bench".into(),
         deadline: SystemTime::now() + Duration::from_secs(3600),
         invoked_function_arn: String::new(),
+        caller: Default::default(),
     };
     let mut past = Vec::new();
     for _ in 0..200 {

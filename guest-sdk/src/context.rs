@@ -80,6 +80,54 @@ impl Context {
     pub fn events_handled(&self) -> u64 {
         self.inner.events_handled
     }
+
+    /// The X-Ray trace header as Lambda sent it
+    /// (`Root=1-...;Parent=...;Sampled=1`), to pass on to downstream calls.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.inner.trace_id.as_deref()
+    }
+
+    /// The client context (JSON, as the caller sent it; the AWS mobile
+    /// SDKs send one), if the invocation carried one.
+    ///
+    /// ```
+    /// use wasm_lambda_sdk::Context;
+    /// use wasm_lambda_sdk::serde_json::Value;
+    ///
+    /// fn app_title(ctx: &Context) -> Option<String> {
+    ///     let context: Value = wasm_lambda_sdk::serde_json::from_str(ctx.client_context()?).ok()?;
+    ///     Some(context["client"]["app_title"].as_str()?.to_owned())
+    /// }
+    /// ```
+    pub fn client_context(&self) -> Option<&str> {
+        self.inner.client_context.as_deref()
+    }
+
+    /// The Cognito identity (JSON, as Lambda sent it), if the caller used
+    /// Cognito identity pool credentials.
+    pub fn cognito_identity(&self) -> Option<&str> {
+        self.inner.cognito_identity.as_deref()
+    }
+
+    /// The tenant id, for a function in tenant isolation mode.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.inner.tenant_id.as_deref()
+    }
+
+    /// The function's CloudWatch log group (empty outside Lambda).
+    pub fn log_group_name(&self) -> &str {
+        &self.inner.log_group_name
+    }
+
+    /// This environment's CloudWatch log stream (empty outside Lambda).
+    pub fn log_stream_name(&self) -> &str {
+        &self.inner.log_stream_name
+    }
+
+    /// The AWS region the function runs in (empty outside Lambda).
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
 }
 
 /// A warmer ping, as [`Function::warm`](crate::Function::warm) sees it.

@@ -61,7 +61,7 @@ pub use serde_json;
 pub mod bindings {
     wit_bindgen::generate!({
         world: "guest",
-        path: "wit",
+        path: "wit/0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_guest_world",
         default_bindings_module: "::wasm_lambda_sdk::bindings",
@@ -76,8 +76,9 @@ pub mod __private {
     pub use wit_bindgen;
 }
 
-/// The WIT package version this SDK builds guests for.
-pub const WIT_VERSION: &str = "0.1.0";
+/// The WIT package version this SDK builds guests for
+/// (`wasm-lambda:guest@0.2.0`; hosts serve every released version).
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// A Lambda function written as a wasm-lambda guest.
 ///

@@ -7,8 +7,12 @@
 //! - [`Model`]: rows of `f32` in, typed answers out ([`Model::classify`] for
 //!   classifiers such as scikit-learn forests, [`Model::predict`] for
 //!   regressors). The rows go to the model's only input, whatever its name.
-//! - [`infer`]: named [`Tensor`]s of any supported element type in, every
-//!   output of the model out.
+//! - [`infer`]: named [`Tensor`]s of any supported element type in (strings
+//!   too, for pipelines that encode categories), every output of the model
+//!   out.
+//!
+//! [`describe`] (or [`Model::describe`]) says what a model takes and gives,
+//! and [`list`] which models this guest may use.
 //!
 //! Every failure (unknown model, a model this guest may not use, wrong
 //! input name, shape or element type) is a [`ModelError`] value, never a
@@ -26,7 +30,7 @@ use std::fmt;
 
 use crate::bindings::wasm_lambda::guest::models as wit;
 
-pub use wit::TensorData;
+pub use wit::{Dimension, ElementType, ModelInfo, TensorData, TensorInfo};
 
 /// A named tensor: shape and row-major elements.
 ///
@@ -103,6 +107,26 @@ impl Tensor {
         }
     }
 
+    /// A tensor of strings, e.g. the categories of a one-hot encoder.
+    ///
+    /// ```
+    /// use wasm_lambda_sdk::models::Tensor;
+    ///
+    /// let plan = Tensor::strings("plan", vec![2, 1], ["basic", "pro"]);
+    /// assert_eq!(plan.as_strings(), Some(&["basic".to_owned(), "pro".to_owned()][..]));
+    /// ```
+    pub fn strings<S: Into<String>>(
+        name: impl Into<String>,
+        shape: Vec<u64>,
+        data: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            shape,
+            data: TensorData::String(data.into_iter().map(Into::into).collect()),
+        }
+    }
+
     /// How many elements the data holds.
     pub fn element_count(&self) -> usize {
         match &self.data {
@@ -112,6 +136,7 @@ impl Tensor {
             TensorData::Int64(v) => v.len(),
             TensorData::Uint8(v) => v.len(),
             TensorData::Boolean(v) => v.len(),
+            TensorData::String(v) => v.len(),
         }
     }
 
@@ -159,6 +184,14 @@ impl Tensor {
     pub fn as_bool(&self) -> Option<&[bool]> {
         match &self.data {
             TensorData::Boolean(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The elements if they are strings.
+    pub fn as_strings(&self) -> Option<&[String]> {
+        match &self.data {
+            TensorData::String(v) => Some(v),
             _ => None,
         }
     }
@@ -227,11 +260,55 @@ pub fn infer(model: &str, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, ModelError
                 data: t.data,
             })
             .collect()),
-        Err(wit::ModelError::UnknownModel(m)) => Err(ModelError::UnknownModel(m)),
-        Err(wit::ModelError::NotAllowed(m)) => Err(ModelError::NotAllowed(m)),
-        Err(wit::ModelError::InvalidInput(m)) => Err(ModelError::InvalidInput(m)),
-        Err(wit::ModelError::Failed(m)) => Err(ModelError::Failed(m)),
+        Err(error) => Err(error.into()),
     }
+}
+
+impl From<wit::ModelError> for ModelError {
+    fn from(error: wit::ModelError) -> Self {
+        match error {
+            wit::ModelError::UnknownModel(m) => ModelError::UnknownModel(m),
+            wit::ModelError::NotAllowed(m) => ModelError::NotAllowed(m),
+            wit::ModelError::InvalidInput(m) => ModelError::InvalidInput(m),
+            wit::ModelError::Failed(m) => ModelError::Failed(m),
+        }
+    }
+}
+
+/// What `model` takes and gives: each input's and output's name, element
+/// type and shape ([`Dimension::Unknown`] for a size known only when the
+/// model runs, such as the batch).
+///
+/// ```no_run
+/// use wasm_lambda_sdk::models::{describe, Dimension, ElementType};
+///
+/// let info = describe("churn").expect("the model is loaded");
+/// for input in &info.inputs {
+///     let strings = matches!(input.element_type, ElementType::String);
+///     let width = match input.shape.last() {
+///         Some(Dimension::Fixed(n)) => n.to_string(),
+///         _ => "any".to_owned(),
+///     };
+///     println!("{}: strings? {strings}, width {width}", input.name);
+/// }
+/// ```
+///
+/// # Errors
+/// As [`infer`]: unknown model, not allowed for this guest, or failed to
+/// load.
+pub fn describe(model: &str) -> Result<ModelInfo, ModelError> {
+    wit::describe(model).map_err(ModelError::from)
+}
+
+/// The names of the models this guest may use (loaded, and allowed by
+/// `models.toml` and `guests.toml`), sorted.
+///
+/// ```no_run
+/// let names = wasm_lambda_sdk::models::list();
+/// assert!(names.windows(2).all(|pair| pair[0] <= pair[1]));
+/// ```
+pub fn list() -> Vec<String> {
+    wit::list()
 }
 
 /// A classifier's answer: one label and one row of class scores per input row.
@@ -266,6 +343,14 @@ impl Model {
     /// The model's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What the model takes and gives; see [`describe`].
+    ///
+    /// # Errors
+    /// As [`describe`].
+    pub fn describe(&self) -> Result<ModelInfo, ModelError> {
+        describe(&self.name)
     }
 
     /// Runs the model on named tensors; see [`infer`].

@@ -4,6 +4,7 @@
 //! one [`invocation`] and its errors, [`logging`], CloudWatch [`metrics`], and the tokio
 //! [`executor`] guests run on.
 
+pub(crate) mod caller_headers;
 pub(crate) mod environment;
 pub mod executor;
 pub mod invocation;

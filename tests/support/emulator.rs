@@ -125,13 +125,22 @@ impl Emulator {
 
     /// Invokes with raw bytes (which need not be JSON).
     pub fn invoke_raw(&self, payload: &[u8]) -> Invoked {
+        self.invoke_with_headers(payload, &[])
+    }
+
+    /// Invokes with extra request headers: cargo-lambda passes
+    /// `lambda-runtime-client-context` (base64-encoded, as the Invoke API
+    /// takes it) and `lambda-runtime-cognito-identity` on to the function.
+    pub fn invoke_with_headers(&self, payload: &[u8], headers: &[(&str, &str)]) -> Invoked {
         let url = format!(
             "http://127.0.0.1:{}/2015-03-31/functions/_/invocations",
             self.port
         );
-        let mut response = self
-            .agent
-            .post(&url)
+        let mut request = self.agent.post(&url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request
             .send(payload)
             .expect("invoking through the emulator");
         let status = response.status().as_u16();

@@ -16,6 +16,17 @@ pub fn guest_wasm(package: &str) -> PathBuf {
     path
 }
 
+/// A guest built for contract 0.1.0 by the SDK before 0.2.0 existed
+/// (`tests/fixtures/guests-0.1.0/README.md` says how), by file name
+/// (`hello`, `classifier`, `model_probe`).
+pub fn guest_wasm_v0_1(name: &str) -> PathBuf {
+    let path = crate::workspace_root()
+        .join("tests/fixtures/guests-0.1.0")
+        .join(format!("{name}.wasm"));
+    assert!(path.exists(), "fixture {} is missing", path.display());
+    path
+}
+
 /// A built guest and its artifact for this machine: `(wasm, cwasm)`,
 /// precompiled by `host` when missing or made from other bytes.
 pub fn precompiled_guest(host: &Path, package: &str) -> (PathBuf, PathBuf) {

@@ -6,9 +6,9 @@ pub fn no_exports() -> Vec<u8> {
     wat::parse_str("(component)").expect("valid WAT")
 }
 
-/// A component importing our host interface at another WIT version.
+/// A component importing our host interface at a WIT version no host serves.
 pub fn wrong_wit_version() -> Vec<u8> {
-    wat::parse_str(r#"(component (import "wasm-lambda:guest/host@0.2.0" (instance)))"#)
+    wat::parse_str(r#"(component (import "wasm-lambda:guest/host@0.9.0" (instance)))"#)
         .expect("valid WAT")
 }
 

@@ -130,6 +130,7 @@ fn guest_call_us(dir: &Path, name: &str, row: &Value) -> Result<f64> {
         request_id: "bench".into(),
         deadline: SystemTime::now() + Duration::from_secs(600),
         invoked_function_arn: String::new(),
+        caller: Default::default(),
     };
     host.dispatch(event(500).as_bytes(), &invocation)
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def load_tests(loader, tests, ignore):
     # The docs' examples run as written.
     for name in ("wasm_lambda", "wasm_lambda.context", "wasm_lambda.errors", "wasm_lambda.log",
-                 "wasm_lambda.models", "wasm_lambda.config"):
+                 "wasm_lambda.models", "wasm_lambda.config", "wasm_lambda.http"):
         tests.addTests(doctest.DocTestSuite(importlib.import_module(name)))
     return tests
 
@@ -32,6 +32,12 @@ class Tensors(unittest.TestCase):
         self.assertEqual((t.shape, t.dtype, t.values), ([2, 3], "int64", [1, 2, 3, 4, 5, 6]))
         self.assertEqual(Tensor([[1.5, 2]]).dtype, "float32")
         self.assertEqual(Tensor([True, False]).dtype, "bool")
+        self.assertEqual(Tensor([["basic"], ["pro"]]).dtype, "string")
+        self.assertEqual(Tensor([["basic"], ["pro"]]).shape, [2, 1])
+        with self.assertRaisesRegex(InvalidInput, "not a string"):
+            Tensor([["basic"], [3]], dtype="string")
+        with self.assertRaisesRegex(InvalidInput, "not a float32"):
+            Tensor([["basic", 1.0]], dtype="float32")
         self.assertEqual(Tensor(3.5).shape, [])
         self.assertEqual(Tensor([]).shape, [0])
         self.assertEqual(Tensor(b"\x01\x02").dtype, "uint8")
@@ -113,16 +119,16 @@ class FakeBindings:
             def __init__(self, kind, message):
                 self.kind, self.message = kind, message
 
-        types_module = types.ModuleType("wit_world.imports.types")
+        types_module = types.ModuleType("wit_world.imports.wasm_lambda_guest_types")
         types_module.GuestError = GuestError
         imports = types.ModuleType("wit_world.imports")
-        imports.types = types_module
+        imports.wasm_lambda_guest_types = types_module
         world = types.ModuleType("wit_world")
         world.imports = imports
         cpt = types.ModuleType("componentize_py_types")
         cpt.Err = Err
         self.added = {"wit_world": world, "wit_world.imports": imports,
-                      "wit_world.imports.types": types_module, "componentize_py_types": cpt}
+                      "wit_world.imports.wasm_lambda_guest_types": types_module, "componentize_py_types": cpt}
         sys.modules.update(self.added)
         return Err
 
@@ -178,12 +184,60 @@ class Context(unittest.TestCase):
         self.assertGreater(ctx.get_remaining_time_in_millis(), 0)
         self.assertEqual(wasm_lambda.Context(deadline_ms=1).remaining_time_ms(), 0)
 
+    def test_client_context_and_identity_are_shaped_as_lambdas_python_runtime(self):
+        from wasm_lambda.context import ClientContext, CognitoIdentity
+
+        raw = '{"client": {"installation_id": "i-1", "app_title": "shop"}, "custom": {"n": 1}, "env": {"locale": "de"}}'
+        ctx = wasm_lambda.Context(client_context=ClientContext.parse(raw),
+                                  identity=CognitoIdentity.parse('{"cognitoIdentityId": "id-7"}'))
+        self.assertEqual(ctx.client_context.client.installation_id, "i-1")
+        self.assertIsNone(ctx.client_context.client.app_version_code)
+        self.assertEqual((ctx.client_context.custom, ctx.client_context.env), ({"n": 1}, {"locale": "de"}))
+        self.assertEqual(ctx.client_context.raw, raw)
+        self.assertEqual(ctx.identity.cognito_identity_id, "id-7")
+        self.assertIsNone(ctx.identity.cognito_identity_pool_id)
+        # Without them: no client context, an identity whose ids are None.
+        bare = wasm_lambda.Context()
+        self.assertIsNone(bare.client_context)
+        self.assertIsNone(bare.identity.cognito_identity_id)
+        self.assertIsNone(ClientContext.parse(None))
+        self.assertIsNone(ClientContext.parse("not json").client)
+
+
+class Http(unittest.TestCase):
+    def test_responses_read_as_requests_users_expect(self):
+        from wasm_lambda import http
+
+        r = http.Response(503, [("Set-Cookie", "a=1"), ("set-cookie", "b=2")], b"busy")
+        self.assertEqual(r.headers["set-cookie"], "a=1, b=2")
+        self.assertEqual(r.header_list, [("set-cookie", "a=1"), ("set-cookie", "b=2")])
+        with self.assertRaises(http.Status) as raised:
+            r.raise_for_status()
+        self.assertEqual((raised.exception.kind, raised.exception.status), ("Status", 503))
+        with self.assertRaises(http.JsonError):
+            r.json()
+        self.assertIs(http.Response(204, [], b"").raise_for_status().ok, True)
+
+    def test_bad_requests_fail_before_reaching_the_host(self):
+        from wasm_lambda import http
+
+        with self.assertRaisesRegex(http.InvalidRequest, "json or data"):
+            http.request("POST", "https://x.example", json={}, data=b"")
+        with self.assertRaisesRegex(http.JsonError, "not JSON-serialisable"):
+            http.post("https://x.example", json={"a": {1, 2}})
+        with self.assertRaisesRegex(http.InvalidRequest, "names and values must be text"):
+            http.get("https://x.example", headers={"n": 1})
+
 
 class Build(unittest.TestCase):
-    def test_the_shipped_wit_is_the_hosts(self):
-        shipped = Path(build.package_wit(), "guest.wit").read_bytes()
-        self.assertEqual(shipped, (ROOT / "guest-sdk" / "wit" / "guest.wit").read_bytes(),
-                         "copy guest-sdk/wit/guest.wit into guest-sdk/python/src/wasm_lambda/wit/")
+    def test_the_shipped_wit_is_the_hosts_newest_contract(self):
+        shipped = Path(build.package_wit(), "deps", "wasm-lambda-guest", "guest.wit").read_bytes()
+        self.assertEqual(shipped, (ROOT / "guest-sdk" / "wit" / "0.2.0" / "guest.wit").read_bytes(),
+                         "copy guest-sdk/wit/0.2.0/guest.wit into "
+                         "guest-sdk/python/src/wasm_lambda/wit/deps/wasm-lambda-guest/")
+        world = Path(build.package_wit(), "world.wit").read_text()
+        self.assertIn("include wasm-lambda:guest/guest@0.2.0;", world)
+        self.assertIn("import wasi:http/outgoing-handler@0.2.12;", world)
 
     def test_app_names_are_checked_before_building(self):
         with tempfile.TemporaryDirectory() as folder:

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-use crate::guests::check::{self, WIT_PACKAGE, WIT_VERSION};
+use crate::guests::check;
 use crate::guests::engine::shared_engine;
 use crate::guests::linker::guest_linker;
 
@@ -18,15 +18,15 @@ pub fn check(file: &Path) -> Result<bool> {
     let linker = guest_linker(&engine)?;
     let verdict = wasmtime::component::Component::new(&engine, &wasm)
         .map_err(|e| anyhow::anyhow!("not a valid WebAssembly component: {e:#}"))
-        .and_then(|component| check::check(&engine, &linker, &component).map(|_| component));
+        .and_then(|component| {
+            check::check(&engine, &linker, &component).map(|pre| (component, pre.version()))
+        });
     match verdict {
-        Ok(component) => {
+        Ok((component, version)) => {
             let ty = component.component_type();
             let imports: Vec<String> = ty.imports(&engine).map(|(n, _)| n.to_owned()).collect();
-            println!(
-                "ok: {} runs on this host ({WIT_PACKAGE}@{WIT_VERSION})",
-                file.display()
-            );
+            println!("ok: {} runs on this host ({version})", file.display());
+            println!("contract: {version}");
             println!("imports: {}", imports.join(", "));
             Ok(true)
         }

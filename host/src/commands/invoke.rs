@@ -44,6 +44,7 @@ pub fn invoke(settings: Settings, guest: &str, event_source: Option<&str>) -> Re
         request_id: format!("invoke-{}", std::process::id()),
         deadline: SystemTime::now() + INVOKE_TIMEOUT,
         invoked_function_arn: String::new(),
+        caller: Default::default(),
     };
     match host.dispatch_to(guest, &payload, &invocation) {
         Ok(response) => {

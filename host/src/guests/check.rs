@@ -1,30 +1,27 @@
-//! Whether the host can run a component: WIT version, exports, imports.
+//! Whether the host can run a component: contract version, exports,
+//! imports.
 
 use anyhow::{Result, bail};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::guests::bindings::GuestPre;
+use crate::guests::contract::{ContractVersion, GuestPre, WIT_PACKAGE};
 use crate::guests::state::GuestState;
 
-/// The WIT package guests are built against.
-pub const WIT_PACKAGE: &str = "wasm-lambda:guest";
-/// The WIT version this host serves.
-pub const WIT_VERSION: &str = "0.1.0";
-
-/// Interfaces of our package a guest may import.
+/// Interfaces of our package a guest may import (every version has them).
 const IMPORTABLE: &[&str] = &["host", "models", "types"];
 
-/// Checks a compiled component and returns its pre-instantiated template.
+/// Checks a compiled component and returns its pre-instantiated template,
+/// which knows the contract version the guest was built for.
 ///
 /// # Errors
-/// Explains what is wrong: another WIT version, the `function` export
-/// missing, or imports this host does not provide.
+/// Explains what is wrong: a version this host does not serve, the
+/// `function` export missing, or imports this host does not provide.
 pub fn check(
     engine: &Engine,
     linker: &Linker<GuestState>,
     component: &Component,
-) -> Result<GuestPre<GuestState>> {
+) -> Result<GuestPre> {
     let ty = component.component_type();
     let exports: Vec<String> = ty
         .exports(engine)
@@ -34,39 +31,51 @@ pub fn check(
         .imports(engine)
         .map(|(name, _)| name.to_owned())
         .collect();
+    let served = ContractVersion::served_list();
 
-    // Versions first: a guest built for another WIT version usually also
-    // lacks this version's export, and the version is the useful answer.
-    for import in &imports {
-        if let Some(rest) = import.strip_prefix(&format!("{WIT_PACKAGE}/")) {
-            let (interface, version) = rest.split_once('@').unwrap_or((rest, "none"));
-            if version != WIT_VERSION {
-                bail!(
-                    "wrong WIT version: the guest imports `{import}`, this host serves {WIT_PACKAGE}@{WIT_VERSION}"
-                );
-            }
-            if !IMPORTABLE.contains(&interface) {
-                bail!(
-                    "unknown import `{import}`: {WIT_PACKAGE}@{WIT_VERSION} has no interface `{interface}`"
-                );
-            }
+    // The version first: a guest built for another version usually also
+    // lacks the export this host looks for, and the version is the useful
+    // answer. The export names it; a guest without it may still say
+    // through its imports.
+    let export_prefix = format!("{WIT_PACKAGE}/function@");
+    let function_export = exports.iter().find(|e| e.starts_with(&export_prefix));
+    let version = match function_export {
+        Some(export) => {
+            let text = &export[export_prefix.len()..];
+            ContractVersion::parse(text).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "wrong WIT version: the guest exports `{export}`, this host serves {served}; rebuild it with a matching wasm-lambda-sdk"
+                )
+            })?
         }
-    }
-
-    let wanted_export = format!("{WIT_PACKAGE}/function@{WIT_VERSION}");
-    if !exports.contains(&wanted_export) {
-        if let Some(other) = exports
-            .iter()
-            .find(|e| e.starts_with(&format!("{WIT_PACKAGE}/function@")))
-        {
+        None => {
+            let versions = our_imports(&imports);
+            if let Some((import, _, version)) = versions
+                .iter()
+                .find(|(_, _, v)| ContractVersion::parse(v).is_none())
+            {
+                bail!(
+                    "wrong WIT version: the guest imports `{import}` ({version}), this host serves {served}"
+                );
+            }
             bail!(
-                "wrong WIT version: the guest exports `{other}`, this host serves {WIT_PACKAGE}@{WIT_VERSION}; rebuild it with a matching wasm-lambda-sdk"
+                "missing export `{WIT_PACKAGE}/function@{}`: build the guest with wasm-lambda-sdk and `export_function!` (it exports: {})",
+                ContractVersion::NEWEST.as_str(),
+                list(&exports)
             );
         }
-        bail!(
-            "missing export `{wanted_export}`: build the guest with wasm-lambda-sdk and `export_function!` (it exports: {})",
-            list(&exports)
-        );
+    };
+
+    for (import, interface, imported) in our_imports(&imports) {
+        if imported != version.as_str() {
+            bail!(
+                "mixed WIT versions: the guest exports `{WIT_PACKAGE}/function@{}` but imports `{import}`; build it with one wasm-lambda-sdk",
+                version.as_str()
+            );
+        }
+        if !IMPORTABLE.contains(&interface) {
+            bail!("unknown import `{import}`: {version} has no interface `{interface}`");
+        }
     }
 
     let unknown: Vec<String> = imports
@@ -76,7 +85,7 @@ pub fn check(
         .collect();
     if !unknown.is_empty() {
         bail!(
-            "unknown import{} {}: guests may import only WASI preview 2 and {WIT_PACKAGE}@{WIT_VERSION}",
+            "unknown import{} {}: guests may import only WASI preview 2 and {served}",
             if unknown.len() > 1 { "s" } else { "" },
             unknown.join(", ")
         );
@@ -85,9 +94,21 @@ pub fn check(
     let pre = linker
         .instantiate_pre(component)
         .map_err(|e| anyhow::anyhow!("imports this host cannot provide: {e:#}"))?;
-    GuestPre::new(pre).map_err(|e| {
-        anyhow::anyhow!("the guest's exports do not match {WIT_PACKAGE}@{WIT_VERSION}: {e:#}")
-    })
+    GuestPre::new(version, pre)
+        .map_err(|e| anyhow::anyhow!("the guest's exports do not match {version}: {e:#}"))
+}
+
+/// The guest's imports of our package: `(import, interface, version)`.
+fn our_imports(imports: &[String]) -> Vec<(&str, &str, &str)> {
+    let prefix = format!("{WIT_PACKAGE}/");
+    imports
+        .iter()
+        .filter_map(|import| {
+            let rest = import.strip_prefix(&prefix)?;
+            let (interface, version) = rest.split_once('@').unwrap_or((rest, "no version"));
+            Some((import.as_str(), interface, version))
+        })
+        .collect()
 }
 
 fn list(names: &[String]) -> String {

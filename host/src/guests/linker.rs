@@ -12,7 +12,8 @@ use wasmtime::component::Linker;
 use crate::guests::state::GuestState;
 
 /// Builds the linker every guest is instantiated with: WASI preview 2,
-/// wasi:http (outgoing requests) and the wasm-lambda host interfaces.
+/// wasi:http (outgoing requests) and the wasm-lambda host interfaces of
+/// every contract version served.
 ///
 /// # Errors
 /// Only if two definitions collide, a host bug.
@@ -22,7 +23,13 @@ pub fn guest_linker(engine: &Engine) -> Result<Linker<GuestState>> {
     // wasi:http's types and outgoing-handler; each request goes through
     // the guest's `OutboundHooks` (allow-list, pool, signing).
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    crate::guests::bindings::Guest::add_to_linker::<
+    // Every contract version served, side by side (their names differ by
+    // version, so they never collide).
+    crate::guests::bindings::v0_1::Guest::add_to_linker::<
+        GuestState,
+        wasmtime::component::HasSelf<GuestState>,
+    >(&mut linker, |state| state)?;
+    crate::guests::bindings::v0_2::Guest::add_to_linker::<
         GuestState,
         wasmtime::component::HasSelf<GuestState>,
     >(&mut linker, |state| state)?;

@@ -21,12 +21,11 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::artifact;
-use super::bindings::GuestPre;
 use super::check;
+use super::contract::GuestPre;
 use super::engine::Arch;
 use super::linker::SharedLinker;
 use super::manifest::{GuestSpec, Manifest};
-use super::state::GuestState;
 use crate::sources::folder::{self, Found, read_inside, resolve_inside};
 use crate::sources::pin;
 
@@ -71,7 +70,7 @@ impl LoadOrigin {
 /// A guest ready to instantiate.
 pub struct LoadedGuest {
     /// The template every instance is made from.
-    pub pre: GuestPre<GuestState>,
+    pub pre: GuestPre,
     /// Where its code came from.
     pub origin: LoadOrigin,
 }

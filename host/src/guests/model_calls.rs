@@ -18,10 +18,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use tract_onnx::prelude::DatumType;
+
 use super::bindings::models;
 use super::state::GuestIdentity;
-use crate::models::onnx_model::{OnnxModel, RunError};
+use crate::models::onnx_model::{Dim, OnnxModel, RunError, TensorSignature};
 use crate::models::store::AccessError;
+use crate::models::tensor_json::element_type_name;
 use crate::models::tensor_wit::{tensor_from_wit, tensor_to_wit};
 
 /// Inputs up to this size count as small.
@@ -49,15 +52,7 @@ pub(crate) async fn run_model(
             identity.name
         )));
     }
-    let runnable = identity
-        .models
-        .for_guest(&model, &identity.name, identity.allowed_models.as_deref())
-        .map_err(|error| match error {
-            AccessError::Unknown(m) => ModelError::UnknownModel(m),
-            AccessError::NotAllowed(m) => ModelError::NotAllowed(m),
-            AccessError::Unavailable(m) => ModelError::Failed(m),
-        })?
-        .clone();
+    let runnable = usable_model(&identity, &model)?;
     let permit = Arc::clone(&identity.model_runs)
         .acquire_owned()
         .await
@@ -86,6 +81,78 @@ pub(crate) async fn run_model(
             "the model run failed inside the host: {join_error}"
         )))
     })
+}
+
+/// The model `name` if the guest of `identity` may use it.
+fn usable_model(
+    identity: &GuestIdentity,
+    name: &str,
+) -> Result<Arc<OnnxModel>, models::ModelError> {
+    use models::ModelError;
+    identity
+        .models
+        .for_guest(name, &identity.name, identity.allowed_models.as_deref())
+        .map(Arc::clone)
+        .map_err(|error| match error {
+            AccessError::Unknown(m) => ModelError::UnknownModel(m),
+            AccessError::NotAllowed(m) => ModelError::NotAllowed(m),
+            AccessError::Unavailable(m) => ModelError::Failed(m),
+        })
+}
+
+/// What `model` takes and gives (`models.describe`).
+pub(crate) fn describe_model(
+    identity: &GuestIdentity,
+    model: &str,
+) -> Result<models::ModelInfo, models::ModelError> {
+    let runnable = usable_model(identity, model)?;
+    Ok(models::ModelInfo {
+        name: model.to_owned(),
+        inputs: runnable.inputs.iter().map(tensor_info).collect(),
+        outputs: runnable.outputs.iter().map(tensor_info).collect(),
+    })
+}
+
+/// The models the guest of `identity` may use, loaded and allowed, sorted
+/// (`models.list`).
+pub(crate) fn allowed_models(identity: &GuestIdentity) -> Vec<String> {
+    let mut names: Vec<String> = identity
+        .models
+        .names()
+        .filter(|name| usable_model(identity, name).is_ok())
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+fn tensor_info(signature: &TensorSignature) -> models::TensorInfo {
+    models::TensorInfo {
+        name: signature.name.clone(),
+        element_type: element_type(signature.datum_type),
+        shape: signature
+            .shape
+            .iter()
+            .map(|dim| match dim {
+                Dim::Fixed(n) => models::Dimension::Fixed(*n as u64),
+                Dim::Symbolic(symbol) => models::Dimension::Unknown(symbol.clone()),
+            })
+            .collect(),
+    }
+}
+
+fn element_type(datum: DatumType) -> models::ElementType {
+    use models::ElementType;
+    match datum {
+        DatumType::F32 => ElementType::Float32,
+        DatumType::F64 => ElementType::Float64,
+        DatumType::I32 => ElementType::Int32,
+        DatumType::I64 => ElementType::Int64,
+        DatumType::U8 => ElementType::Uint8,
+        DatumType::Bool => ElementType::Boolean,
+        DatumType::String => ElementType::String,
+        other => ElementType::Other(element_type_name(other)),
+    }
 }
 
 /// One call's facts, for the run and its error messages.
@@ -129,10 +196,7 @@ impl ModelCall {
             RunError::InvalidInput(m) => ModelError::InvalidInput(format!("model `{model}`: {m}")),
             RunError::Failed(m) => ModelError::Failed(format!("model `{model}`: {m}")),
         })?;
-        let output_bytes: u64 = outputs
-            .iter()
-            .map(|(_, t)| (t.len() * t.datum_type().size_of()) as u64)
-            .sum();
+        let output_bytes: u64 = outputs.iter().map(|(_, t)| output_bytes(t)).sum();
         if output_bytes > cap {
             return Err(ModelError::Failed(format!(
                 "model `{model}`: outputs of {output_bytes} bytes exceed guest `{guest}`'s model memory cap of {cap} bytes (`model_memory_mb` in guests.toml); send smaller batches"
@@ -160,6 +224,19 @@ fn note_small_run(model: &OnnxModel, took: Duration) {
     }
 }
 
+/// Bytes of a model output's elements (a string's own bytes included).
+fn output_bytes(tensor: &tract_onnx::prelude::Tensor) -> u64 {
+    let elements = (tensor.len() * tensor.datum_type().size_of()) as u64;
+    let text = match tensor.try_as_plain_ram() {
+        Ok(view) if tensor.datum_type() == DatumType::String => view
+            .as_slice::<String>()
+            .map(|strings| strings.iter().map(|s| s.len() as u64).sum())
+            .unwrap_or(0),
+        _ => 0,
+    };
+    elements.saturating_add(text)
+}
+
 /// Bytes of a tensor's elements.
 fn tensor_bytes(tensor: &models::Tensor) -> u64 {
     use models::TensorData;
@@ -170,6 +247,11 @@ fn tensor_bytes(tensor: &models::Tensor) -> u64 {
         TensorData::Int64(v) => (v.len(), 8),
         TensorData::Uint8(v) => (v.len(), 1),
         TensorData::Boolean(v) => (v.len(), 1),
+        // A string's bytes plus tract's `String` (pointer, length, capacity).
+        TensorData::String(v) => {
+            let bytes: usize = v.iter().map(|s| s.len() + 24).sum();
+            return bytes as u64;
+        }
     };
     (count as u64).saturating_mul(size)
 }

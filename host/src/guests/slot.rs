@@ -32,7 +32,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
-use crate::guests::bindings::{Guest, GuestPre, types};
+use crate::guests::bindings::types;
+use crate::guests::contract::{GuestInstance, GuestPre};
 use crate::guests::manifest::{GuestSpec, InstanceMode};
 use crate::guests::output::{DEFAULT_LOG_LIMIT_BYTES, OutputTotals};
 use crate::guests::state::{DEFAULT_MODEL_MEMORY_MB, GuestIdentity, GuestState};
@@ -54,17 +55,17 @@ pub const INIT_RETRY_MAX: Duration = Duration::from_secs(30);
 /// A live instance and what it has done.
 struct LiveInstance {
     store: Store<GuestState>,
-    guest: Guest,
+    guest: GuestInstance,
     events_handled: u64,
 }
 
 /// Loads a guest's code on its first event (or says why it cannot).
-pub type LoadOnFirstUse = Box<dyn Fn() -> Result<GuestPre<GuestState>, String> + Send + Sync>;
+pub type LoadOnFirstUse = Box<dyn Fn() -> Result<GuestPre, String> + Send + Sync>;
 
 /// A guest's code, as its slot is made with it.
 pub enum GuestCode {
     /// Loaded: the template instances are made from.
-    Ready(GuestPre<GuestState>),
+    Ready(GuestPre),
     /// Why it could not be loaded.
     Failed(String),
     /// Loaded on the first event that needs it (a guest deferred at init
@@ -74,11 +75,11 @@ pub enum GuestCode {
 
 /// Whether the guest loaded.
 enum Template {
-    Ready(GuestPre<GuestState>),
+    Ready(GuestPre),
     Failed(String),
     Later {
         load: LoadOnFirstUse,
-        loaded: OnceLock<Result<GuestPre<GuestState>, String>>,
+        loaded: OnceLock<Result<GuestPre, String>>,
     },
 }
 
@@ -357,7 +358,6 @@ impl GuestSlot {
 
     /// Calls the export `call` names on `instance`.
     async fn run_export(instance: &mut LiveInstance, call: &Call<'_>) -> CallResult {
-        let function = instance.guest.wasm_lambda_guest_function();
         match call {
             Call::Handle {
                 event,
@@ -374,13 +374,21 @@ impl GuestSlot {
                     guest_name: instance.store.data().guest_name().to_owned(),
                     cold: instance.events_handled == 0,
                     events_handled: instance.events_handled,
+                    trace_id: invocation.caller.trace_id.clone(),
+                    client_context: invocation.caller.client_context.clone(),
+                    cognito_identity: invocation.caller.cognito_identity.clone(),
+                    tenant_id: invocation.caller.tenant_id.clone(),
+                    log_group_name: info.log_group_name.clone(),
+                    log_stream_name: info.log_stream_name.clone(),
+                    region: info.region.clone(),
                 };
                 instance.events_handled += 1;
-                function
+                instance
+                    .guest
                     .call_handle(&mut instance.store, event, &context)
                     .await
             }
-            Call::Warm(info) => function.call_warm(&mut instance.store, info).await,
+            Call::Warm(info) => instance.guest.call_warm(&mut instance.store, info).await,
         }
     }
 
@@ -453,7 +461,7 @@ impl GuestSlot {
 
     async fn instantiate_now(
         &self,
-        pre: &GuestPre<GuestState>,
+        pre: &GuestPre,
         deadline: Instant,
     ) -> Result<LiveInstance, InvocationError> {
         let memory_limit =
@@ -498,11 +506,11 @@ impl GuestSlot {
 
     /// Instantiates the template and calls `init`.
     async fn init_instance(
-        pre: &GuestPre<GuestState>,
+        pre: &GuestPre,
         store: &mut Store<GuestState>,
-    ) -> wasmtime::Result<(Guest, Result<(), types::GuestError>)> {
-        let guest = pre.instantiate_async(&mut *store).await?;
-        let init = guest.wasm_lambda_guest_function().call_init(store).await?;
+    ) -> wasmtime::Result<(GuestInstance, Result<(), types::GuestError>)> {
+        let guest = pre.instantiate(&mut *store).await?;
+        let init = guest.call_init(store).await?;
         Ok((guest, init))
     }
 
@@ -525,7 +533,7 @@ impl GuestSlot {
         }
     }
 
-    fn template(&self) -> Result<&GuestPre<GuestState>, InvocationError> {
+    fn template(&self) -> Result<&GuestPre, InvocationError> {
         let failed = |reason: &String| InvocationError::GuestLoadFailed {
             guest: self.identity.name.clone(),
             reason: reason.clone(),

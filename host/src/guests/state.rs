@@ -1,6 +1,7 @@
 //! What a guest's `Store` holds: its WASI context (no environment, files or
-//! sockets; HTTP only through the host's checked client), its resource limits, its identity and configuration, and the
-//! host imports it may call (logging, config, models).
+//! sockets; HTTP only through the host's checked client), its resource
+//! limits, its identity and configuration. The host imports it may call
+//! (logging, config, models) are in `services.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,9 +13,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::guests::bindings::{host, models, types};
-use crate::guests::model_calls::run_model;
-use crate::guests::output::{GuestOutput, Level, Stream};
+use crate::guests::output::{GuestOutput, Stream};
 use crate::models::store::ModelStore;
 use crate::outbound::{GuestClient, OutboundHooks};
 
@@ -96,6 +95,11 @@ impl GuestState {
     pub fn guest_name(&self) -> &str {
         &self.identity.name
     }
+
+    /// Who the guest is: shared by all its instances.
+    pub fn identity(&self) -> &Arc<GuestIdentity> {
+        &self.identity
+    }
 }
 
 impl WasiView for GuestState {
@@ -174,54 +178,5 @@ impl ResourceLimiter for GuestLimits {
 
     fn memories(&self) -> usize {
         16
-    }
-}
-
-impl types::Host for GuestState {}
-
-impl host::Host for GuestState {
-    async fn log(&mut self, level: host::LogLevel, message: String) {
-        let level = match level {
-            host::LogLevel::Trace => Level::Trace,
-            host::LogLevel::Debug => Level::Debug,
-            host::LogLevel::Info => Level::Info,
-            host::LogLevel::Warn => Level::Warn,
-            host::LogLevel::Error => Level::Error,
-        };
-        self.output.log(level, &message);
-    }
-
-    async fn config(&mut self, key: String) -> Option<String> {
-        self.identity.config.get(&key).cloned()
-    }
-
-    async fn config_entries(&mut self) -> Vec<(String, String)> {
-        self.identity
-            .config
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-}
-
-impl models::Host for GuestState {
-    async fn infer(
-        &mut self,
-        model: String,
-        inputs: Vec<models::Tensor>,
-    ) -> wasmtime::Result<Result<Vec<models::Tensor>, models::ModelError>> {
-        let Some(deadline) = self.deadline else {
-            return Ok(Err(models::ModelError::Failed(
-                "models are not available outside a call".to_owned(),
-            )));
-        };
-        if Instant::now() >= deadline {
-            // The same trap an epoch deadline raises: reported as GuestTimeout.
-            return Err(wasmtime::Error::new(wasmtime::Trap::Interrupt));
-        }
-        let started = Instant::now();
-        let result = run_model(Arc::clone(&self.identity), model, inputs, deadline).await;
-        self.model_time += started.elapsed();
-        Ok(result)
     }
 }

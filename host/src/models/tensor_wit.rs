@@ -26,6 +26,7 @@ pub fn tensor_from_wit(tensor: WitTensor) -> Result<Tensor> {
         TensorData::Int64(v) => v.len(),
         TensorData::Uint8(v) => v.len(),
         TensorData::Boolean(v) => v.len(),
+        TensorData::String(v) => v.len(),
     };
     ensure!(
         expected == Some(len),
@@ -33,20 +34,22 @@ pub fn tensor_from_wit(tensor: WitTensor) -> Result<Tensor> {
         tensor.name,
         tensor.shape
     );
-    match &tensor.data {
-        TensorData::Float32(v) => Tensor::from_shape(&shape, v),
-        TensorData::Float64(v) => Tensor::from_shape(&shape, v),
-        TensorData::Int32(v) => Tensor::from_shape(&shape, v),
-        TensorData::Int64(v) => Tensor::from_shape(&shape, v),
-        TensorData::Uint8(v) => Tensor::from_shape(&shape, v),
-        TensorData::Boolean(v) => Tensor::from_shape(&shape, v),
+    match tensor.data {
+        TensorData::Float32(v) => Tensor::from_shape(&shape, &v),
+        TensorData::Float64(v) => Tensor::from_shape(&shape, &v),
+        TensorData::Int32(v) => Tensor::from_shape(&shape, &v),
+        TensorData::Int64(v) => Tensor::from_shape(&shape, &v),
+        TensorData::Uint8(v) => Tensor::from_shape(&shape, &v),
+        TensorData::Boolean(v) => Tensor::from_shape(&shape, &v),
+        // Moved, not copied: the strings become the tensor's own.
+        TensorData::String(v) => Ok(tract_ndarray::ArrayD::from_shape_vec(shape, v)?.into_tensor()),
     }
 }
 
 /// A tract tensor as a guest receives it.
 ///
 /// # Errors
-/// An element type guests cannot receive (e.g. strings).
+/// An element type guests cannot receive (e.g. `float16`).
 pub fn tensor_to_wit(name: &str, tensor: &Tensor) -> Result<WitTensor> {
     let view = tensor.try_as_plain_ram()?;
     let data = match tensor.datum_type() {
@@ -56,6 +59,7 @@ pub fn tensor_to_wit(name: &str, tensor: &Tensor) -> Result<WitTensor> {
         DatumType::I64 => TensorData::Int64(view.as_slice::<i64>()?.to_vec()),
         DatumType::U8 => TensorData::Uint8(view.as_slice::<u8>()?.to_vec()),
         DatumType::Bool => TensorData::Boolean(view.as_slice::<bool>()?.to_vec()),
+        DatumType::String => TensorData::String(view.as_slice::<String>()?.to_vec()),
         other => bail!(
             "output `{name}` has element type {}, which guests cannot receive",
             element_type_name(other)

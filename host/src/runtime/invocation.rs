@@ -17,6 +17,23 @@ pub struct Invocation {
     pub deadline: SystemTime,
     /// `Lambda-Runtime-Invoked-Function-Arn`.
     pub invoked_function_arn: String,
+    /// Who called, and the trace it belongs to, as Lambda passed them on.
+    pub caller: Caller,
+}
+
+/// What Lambda says about an invocation's caller: each value as received
+/// from the Runtime API (absent when the header was), passed to guests
+/// unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// `Lambda-Runtime-Trace-Id`: the X-Ray trace header.
+    pub trace_id: Option<String>,
+    /// `Lambda-Runtime-Client-Context`: JSON.
+    pub client_context: Option<String>,
+    /// `Lambda-Runtime-Cognito-Identity`: JSON.
+    pub cognito_identity: Option<String>,
+    /// `Lambda-Runtime-Aws-Tenant-Id`.
+    pub tenant_id: Option<String>,
 }
 
 impl Invocation {

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
 use futures::FutureExt as _;
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn, tower};
 use serde_json::value::RawValue;
 
+use crate::runtime::caller_headers::{KeepCallerHeaders, RawCallerHeaders};
 use crate::runtime::executor::executor;
-use crate::runtime::invocation::{Invocation, InvocationError, panic_message};
+use crate::runtime::invocation::{Caller, Invocation, InvocationError, panic_message};
 use crate::runtime::metrics::Metrics;
 use crate::runtime::runtime_api::{RuntimeApi, deadline_from_header};
 use crate::runtime::settings::Settings;
@@ -58,7 +59,9 @@ pub fn run(api: RuntimeApi, settings: Settings) -> Result<()> {
         let metrics = Arc::clone(&metrics);
         async move { serve(&host, &metrics, event).await }
     });
-    let run = lambda_runtime::Runtime::new(service).run_concurrent();
+    let run = lambda_runtime::Runtime::new(service)
+        .layer(tower::layer::layer_fn(KeepCallerHeaders))
+        .run_concurrent();
     let ended = if concurrency <= 1 {
         // One invocation at a time: everything on this thread. Measured
         // through the emulator, the multi-thread runtime here had a p90 of
@@ -81,11 +84,18 @@ async fn serve(
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Box<RawValue>, Diagnostic> {
     let context = event.context;
-    let trace_id = context.xray_trace_id;
+    let trace_id = context.xray_trace_id.clone();
+    let raw = RawCallerHeaders::current();
     let invocation = Invocation {
         deadline: deadline_from_header(Some(context.deadline)),
         request_id: context.request_id,
         invoked_function_arn: context.invoked_function_arn,
+        caller: Caller {
+            trace_id: context.xray_trace_id,
+            client_context: raw.client_context,
+            cognito_identity: raw.cognito_identity,
+            tenant_id: context.tenant_id,
+        },
     };
     let payload = event.payload.get().as_bytes();
     let handled = AssertUnwindSafe(host.handle_event(payload, &invocation))

@@ -53,6 +53,12 @@ pub struct FunctionInfo {
     pub version: String,
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB.
     pub memory_mb: u32,
+    /// `AWS_LAMBDA_LOG_GROUP_NAME`.
+    pub log_group_name: String,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`.
+    pub log_stream_name: String,
+    /// `AWS_REGION` (else `AWS_DEFAULT_REGION`).
+    pub region: String,
 }
 
 impl Settings {
@@ -95,6 +101,11 @@ impl Settings {
             memory_mb: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(128),
+            log_group_name: var("AWS_LAMBDA_LOG_GROUP_NAME").unwrap_or_default(),
+            log_stream_name: var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_default(),
+            region: var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .unwrap_or_default(),
         };
         Self {
             guests_dir: guests.into(),
@@ -139,6 +150,9 @@ impl Default for FunctionInfo {
             name: "wasm-lambda".into(),
             version: "$LATEST".into(),
             memory_mb: 128,
+            log_group_name: String::new(),
+            log_stream_name: String::new(),
+            region: String::new(),
         }
     }
 }

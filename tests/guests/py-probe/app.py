@@ -13,8 +13,8 @@ import probe_helpers  # from extra/, bundled with `build -p extra`
 import six  # a pure-Python dependency bundled from requirements.txt
 
 import wasm_lambda
-from wasm_lambda import log
-from wasm_lambda.models import InvalidInput, Model, ModelError, Tensor, UnknownModel, infer
+from wasm_lambda import http, log
+from wasm_lambda.models import InvalidInput, Model, ModelError, Tensor, UnknownModel, describe, infer, list_models
 
 handled = 0
 pings = 0
@@ -57,6 +57,44 @@ def handle(event, ctx):
     mode = event.get("mode", "count")
     if mode == "count":
         return {"handled": handled, "pings": pings, "initialized": initialized, "context": _context(ctx)}
+    if mode == "context":
+        cc = ctx.client_context
+        return {
+            "trace_id": ctx.trace_id,
+            "tenant_id": ctx.tenant_id,
+            "client_context": None if cc is None else {
+                "raw": cc.raw,
+                "installation_id": cc.client.installation_id if cc.client else None,
+                "custom": cc.custom,
+                "env": cc.env,
+            },
+            "identity": {"id": ctx.identity.cognito_identity_id, "pool": ctx.identity.cognito_identity_pool_id},
+            "log_group_name": ctx.log_group_name,
+            "region": ctx.region,
+        }
+    if mode == "churn":
+        # The same rows as columns by name, through the typed call and infer.
+        columns = event["inputs"]
+        labels, probabilities = Model("churn").classify(columns)
+        return {"labels": labels, "probabilities": probabilities, "infer": infer("churn", columns)}
+    if mode == "churn-wrong-type":
+        columns = dict(event["inputs"])
+        columns["plan"] = Tensor([[1.0] for _ in columns["plan"]], dtype="float32")
+        return _model_error(lambda: infer("churn", columns))
+    if mode == "describe":
+        info = Model(event["model"]).describe()
+        return {"name": info.name, "inputs": [list(i) for i in info.inputs],
+                "outputs": [list(o) for o in info.outputs], "models": list_models(),
+                "unknown": _model_error(lambda: describe("no_such_model"))}
+    if mode == "http":
+        try:
+            if event.get("json") is not None:
+                response = http.post(event["url"], json=event["json"], timeout=event.get("timeout"))
+            else:
+                response = http.get(event["url"], timeout=event.get("timeout"))
+        except http.HttpError as error:
+            return {"error": error.kind, "class": type(error).__name__, "message": str(error)}
+        return {"status": response.status, "body": response.text, "length": len(response.body)}
     if mode == "guest-error":
         raise wasm_lambda.GuestError("ValidationError", "quantity must be positive")
     if mode == "crash":

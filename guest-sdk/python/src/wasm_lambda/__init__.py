@@ -23,16 +23,19 @@ A guest is a module with a `@handler` function (and optionally `@init` and
   a ping.
 
 Host services: `log.info(...)` and friends, `config(key)`,
-`config_entries()`, and `models` (`Model(name).classify(rows)`,
-`.predict(rows)`, `infer(name, inputs)`). Call them from the hooks, not at
-import time: the module is imported once when the guest is built.
+`config_entries()`, `models` (`Model(name).classify(rows)`,
+`.predict(rows)`, `.describe()`, `infer(name, inputs)`, strings where the
+model takes strings) and `http` (`http.get(url)`, `http.post(url, json=...)`,
+through the host's allow-list, pool and AWS signing). Call them from the
+hooks, not at import time: the module is imported once when the guest is
+built.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-from . import _hooks, log, models
+from . import _hooks, http, log, models
 from .config import config, config_entries
 from .context import Context, WarmInfo
 from .errors import GuestError
@@ -47,13 +50,14 @@ __all__ = [
     "config",
     "config_entries",
     "handler",
+    "http",
     "init",
     "log",
     "models",
     "warm",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 F = TypeVar("F", bound=Callable[..., Any])
 

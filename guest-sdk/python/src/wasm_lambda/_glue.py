@@ -123,6 +123,8 @@ def _encode(answer: Any, what: str) -> bytes:
 
 def _fail(kind: str, message: str) -> NoReturn:
     from componentize_py_types import Err  # type: ignore[import-not-found]
-    from wit_world.imports import types  # type: ignore[import-not-found]
+    # The contract's `types` (componentize-py names it after its package,
+    # as wasi:http has a `types` too).
+    from wit_world.imports import wasm_lambda_guest_types as types  # type: ignore[import-not-found]
 
     raise Err(types.GuestError(kind, message))

@@ -73,7 +73,7 @@ def build(app: Path, output: Path, paths: Sequence[Path] = (),
         staging = Path(staging_dir)
         sdk = staging / "sdk"
         shutil.copytree(Path(__file__).resolve().parent, sdk / "wasm_lambda",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "build.py", "__main__.py"))
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "build.py", "__main__.py", "wit"))
         entry = staging / "entry"
         entry.mkdir()
         (entry / f"{ENTRY_MODULE}.py").write_text(ENTRY_SOURCE.format(app=module))

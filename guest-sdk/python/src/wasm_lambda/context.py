@@ -2,8 +2,83 @@
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Any, Optional
+from typing import Any, Dict, Optional
+
+
+class Client:
+    """The calling app, from a client context (AWS Lambda Python runtime's
+    `ctx.client_context.client`); a field the caller left out is None."""
+
+    __slots__ = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
+
+    def __init__(self, fields: Optional[Dict[str, Any]] = None) -> None:
+        fields = fields or {}
+        for name in self.__slots__:
+            setattr(self, name, fields.get(name))
+
+
+class ClientContext:
+    """A client context as the AWS Lambda Python runtime gives it: `client`
+    (a `Client`), `custom` and `env` (dicts); the JSON as sent is in `raw`.
+
+    >>> cc = ClientContext.parse('{"client": {"app_title": "shop"}, "custom": {"cart": "7"}}')
+    >>> (cc.client.app_title, cc.custom["cart"], cc.env)
+    ('shop', '7', None)
+    """
+
+    __slots__ = ("client", "custom", "env", "raw")
+
+    def __init__(self, client: Optional[Client] = None, custom: Optional[Dict[str, Any]] = None,
+                 env: Optional[Dict[str, Any]] = None, raw: str = "") -> None:
+        self.client = client
+        self.custom = custom
+        self.env = env
+        self.raw = raw
+
+    @classmethod
+    def parse(cls, raw: Optional[str]) -> Optional["ClientContext"]:
+        """The client context in `raw` (None without one; fields of JSON
+        that is not an object are None)."""
+        if raw is None:
+            return None
+        try:
+            fields = json.loads(raw)
+        except ValueError:
+            fields = None
+        if not isinstance(fields, dict):
+            return cls(raw=raw)
+        client = fields.get("client")
+        return cls(Client(client) if isinstance(client, dict) else None,
+                   fields.get("custom"), fields.get("env"), raw)
+
+
+class CognitoIdentity:
+    """The Cognito identity, as the AWS Lambda Python runtime gives it
+    (`ctx.identity`, always present; both ids None without one).
+
+    >>> i = CognitoIdentity.parse('{"cognitoIdentityId": "eu-west-1:42", "cognitoIdentityPoolId": "eu-west-1:p"}')
+    >>> (i.cognito_identity_id, i.cognito_identity_pool_id)
+    ('eu-west-1:42', 'eu-west-1:p')
+    """
+
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, identity_id: Optional[str] = None, pool_id: Optional[str] = None) -> None:
+        self.cognito_identity_id = identity_id
+        self.cognito_identity_pool_id = pool_id
+
+    @classmethod
+    def parse(cls, raw: Optional[str]) -> "CognitoIdentity":
+        """The identity in `raw` (JSON as Lambda sends it)."""
+        try:
+            fields = json.loads(raw) if raw else {}
+        except ValueError:
+            fields = {}
+        if not isinstance(fields, dict):
+            fields = {}
+        return cls(fields.get("cognitoIdentityId"), fields.get("cognitoIdentityPoolId"))
 
 
 class Context:
@@ -11,7 +86,9 @@ class Context:
 
     Besides its own names it answers to those of the AWS Lambda Python
     runtime's context (`aws_request_id`, `memory_limit_in_mb`,
-    `get_remaining_time_in_millis()`), so ported handlers keep working.
+    `get_remaining_time_in_millis()`, `client_context`, `identity`,
+    `log_group_name`, `log_stream_name`, `tenant_id`), so ported handlers
+    keep working.
     """
 
     __slots__ = (
@@ -24,6 +101,13 @@ class Context:
         "guest_name",
         "cold",
         "events_handled",
+        "trace_id",
+        "client_context",
+        "identity",
+        "tenant_id",
+        "log_group_name",
+        "log_stream_name",
+        "region",
     )
 
     def __init__(
@@ -37,6 +121,13 @@ class Context:
         guest_name: str = "",
         cold: bool = False,
         events_handled: int = 0,
+        trace_id: Optional[str] = None,
+        client_context: Optional[ClientContext] = None,
+        identity: Optional[CognitoIdentity] = None,
+        tenant_id: Optional[str] = None,
+        log_group_name: str = "",
+        log_stream_name: str = "",
+        region: str = "",
     ) -> None:
         #: The Lambda request id.
         self.request_id = request_id
@@ -56,6 +147,20 @@ class Context:
         self.cold = cold
         #: Events this instance handled before this one.
         self.events_handled = events_handled
+        #: The X-Ray trace header as Lambda sent it (`Root=1-...;Parent=...;Sampled=1`).
+        self.trace_id = trace_id
+        #: The caller's client context (`ClientContext`), if it sent one.
+        self.client_context = client_context
+        #: The Cognito identity (`CognitoIdentity`; its ids are None without one).
+        self.identity = identity if identity is not None else CognitoIdentity()
+        #: The tenant id, for a function in tenant isolation mode.
+        self.tenant_id = tenant_id
+        #: The function's CloudWatch log group (empty outside Lambda).
+        self.log_group_name = log_group_name
+        #: This environment's CloudWatch log stream (empty outside Lambda).
+        self.log_stream_name = log_stream_name
+        #: The AWS region the function runs in (empty outside Lambda).
+        self.region = region
 
     @classmethod
     def _from_wit(cls, wit: Any) -> "Context":
@@ -69,6 +174,13 @@ class Context:
             wit.guest_name,
             wit.cold,
             wit.events_handled,
+            wit.trace_id,
+            ClientContext.parse(wit.client_context),
+            CognitoIdentity.parse(wit.cognito_identity),
+            wit.tenant_id,
+            wit.log_group_name,
+            wit.log_stream_name,
+            wit.region,
         )
 
     def remaining_time_ms(self) -> int:

@@ -7,8 +7,15 @@ model's run time plus the copy of its inputs and outputs. Two levels:
   labels and probabilities (or regression values) out, as scikit-learn
   models exported by skl2onnx answer. The rows go to the model's only input.
 - `infer(name, {input_name: value})`: any inputs, every output back as
-  nested lists. A value is a nested list, an `array.array`, `bytes` (uint8)
-  or a `Tensor` that fixes shape and element type.
+  nested lists. A value is a nested list (of numbers, bools or strings), an
+  `array.array`, `bytes` (uint8) or a `Tensor` that fixes shape and element
+  type.
+- `describe(name)` (or `Model(name).describe()`): the model's inputs and
+  outputs, with names, element types and shapes; `list_models()`: the
+  models this guest may use.
+
+Strings go where a model takes strings: a scikit-learn pipeline that
+one-hot encodes `plan` and `city` takes them as they are.
 
 Every failure (unknown model, one this guest may not use, wrong input name,
 shape or element type, a failed run) raises a `ModelError` the guest can
@@ -27,7 +34,7 @@ catch; nothing traps.
 from __future__ import annotations
 
 import array
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from . import _host
 
@@ -79,7 +86,7 @@ _ERRORS = {
 
 # ---------------------------------------------------------------- tensors
 
-_ELEMENT_TYPES = ("float32", "float64", "int32", "int64", "uint8", "bool")
+_ELEMENT_TYPES = ("float32", "float64", "int32", "int64", "uint8", "bool", "string")
 _ARRAY_TYPES = {"f": "float32", "d": "float64", "b": "int32", "h": "int32",
                 "B": "uint8", "H": "int32", "q": "int64"}
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1),
@@ -90,13 +97,15 @@ class Tensor:
     """Values with an explicit shape and element type.
 
     `values` is a flat sequence (row-major) or a nested list; `dtype` is one
-    of float32, float64, int32, int64, uint8, bool.
+    of float32, float64, int32, int64, uint8, bool, string.
 
     >>> t = Tensor([[1, 2], [3, 4]], dtype="float32")
     >>> (t.shape, t.dtype, t.values)
     ([2, 2], 'float32', [1.0, 2.0, 3.0, 4.0])
     >>> Tensor(array.array("f", [1, 2, 3, 4]), shape=[2, 2]).shape
     [2, 2]
+    >>> Tensor([["basic"], ["pro"]]).dtype
+    'string'
     """
 
     __slots__ = ("values", "shape", "dtype")
@@ -167,6 +176,8 @@ def _flatten(value: Any) -> Tuple[List[int], List[Any]]:
 
 
 def _guess_dtype(flat: List[Any]) -> str:
+    if flat and all(isinstance(x, str) for x in flat):
+        return "string"
     if flat and all(isinstance(x, bool) for x in flat):
         return "bool"
     if flat and all(isinstance(x, int) and not isinstance(x, bool) for x in flat):
@@ -175,6 +186,13 @@ def _guess_dtype(flat: List[Any]) -> str:
 
 
 def _coerce(flat: List[Any], dtype: str) -> List[Any]:
+    if dtype == "string":
+        for x in flat:
+            if not isinstance(x, str):
+                raise InvalidInput(f"an element is not a string: {x!r}")
+        return list(flat)
+    if any(isinstance(x, str) for x in flat):
+        raise InvalidInput(f"an element is not a {dtype}: a string (use strings only where the model takes strings)")
     try:
         if dtype in ("float32", "float64"):
             return [float(x) for x in flat]
@@ -222,6 +240,8 @@ def _to_wit(models: Any, name: str, value: Any) -> Any:
         data = models.TensorData_Int64(tensor.values)
     elif tensor.dtype == "uint8":
         data = models.TensorData_Uint8(bytes(tensor.values))
+    elif tensor.dtype == "string":
+        data = models.TensorData_String(tensor.values)
     else:
         data = models.TensorData_Boolean(tensor.values)
     return models.Tensor(name, tensor.shape, data)
@@ -229,7 +249,13 @@ def _to_wit(models: Any, name: str, value: Any) -> Any:
 
 _WIT_DTYPES = {"TensorData_Float32": "float32", "TensorData_Float64": "float64",
                "TensorData_Int32": "int32", "TensorData_Int64": "int64",
-               "TensorData_Uint8": "uint8", "TensorData_Boolean": "bool"}
+               "TensorData_Uint8": "uint8", "TensorData_Boolean": "bool",
+               "TensorData_String": "string"}
+
+
+def _model_error(value: Any) -> ModelError:
+    error_class, what = _ERRORS.get(type(value).__name__, (ModelFailed, "model failed"))
+    return error_class(f"{what}: {value.value}")
 
 
 def _run(model: str, inputs: List[Any]) -> List[Tuple[str, List[int], str, List[Any]]]:
@@ -240,8 +266,7 @@ def _run(model: str, inputs: List[Any]) -> List[Tuple[str, List[int], str, List[
     try:
         outputs = models.infer(model, inputs)
     except Err as err:
-        error_class, what = _ERRORS.get(type(err.value).__name__, (ModelFailed, "model failed"))
-        raise error_class(f"{what}: {err.value.value}") from None
+        raise _model_error(err.value) from None
     answer = []
     for output in outputs:
         values = output.data.value
@@ -274,11 +299,71 @@ def infer(model: str, inputs: Any) -> Dict[str, Any]:
     return {name: _nest(values, shape) for name, shape, _, values in _run(model, wit_inputs)}
 
 
+class TensorInfo(NamedTuple):
+    """A model input or output: `name`, `dtype` (float32, float64, int32,
+    int64, uint8, bool, string, or the name of a type guests cannot use,
+    e.g. float16) and `shape` (an int per fixed dimension, the model's name
+    for one known only at run time, such as "N")."""
+
+    name: str
+    dtype: str
+    shape: List[Union[int, str]]
+
+
+class ModelInfo(NamedTuple):
+    """What a model takes and gives (`describe`)."""
+
+    name: str
+    inputs: List[TensorInfo]
+    outputs: List[TensorInfo]
+
+
+_INFO_DTYPES = {"ElementType_Float32": "float32", "ElementType_Float64": "float64",
+                "ElementType_Int32": "int32", "ElementType_Int64": "int64",
+                "ElementType_Uint8": "uint8", "ElementType_Boolean": "bool",
+                "ElementType_String": "string"}
+
+
+def _tensor_info(info: Any) -> TensorInfo:
+    kind = type(info.element_type).__name__
+    dtype = _INFO_DTYPES.get(kind) or str(getattr(info.element_type, "value", kind))
+    return TensorInfo(info.name, dtype, [d.value for d in info.shape])
+
+
+def describe(model: str) -> ModelInfo:
+    """The inputs and outputs of `model`, so a guest can check or convert
+    before calling it.
+
+    >>> from wasm_lambda.models import describe
+    >>> def handle(event, ctx):
+    ...     info = describe("churn")
+    ...     return {i.name: [i.dtype, i.shape] for i in info.inputs}
+
+    Raises `ModelError` (unknown model, not allowed, failed to load).
+    """
+    from componentize_py_types import Err  # type: ignore[import-not-found]
+
+    models = _host.imports("models").models
+    try:
+        info = models.describe(model)
+    except Err as err:
+        raise _model_error(err.value) from None
+    return ModelInfo(info.name, [_tensor_info(i) for i in info.inputs],
+                     [_tensor_info(o) for o in info.outputs])
+
+
+def list_models() -> List[str]:
+    """The names of the models this guest may use (loaded, and allowed by
+    models.toml and guests.toml), sorted."""
+    return list(_host.imports("models").models.list())
+
+
 class Classification(NamedTuple):
     """A classifier's answer: one label and one row of class scores per row.
-    Unpacks as `labels, probabilities = model.classify(rows)`."""
+    Unpacks as `labels, probabilities = model.classify(rows)`. Labels are
+    ints, or strings for a classifier trained on string labels."""
 
-    labels: List[int]
+    labels: List[Union[int, str]]
     probabilities: List[List[float]]
 
 
@@ -301,45 +386,70 @@ class Model:
         """As `infer(self.name, inputs)`."""
         return infer(self.name, inputs)
 
-    def classify(self, rows: Sequence[Sequence[float]]) -> Classification:
-        """Labels (the model's int64 output, `label` by preference) and class
-        scores (its float32 `[rows, classes]` output, `probabilities` by
-        preference) for `rows`, each of the model's feature count."""
+    def describe(self) -> ModelInfo:
+        """As `describe(self.name)`."""
+        return describe(self.name)
+
+    def classify(self, rows: Any) -> Classification:
+        """Labels (the model's int64 or string output, `label` by preference)
+        and class scores (its float32 `[rows, classes]` output,
+        `probabilities` by preference).
+
+        `rows` is a list of rows for the model's only input (numbers, or
+        strings for a model that takes strings), or, for a model with
+        several inputs (a ColumnTransformer's columns), a dict of input name
+        to its rows: `{"plan": [["pro"]], "city": [["Berlin"]], "tenure": [[12.0]]}`."""
         outputs = self._run_rows(rows)
-        labels = _pick(outputs, "label", "int64", 1)
+        labels = _pick(outputs, "label", "int64", 1) or _pick(outputs, "label", "string", 1)
         scores = _pick(outputs, "probabilities", "float32", 2)
         if labels is None:
-            raise ModelFailed(f"model `{self.name}` has no int64 label output")
+            raise ModelFailed(f"model `{self.name}` has no int64 or string label output")
         if scores is None:
             raise ModelFailed(f"model `{self.name}` has no float32 [rows, classes] probabilities output")
         return Classification(labels[3], _nest(scores[3], scores[1]))
 
-    def predict(self, rows: Sequence[Sequence[float]]) -> List[List[float]]:
+    def predict(self, rows: Any) -> List[List[float]]:
         """Each row's values (one per target) from the model's first float32
-        `[rows, targets]` output (`variable` by preference)."""
+        `[rows, targets]` output (`variable` by preference); `rows` as for
+        `classify`."""
         values = _pick(self._run_rows(rows), "variable", "float32", 2)
         if values is None:
             raise ModelFailed(f"model `{self.name}` has no float32 [rows, targets] output")
         return _nest(values[3], values[1])
 
-    def _run_rows(self, rows: Sequence[Sequence[float]]) -> List[Tuple[str, List[int], str, List[Any]]]:
+    def _run_rows(self, rows: Any) -> List[Tuple[str, List[int], str, List[Any]]]:
         models = _host.imports("models").models
-        if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
-            raise InvalidInput("rows must be a list of rows of numbers")
-        width = len(rows[0]) if rows else 0
-        flat: List[float] = []
-        try:
-            for i, row in enumerate(rows):
-                if len(row) != width:
-                    raise InvalidInput(f"row {i} has {len(row)} features, row 0 has {width}")
-                flat.extend(float(x) for x in row)
-        except TypeError as error:
-            raise InvalidInput(f"rows must be lists of numbers: {error}") from None
-        data = models.TensorData_Float32(flat)
-        return _run(self.name, [models.Tensor("", [len(rows), width], data)])
+        if isinstance(rows, Mapping):
+            return _run(self.name, [_to_wit(models, str(name), _rows_tensor(value))
+                                    for name, value in rows.items()])
+        return _run(self.name, [_to_wit(models, "", _rows_tensor(rows))])
 
     def __repr__(self) -> str:
         return f"Model({self.name!r})"
+
+
+def _rows_tensor(rows: Any) -> Tensor:
+    """Rows as one `[rows, features]` tensor: strings if every feature is
+    one, else float32."""
+    if isinstance(rows, Tensor):
+        return rows
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+        raise InvalidInput("rows must be a list of rows of numbers (or of strings)")
+    width = len(rows[0]) if rows else 0
+    flat: List[Any] = []
+    try:
+        for i, row in enumerate(rows):
+            if isinstance(row, (str, bytes)) or len(row) != width:
+                raise InvalidInput(f"row {i} has {len(row)} features, row 0 has {width}")
+            flat.extend(row)
+    except TypeError as error:
+        raise InvalidInput(f"rows must be lists of numbers: {error}") from None
+    strings = bool(flat) and all(isinstance(x, str) for x in flat)
+    try:
+        values = flat if strings else [float(x) for x in flat]
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"rows must be lists of numbers, or all strings: {error}") from None
+    return Tensor(values, shape=[len(rows), width], dtype="string" if strings else "float32")
 
 
 def _pick(outputs: List[Tuple[str, List[int], str, List[Any]]], name: str, dtype: str,

@@ -76,6 +76,16 @@ impl Function for Misbehave {
                     json!({ "count": self.count, "events_handled": ctx.events_handled(), "cold": ctx.is_cold() }),
                 )
             }
+            "context" => Ok(json!({
+                "request_id": ctx.request_id(),
+                "trace_id": ctx.trace_id(),
+                "client_context": ctx.client_context(),
+                "cognito_identity": ctx.cognito_identity(),
+                "tenant_id": ctx.tenant_id(),
+                "log_group_name": ctx.log_group_name(),
+                "log_stream_name": ctx.log_stream_name(),
+                "region": ctx.region(),
+            })),
             "trap" => panic!("asked to trap"),
             "error" => Err(Error::new("Refused", "asked to fail")),
             "loop" => loop {

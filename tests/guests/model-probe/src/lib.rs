@@ -6,10 +6,14 @@
 //! "type": "float32", "data": [0, 0, 0, 0]}], "repeat": 1}`.
 //! Or `{"model": "m", "rows": [[...]], "task": "classify"|"predict"}` for the
 //! SDK's typed calls. `"batch": N` repeats the inputs' data N times along
-//! the first dimension (a huge batch without a huge event).
+//! the first dimension (a huge batch without a huge event). Element type
+//! `"string"` sends strings. `{"model": "m", "task": "describe"}` answers
+//! the model's description; `{"task": "list"}` the models it may use.
 
 use serde::Deserialize;
-use wasm_lambda_sdk::models::{Model, ModelError, Tensor, TensorData, infer};
+use wasm_lambda_sdk::models::{
+    Dimension, ElementType, Model, ModelError, Tensor, TensorData, TensorInfo, infer, list,
+};
 use wasm_lambda_sdk::serde_json::{Value, json};
 use wasm_lambda_sdk::{Context, Error, Function, export_function};
 
@@ -69,6 +73,14 @@ fn tensor(input: Input) -> Result<Tensor, Error> {
             input.shape,
             numbers().map(|x| x as u8).collect(),
         ),
+        "string" => Tensor::strings(
+            input.name,
+            input.shape,
+            input
+                .data
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned()),
+        ),
         "bool" => Tensor::bool(
             input.name,
             input.shape,
@@ -90,8 +102,31 @@ fn output_json(t: &Tensor) -> Value {
         TensorData::Int64(v) => json!(v),
         TensorData::Uint8(v) => json!(v),
         TensorData::Boolean(v) => json!(v),
+        TensorData::String(v) => json!(v),
     };
     json!({"name": t.name, "shape": t.shape, "data": data})
+}
+
+fn info_json(info: &TensorInfo) -> Value {
+    let element = match &info.element_type {
+        ElementType::Float32 => "float32".to_owned(),
+        ElementType::Float64 => "float64".to_owned(),
+        ElementType::Int32 => "int32".to_owned(),
+        ElementType::Int64 => "int64".to_owned(),
+        ElementType::Uint8 => "uint8".to_owned(),
+        ElementType::Boolean => "bool".to_owned(),
+        ElementType::String => "string".to_owned(),
+        ElementType::Other(name) => format!("other:{name}"),
+    };
+    let shape: Vec<Value> = info
+        .shape
+        .iter()
+        .map(|d| match d {
+            Dimension::Fixed(n) => json!(n),
+            Dimension::Unknown(symbol) => json!(symbol),
+        })
+        .collect();
+    json!({"name": info.name, "type": element, "shape": shape})
 }
 
 fn error_json(e: &ModelError) -> Value {
@@ -117,6 +152,17 @@ impl Function for Probe {
                     Err(e) => error_json(&e),
                 });
             }
+            Some("describe") => {
+                return Ok(match model.describe() {
+                    Ok(info) => json!({
+                        "name": info.name,
+                        "inputs": info.inputs.iter().map(info_json).collect::<Vec<_>>(),
+                        "outputs": info.outputs.iter().map(info_json).collect::<Vec<_>>(),
+                    }),
+                    Err(e) => error_json(&e),
+                });
+            }
+            Some("list") => return Ok(json!({ "models": list() })),
             Some("predict") => {
                 return Ok(match model.predict(&request.rows) {
                     Ok(values) => json!({"values": values}),
@@ -175,6 +221,7 @@ fn repeated(mut tensor: Tensor, times: u64) -> Tensor {
         TensorData::Int64(v) => repeat(v, times),
         TensorData::Uint8(v) => repeat(v, times),
         TensorData::Boolean(v) => repeat(v, times),
+        TensorData::String(v) => repeat(v, times),
     }
     tensor
 }

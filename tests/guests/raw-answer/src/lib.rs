@@ -3,7 +3,7 @@
 //! Event `"utf8"` → invalid UTF-8; `"json"` → valid UTF-8 that is not JSON;
 //! anything else → echoes the event bytes.
 
-wit_bindgen::generate!({ world: "guest", path: "../../../guest-sdk/wit" });
+wit_bindgen::generate!({ world: "guest", path: "../../../guest-sdk/wit/0.2.0" });
 
 use exports::wasm_lambda::guest::function::Guest;
 use wasm_lambda::guest::types::{Context, GuestError, WarmInfo};
