@@ -1,8 +1,9 @@
 //! What a guest knows about the invocation (and the warmer ping) it handles.
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::bindings::wasm_lambda::guest::types;
+use crate::bindings::wasm_lambda::guest::{host, types};
 
 /// The invocation a [`Function::handle`](crate::Function::handle) call serves.
 ///
@@ -116,18 +117,26 @@ impl Context {
 
     /// The function's CloudWatch log group (empty outside Lambda).
     pub fn log_group_name(&self) -> &str {
-        &self.inner.log_group_name
+        &lambda_environment().log_group_name
     }
 
     /// This environment's CloudWatch log stream (empty outside Lambda).
     pub fn log_stream_name(&self) -> &str {
-        &self.inner.log_stream_name
+        &lambda_environment().log_stream_name
     }
 
     /// The AWS region the function runs in (empty outside Lambda).
     pub fn region(&self) -> &str {
-        &self.inner.region
+        &lambda_environment().region
     }
+}
+
+/// The environment's log group, log stream and region: the same for the
+/// life of the instance, so asked of the host once (not copied into every
+/// call's context).
+fn lambda_environment() -> &'static host::LambdaEnvironment {
+    static ENVIRONMENT: OnceLock<host::LambdaEnvironment> = OnceLock::new();
+    ENVIRONMENT.get_or_init(host::environment)
 }
 
 /// A warmer ping, as [`Function::warm`](crate::Function::warm) sees it.

@@ -36,6 +36,10 @@ impl host::Host for GuestState {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
+
+    async fn environment(&mut self) -> types::LambdaEnvironment {
+        self.identity().environment.clone()
+    }
 }
 
 impl models::Host for GuestState {

@@ -174,6 +174,7 @@ impl GuestSlot {
         models: &Arc<ModelStore>,
         code: GuestCode,
         concurrency: u32,
+        function: &FunctionInfo,
     ) -> Self {
         let outbound = match GuestClient::new(name, &spec.outbound_settings(), address_guard()) {
             Ok(client) => Ok(client.map(Arc::new)),
@@ -199,6 +200,11 @@ impl GuestSlot {
                 .log_limit_kb
                 .map_or(DEFAULT_LOG_LIMIT_BYTES, |kb| kb.saturating_mul(1024)),
             outbound,
+            environment: types::LambdaEnvironment {
+                log_group_name: function.log_group_name.clone(),
+                log_stream_name: function.log_stream_name.clone(),
+                region: function.region.clone(),
+            },
         };
         Self {
             identity: Arc::new(identity),
@@ -378,9 +384,6 @@ impl GuestSlot {
                     client_context: invocation.caller.client_context.clone(),
                     cognito_identity: invocation.caller.cognito_identity.clone(),
                     tenant_id: invocation.caller.tenant_id.clone(),
-                    log_group_name: info.log_group_name.clone(),
-                    log_stream_name: info.log_stream_name.clone(),
-                    region: info.region.clone(),
                 };
                 instance.events_handled += 1;
                 instance

@@ -13,6 +13,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::guests::bindings::types;
 use crate::guests::output::{GuestOutput, Stream};
 use crate::models::store::ModelStore;
 use crate::outbound::{GuestClient, OutboundHooks};
@@ -43,6 +44,8 @@ pub struct GuestIdentity {
     pub log_limit_bytes: u64,
     /// The guest's outbound HTTP client (`None`: it may reach nothing).
     pub outbound: Option<Arc<GuestClient>>,
+    /// The Lambda environment's log group, log stream and region.
+    pub environment: types::LambdaEnvironment,
 }
 
 /// The data of one guest instance's store.

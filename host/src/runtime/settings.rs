@@ -53,7 +53,8 @@ pub struct FunctionInfo {
     pub version: String,
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB.
     pub memory_mb: u32,
-    /// `AWS_LAMBDA_LOG_GROUP_NAME`.
+    /// `AWS_LAMBDA_LOG_GROUP_NAME` (guests read this and the next two
+    /// through `host.environment`).
     pub log_group_name: String,
     /// `AWS_LAMBDA_LOG_STREAM_NAME`.
     pub log_stream_name: String,

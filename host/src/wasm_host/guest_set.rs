@@ -238,6 +238,7 @@ impl Builder<'_> {
                 &models,
                 code,
                 self.settings.max_concurrency,
+                &self.settings.function,
             ))
         };
         let slots: Vec<(Arc<GuestSlot>, GuestReport)> = plan

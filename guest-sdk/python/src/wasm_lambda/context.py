@@ -6,6 +6,8 @@ import json
 import time
 from typing import Any, Dict, Optional
 
+from . import _host
+
 
 class Client:
     """The calling app, from a client context (AWS Lambda Python runtime's
@@ -105,9 +107,7 @@ class Context:
         "client_context",
         "identity",
         "tenant_id",
-        "log_group_name",
-        "log_stream_name",
-        "region",
+        "_environment",
     )
 
     def __init__(
@@ -155,12 +155,10 @@ class Context:
         self.identity = identity if identity is not None else CognitoIdentity()
         #: The tenant id, for a function in tenant isolation mode.
         self.tenant_id = tenant_id
-        #: The function's CloudWatch log group (empty outside Lambda).
-        self.log_group_name = log_group_name
-        #: This environment's CloudWatch log stream (empty outside Lambda).
-        self.log_stream_name = log_stream_name
-        #: The AWS region the function runs in (empty outside Lambda).
-        self.region = region
+        # Log group, log stream, region: given (tests), else asked of the
+        # host once per instance (they never change).
+        self._environment = (log_group_name, log_stream_name, region) if (
+            log_group_name or log_stream_name or region) else None
 
     @classmethod
     def _from_wit(cls, wit: Any) -> "Context":
@@ -178,9 +176,6 @@ class Context:
             ClientContext.parse(wit.client_context),
             CognitoIdentity.parse(wit.cognito_identity),
             wit.tenant_id,
-            wit.log_group_name,
-            wit.log_stream_name,
-            wit.region,
         )
 
     def remaining_time_ms(self) -> int:
@@ -190,6 +185,26 @@ class Context:
         0
         """
         return max(0, self.deadline_ms - int(time.time() * 1000))
+
+    @property
+    def log_group_name(self) -> str:
+        """The function's CloudWatch log group (empty outside Lambda)."""
+        return self._lambda_environment()[0]
+
+    @property
+    def log_stream_name(self) -> str:
+        """This environment's CloudWatch log stream (empty outside Lambda)."""
+        return self._lambda_environment()[1]
+
+    @property
+    def region(self) -> str:
+        """The AWS region the function runs in (empty outside Lambda)."""
+        return self._lambda_environment()[2]
+
+    def _lambda_environment(self) -> "tuple[str, str, str]":
+        if self._environment is None:
+            self._environment = _host_environment()
+        return self._environment
 
     # The AWS Lambda Python runtime's names for the same things.
     @property
@@ -211,6 +226,18 @@ class Context:
             f"Context(request_id={self.request_id!r}, guest_name={self.guest_name!r}, "
             f"cold={self.cold}, events_handled={self.events_handled})"
         )
+
+
+_cached_environment: "Optional[tuple[str, str, str]]" = None
+
+
+def _host_environment() -> "tuple[str, str, str]":
+    """The host's `environment()`, asked once per instance."""
+    global _cached_environment
+    if _cached_environment is None:
+        env = _host.imports("environment").host.environment()
+        _cached_environment = (env.log_group_name, env.log_stream_name, env.region)
+    return _cached_environment
 
 
 class WarmInfo:
