@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 .venv/bin/hadolint Dockerfile
-.venv/bin/cfn-lint deploy/template.yaml
+.venv/bin/cfn-lint deploy/template.yaml deploy/template-zip.yaml
 # Every relative link in the Markdown files resolves (anchors included).
 .venv/bin/python scripts/check-links.py
 cargo fmt --all --check
@@ -21,7 +21,8 @@ cargo clippy --release --all-targets -p wasm-lambda-host -p wasm-lambda-sdk \
 # Release: the tests compile guests with cranelift, which is very slow
 # unoptimised; the main job builds release too, so nothing is built twice.
 cargo test --release "$@"
-# The Dockerfile builds the host alone (`cargo build -p wasm-lambda-host`).
+# The Dockerfile and the zips build the host alone (scripts/package.sh:
+# `cargo lambda build -p wasm-lambda-host`, as `cargo build -p` would).
 # That must resolve the features the tests' build did (host/Cargo.toml asks
 # for them), or the image would run another binary than the one tested and
 # benchmarked, whose symbols host/link-order.txt does not name: so it must
@@ -32,3 +33,8 @@ if grep Compiling <<< "$host_alone"; then
     echo "cargo build -p wasm-lambda-host compiled crates that cargo test had built with other features" >&2
     exit 1
 fi
+# The packaged hosts (scripts/package.sh): both zips checked (bootstrap at
+# the root, glibc 2.34 at most), and the arm64 one, cross-built with zig
+# (~13 min here, the longest step), serving a release under qemu-aarch64.
+# The x86_64 zip is the build above, stripped.
+scripts/test-arm64.sh

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+mod glibc_compat;
+
 use clap::Parser as _;
 use wasm_lambda_host::commands::cli::{Cli, Command};
 use wasm_lambda_host::commands::{
