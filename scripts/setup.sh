@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before building or testing:
-# the wasm32-wasip2 target, rustfmt and clippy; qemu-user (the tests run
-# the host on other x86_64 CPU models); a venv with cargo-lambda, hadolint,
+# the wasm32-wasip2 and aarch64 targets, rustfmt and clippy; qemu-user (the
+# tests run the host on other x86_64 CPU models) and an aarch64 C cross
+# compiler; a venv with cargo-lambda, hadolint,
 # the model generator's pinned tools and the Python guest SDK (with
 # componentize-py); and the generated models too large to commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rustup target add wasm32-wasip2 >/dev/null
+rustup target add wasm32-wasip2 aarch64-unknown-linux-gnu >/dev/null
 rustup component add rustfmt clippy >/dev/null 2>&1
 
-if ! command -v qemu-x86_64 >/dev/null; then
+# qemu-user: other CPUs for the tests. The aarch64 C cross compiler: the
+# test command compiles the host for arm64 (`cargo check`), which still
+# compiles the C sources of dependencies (aws-lc-sys).
+if ! command -v qemu-x86_64 >/dev/null || ! command -v aarch64-linux-gnu-gcc >/dev/null; then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-user >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-user gcc-aarch64-linux-gnu >/dev/null
 fi
 
 [ -x .venv/bin/pip ] || python3 -m venv .venv
