@@ -126,23 +126,7 @@ fn guests_built_for_0_1_answer_as_before_from_an_s3_release() {
     let s3 = S3Server::start();
     s3.create_bucket("versions");
     let folder = mixed_folder("versions-release");
-    let output = Command::new(HOST)
-        .arg("publish")
-        .arg(folder.guests())
-        .arg("s3://versions/team/")
-        .arg("--models")
-        .arg(folder.models())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(s3.env())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    s3.publish(HOST.as_ref(), &folder, "s3://versions/team/");
     // A host with nothing of its own: guests and models from the release.
     let empty = GuestFolder::new("versions-release-host");
     let emulator = Emulator::start();

@@ -139,23 +139,8 @@ fn the_arm64_host_serves_a_release_precompiled_for_aarch64_under_qemu() {
         .with_guest("classifier", "classifier")
         .with_guest("classifier-py", "classifier-py")
         .with_model("seed_forest", "seed_forest");
-    let publish = Command::new(HOST)
-        .arg("publish")
-        .arg(folder.guests())
-        .arg(LOCATION)
-        .arg("--models")
-        .arg(folder.models())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(s3.env())
-        .output()
-        .unwrap();
-    let published = String::from_utf8_lossy(&publish.stdout).into_owned();
-    assert!(
-        publish.status.success() && published.contains("aarch64"),
-        "{published}{}",
-        String::from_utf8_lossy(&publish.stderr)
-    );
+    let (published, _) = s3.publish(HOST.as_ref(), &folder, LOCATION);
+    assert!(published.contains("aarch64"), "{published}");
 
     // The arm64 bootstrap, run by qemu-aarch64 with Debian's aarch64 glibc.
     let lambda_dir = GuestFolder::new("arm64-host");

@@ -97,6 +97,34 @@ impl S3Server {
         env
     }
 
+    /// Runs `host publish` of `folder`'s guests and models to `location`
+    /// against this server; returns (stdout, stderr), failing the test if
+    /// publishing failed.
+    pub fn publish(
+        &self,
+        host: &std::path::Path,
+        folder: &crate::GuestFolder,
+        location: &str,
+    ) -> (String, String) {
+        let output = std::process::Command::new(host)
+            .arg("publish")
+            .arg(folder.guests())
+            .arg(location)
+            .arg("--models")
+            .arg(folder.models())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.env())
+            .output()
+            .expect("running wasm-lambda-host publish");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+        assert!(output.status.success(), "publish failed:\n{stdout}{stderr}");
+        (stdout, stderr)
+    }
+
     /// Creates a bucket.
     pub fn create_bucket(&self, bucket: &str) {
         let status = self

@@ -37,6 +37,7 @@ pub fn check(
     // lacks the export this host looks for, and the version is the useful
     // answer. The export names it; a guest without it may still say
     // through its imports.
+    let ours = our_imports(&imports);
     let export_prefix = format!("{WIT_PACKAGE}/function@");
     let function_export = exports.iter().find(|e| e.starts_with(&export_prefix));
     let version = match function_export {
@@ -49,8 +50,7 @@ pub fn check(
             })?
         }
         None => {
-            let versions = our_imports(&imports);
-            if let Some((import, _, version)) = versions
+            if let Some((import, _, version)) = ours
                 .iter()
                 .find(|(_, _, v)| ContractVersion::parse(v).is_none())
             {
@@ -66,7 +66,7 @@ pub fn check(
         }
     };
 
-    for (import, interface, imported) in our_imports(&imports) {
+    for &(import, interface, imported) in &ours {
         if imported != version.as_str() {
             bail!(
                 "mixed WIT versions: the guest exports `{WIT_PACKAGE}/function@{}` but imports `{import}`; build it with one wasm-lambda-sdk",
