@@ -4,7 +4,8 @@
 # tests run the host on other x86_64 CPU models) and an aarch64 C cross
 # compiler; a venv with cargo-lambda, hadolint,
 # the model generator's pinned tools and the Python guest SDK (with
-# componentize-py); and the generated models too large to commit.
+# componentize-py); the JS SDK's and JS guests' npm packages; and the
+# generated models too large to commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,18 @@ fi
 # The Python guest SDK, as its users install it; it brings the pinned
 # componentize-py that builds Python guests (scripts/build-python-guests.sh).
 .venv/bin/pip install --quiet --disable-pip-version-check ./guest-sdk/python
+
+# The JavaScript guest SDK's tools (esbuild, componentize-js, TypeScript
+# for its tests) and each JS guest's own packages, as their lock files pin
+# them; skipped where node_modules already matches the lock.
+for folder in guest-sdk/js examples/*/ tests/guests/*/; do
+    folder="${folder%/}"
+    [ -f "$folder/package-lock.json" ] || continue
+    if [ ! -f "$folder/node_modules/.package-lock.json" ] \
+            || [ "$folder/package-lock.json" -nt "$folder/node_modules/.package-lock.json" ]; then
+        (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+done
 
 # The large forest (5.6 MB) is generated, not committed; the generator is
 # seeded and pinned, so every machine gets the same file and reference.

@@ -15,6 +15,10 @@ cargo fmt --all --check
 # The Python guest SDK's own unit tests and doc examples, on plain CPython.
 PYTHONPATH=guest-sdk/python/src PYTHONDONTWRITEBYTECODE=1 \
     .venv/bin/python -m unittest discover -s guest-sdk/python/tests
+# The JavaScript guest SDK's unit tests (on Node, the contract's imports
+# stood in for), its build command's refusals, and its types against the
+# example apps and its doc examples.
+(cd guest-sdk/js && npm test --silent)
 # Release, like the tests and the main job: one profile, one set of features.
 cargo clippy --release --all-targets -p wasm-lambda-host -p wasm-lambda-sdk \
     -p wasm-lambda-tests -p wasm-lambda-bench -- -D warnings

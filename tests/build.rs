@@ -66,6 +66,7 @@ fn main() {
     }
     let wasm_dir = target_dir.join("wasm32-wasip2").join("release");
     build_python_guests(&root, &wasm_dir);
+    build_js_guests(&root, &wasm_dir);
     println!(
         "cargo:rustc-env=WASM_LAMBDA_TEST_WASM_DIR={}",
         wasm_dir.display()
@@ -92,6 +93,29 @@ fn build_python_guests(root: &Path, wasm_dir: &Path) {
     if !output.status.success() {
         panic!(
             "building the Python guests failed (run scripts/setup.sh first):\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// The JavaScript and TypeScript guests (`examples/*/app.ts`,
+/// `tests/guests/*/app.ts`), into the same folder, by
+/// `scripts/build-js-guests.sh` (the JS SDK and the guests' packages that
+/// `scripts/setup.sh` installed).
+fn build_js_guests(root: &Path, wasm_dir: &Path) {
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("scripts").join("build-js-guests.sh").display()
+    );
+    let output = Command::new("bash")
+        .arg(root.join("scripts").join("build-js-guests.sh"))
+        .arg(wasm_dir)
+        .output()
+        .expect("running scripts/build-js-guests.sh");
+    if !output.status.success() {
+        panic!(
+            "building the JavaScript guests failed (run scripts/setup.sh first):\n{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );

@@ -10,6 +10,7 @@ mod check_command;
 mod contract_versions;
 mod end_to_end;
 mod guest_behaviour;
+mod js_guests;
 mod link_order;
 mod ml_operators;
 mod models;

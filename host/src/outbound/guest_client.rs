@@ -230,7 +230,9 @@ impl GuestClient {
             });
         }
         let limit = self.response_limit;
-        Ok(response.map(|body| GuardedBody::new(body, limit, deadline, permit).boxed_unsync()))
+        let caller = (record.guest.clone(), record.request_id.clone());
+        Ok(response
+            .map(|body| GuardedBody::new(body, limit, deadline, permit, caller).boxed_unsync()))
     }
 }
 

@@ -3,6 +3,7 @@
 //! concurrent-request permit until it is finished or dropped.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -22,15 +23,21 @@ pub struct GuardedBody {
     /// Dropped (freeing a request slot) at the end of the body.
     permit: Option<OwnedSemaphorePermit>,
     failed: bool,
+    /// Guest and request id, for the log line when the body is cut: the
+    /// guest's own error may say less (a JS engine's says only "IO error").
+    guest: Arc<str>,
+    request_id: Arc<str>,
 }
 
 impl GuardedBody {
-    /// Wraps `inner`: at most `limit` bytes, until `deadline`.
+    /// Wraps `inner`: at most `limit` bytes, until `deadline`; `guest` and
+    /// `request_id` name the call in the log if it is cut.
     pub fn new(
         inner: Incoming,
         limit: u64,
         deadline: Instant,
         permit: OwnedSemaphorePermit,
+        (guest, request_id): (Arc<str>, Arc<str>),
     ) -> Self {
         Self {
             inner,
@@ -39,6 +46,8 @@ impl GuardedBody {
             deadline: Box::pin(tokio::time::sleep_until(deadline.into())),
             permit: Some(permit),
             failed: false,
+            guest,
+            request_id,
         }
     }
 
@@ -66,6 +75,11 @@ impl Body for GuardedBody {
                     self.received = self.received.saturating_add(data.len() as u64);
                     if self.received > self.limit {
                         let limit = self.limit;
+                        tracing::warn!(
+                            guest = %self.guest,
+                            requestId = %self.request_id,
+                            "outbound response cut at {limit} bytes: over the guest's cap (outbound_response_limit_mb)"
+                        );
                         return self.fail(Error::HttpResponseBodySize(Some(limit)));
                     }
                 }
@@ -78,6 +92,11 @@ impl Body for GuardedBody {
             }
             Poll::Pending => {
                 if self.deadline.as_mut().poll(cx).is_ready() {
+                    tracing::warn!(
+                        guest = %self.guest,
+                        requestId = %self.request_id,
+                        "outbound response ended: its body was still arriving at the guest's deadline"
+                    );
                     return self.fail(Error::ConnectionReadTimeout);
                 }
                 Poll::Pending
