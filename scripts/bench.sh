@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# GNU time: the cold-start benchmarks read each process's peak RSS from it.
+command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 # matplotlib, for the plots (the tests do not need it).
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 scripts/build-guests.sh
@@ -18,6 +20,10 @@ target/release/host-bench guests
 target/release/host-bench releases
 target/release/host-bench serving
 target/release/host-bench python
+# The Node.js anchor's onnxruntime-node (its install script downloads from
+# a host this machine cannot reach; the CPU binaries ship in the package).
+(cd bench/node-anchor && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+target/release/host-bench js
 target/release/host-bench fanout
 target/release/host-bench outbound
 cargo build --release -p wasm-lambda-bench --bin model-bench --bin ort-anchor

@@ -18,7 +18,7 @@ trap 'kill -- -$$ 2>/dev/null || true; rm -rf "$work"' EXIT
 # (their own target dir) build beside the host, whose build ends in a few
 # long crates one after another (tract, then the host) that leave a core
 # free.
-(scripts/build-guests.sh && scripts/build-python-guests.sh) > "$work/guests-build.log" 2>&1 &
+(scripts/build-guests.sh && scripts/build-python-guests.sh && scripts/build-js-guests.sh) > "$work/guests-build.log" 2>&1 &
 guests_build=$!
 cargo build --release --locked -p wasm-lambda-host
 if ! wait "$guests_build"; then
@@ -28,7 +28,7 @@ if ! wait "$guests_build"; then
 fi
 mkdir -p "$work/guests" "$work/cache" "$work/models" "$work/emulator/src"
 cp models/seed_forest.onnx "$work/models/"
-for guest in hello counter http_router classifier classifier_py; do
+for guest in hello counter http_router classifier classifier_py classifier_js; do
     cp "target/guests/wasm32-wasip2/release/$guest.wasm" "$work/guests/${guest//_/-}.wasm"
 done
 target/release/wasm-lambda-host precompile "$work/guests"
@@ -65,6 +65,7 @@ invoke '{"guest": "counter", "event": {}}'
 invoke '{"version": "2.0", "routeKey": "$default", "rawPath": "/http-router/hello", "rawQueryString": "name=Ana", "queryStringParameters": {"name": "Ana"}, "headers": {}, "isBase64Encoded": false, "requestContext": {"http": {"method": "GET", "path": "/http-router/hello"}, "stage": "$default"}}'
 invoke '{"guest": "classifier", "event": {"data": [0, 0, 0, 0]}}'   # seed 004's request, its model served by the host
 invoke '{"guest": "classifier-py", "event": {"data": [0, 0, 0, 0]}}'   # the same, from seed 004's app.py ported to the Python SDK
+invoke '{"guest": "classifier-js", "event": {"data": [0, 0, 0, 0]}}'   # and ported to TypeScript with the JS SDK
 echo "== warmer fan-out: two more environments of the same function poll the emulator =="
 extra_pids=()
 for extra in 1 2; do

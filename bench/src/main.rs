@@ -38,6 +38,7 @@ use crate::summary::{Line, Target};
 
 mod fanout;
 mod guest_count;
+mod js_guests;
 mod link_order;
 mod outbound;
 mod process;
@@ -46,6 +47,7 @@ mod releases;
 mod report;
 mod serving;
 mod summary;
+mod warm_samples;
 
 const RUNS: usize = 15;
 
@@ -53,6 +55,7 @@ fn main() -> Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("memory-bomb") => return memory_bomb_peak(),
         Some("python") => return python_guests::bench(),
+        Some("js") => return js_guests::bench(),
         Some("fanout") => return fanout::bench(),
         Some("guests") => return guest_count::bench(),
         Some("link-order") => return link_order::bench(),

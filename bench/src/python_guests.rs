@@ -15,22 +15,17 @@
 use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, ensure};
 use serde_json::json;
-use wasm_lambda_host::runtime::settings::Settings;
-use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::{GuestFolder, guest_wasm, workspace_root};
 
 use crate::summary::{Line, Target};
-use crate::{
-    beside_this_binary, invocation, median, precompile, print_row, rss_waiting_for_first_event,
-};
+use crate::warm_samples::{WARM_CALLS, warm_samples};
+use crate::{beside_this_binary, median, precompile, print_row, rss_waiting_for_first_event};
 
 const COLD_RUNS: usize = 11;
-const WARM_CALLS: usize = 5_000;
 const SEED_REQUEST: &str = r#"{"data": [0, 0, 0, 0]}"#;
 
 pub fn bench() -> Result<()> {
@@ -64,13 +59,40 @@ pub fn bench() -> Result<()> {
 }
 
 /// One whole process: wall time, peak RSS and what it printed.
-struct Run {
-    ms: f64,
-    peak_rss_mb: f64,
-    stdout: String,
+pub(crate) struct Run {
+    pub(crate) ms: f64,
+    pub(crate) peak_rss_mb: f64,
+    pub(crate) stdout: String,
 }
 
-fn run(command: &mut Command) -> Result<Run> {
+/// A command whose peak RSS `run` can read: `program` started by GNU time
+/// (`/usr/bin/time -f %M -o FILE`). The process's own figure from `wait4`
+/// is not it: at `exec` Linux carries the spawning process's peak RSS into
+/// the child's (its address space is the parent's until then, vfork or
+/// fork), so a child of this benchmark would report the benchmark's peak;
+/// GNU time is a small process, so it adds ~2 MB to none of the rows.
+pub(crate) fn measured(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = std::env::temp_dir().join(format!("host-bench-rss-{}-{n}", std::process::id()));
+    let mut command = Command::new("/usr/bin/time");
+    command.args(["-f", "%M", "-o"]).arg(file).arg(program);
+    command
+}
+
+/// Runs a `measured` command: wall time (spawn to exit), peak RSS and
+/// standard output.
+pub(crate) fn run(command: &mut Command) -> Result<Run> {
+    let rss_file = command
+        .get_args()
+        .skip_while(|a| *a != "-o")
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .context("run() takes a command made by measured()")?;
+    ensure!(
+        Path::new("/usr/bin/time").exists(),
+        "GNU time is missing (apt-get install time; scripts/bench.sh does)"
+    );
     let started = Instant::now();
     let mut child = command
         .stdout(Stdio::piped())
@@ -80,15 +102,17 @@ fn run(command: &mut Command) -> Result<Run> {
     if let Some(mut out) = child.stdout.take() {
         out.read_to_string(&mut stdout)?;
     }
-    let (status, usage) = crate::process::wait_with_usage(&child)?;
+    let status = child.wait()?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    ensure!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "process failed: {stdout}"
-    );
+    ensure!(status.success(), "process failed: {stdout}");
+    let kb: f64 = std::fs::read_to_string(&rss_file)?
+        .trim()
+        .parse()
+        .with_context(|| format!("GNU time's output in {}", rss_file.display()))?;
+    let _ = std::fs::remove_file(&rss_file);
     Ok(Run {
         ms,
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        peak_rss_mb: kb / 1024.0,
         stdout,
     })
 }
@@ -102,7 +126,7 @@ fn cold_starts(
     event: &Path,
 ) -> Result<Vec<Line>> {
     let ours = |guest: &str| {
-        let mut command = Command::new(host);
+        let mut command = measured(host);
         command
             .args(["invoke", guest])
             .arg(event)
@@ -114,7 +138,7 @@ fn cold_starts(
         command
     };
     let theirs = || {
-        let mut command = Command::new(python);
+        let mut command = measured(python);
         command.arg(script).arg(seed).arg(event);
         command
     };
@@ -213,33 +237,11 @@ fn cold_starts(
 }
 
 fn warm_calls(folder: &GuestFolder) -> Result<Line> {
-    let settings = Settings::new(folder.guests(), folder.models(), folder.cache());
-    let (host, _) = WasmHost::init(settings)?;
-    let host = Arc::new(host);
-    let invocation = invocation();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let event = |guest: &str| json!({"guest": guest, "event": {"data": [0, 0, 0, 0]}}).to_string();
-    let (python_event, rust_event) = (event("classifier-py"), event("classifier"));
-    let (mut python, mut rust) = (Vec::new(), Vec::new());
-    runtime.block_on(async {
-        // Alternating blocks of 500, after 500 unrecorded calls each.
-        for block in 0..(WARM_CALLS / 500 + 1) {
-            for (event, samples) in [(&python_event, &mut python), (&rust_event, &mut rust)] {
-                for _ in 0..500 {
-                    let started = Instant::now();
-                    let (answer, _) = host.handle_event(event.as_bytes(), &invocation).await;
-                    let micros = started.elapsed().as_secs_f64() * 1e6;
-                    answer?;
-                    if block > 0 {
-                        samples.push(micros);
-                    }
-                }
-            }
-        }
-        anyhow::Ok(())
-    })?;
+    let mut samples = warm_samples(folder, &["classifier-py", "classifier"])?.into_iter();
+    let (python, rust) = (
+        samples.next().unwrap_or_default(),
+        samples.next().unwrap_or_default(),
+    );
     println!(
         "## warm call in process (the Lambda loop's path), seed 004's request, {WARM_CALLS} calls each\n"
     );

@@ -15,7 +15,7 @@ use wasm_lambda_tests::workspace_root;
 
 /// The parts, in the order the table lists them (and `scripts/bench.sh`
 /// runs them).
-const PARTS: [&str; 9] = [
+const PARTS: [&str; 10] = [
     "host",
     "link-order",
     "memory-bomb",
@@ -23,6 +23,7 @@ const PARTS: [&str; 9] = [
     "releases",
     "serving",
     "python",
+    "js",
     "fanout",
     "outbound",
 ];

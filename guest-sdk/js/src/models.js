@@ -2,6 +2,11 @@
 // `new Model(name).classify(rows)` / `.predict(rows)` for scikit-learn
 // models exported by skl2onnx, and `infer(name, inputs)` for any inputs and
 // every output. Every failure is a ModelError subclass the guest can catch.
+//
+// The per-call paths use indexed loops, not iterators: the engine
+// interprets (no JIT in WebAssembly), and there `Array.from(xs, f)` or
+// `for...of` over four numbers costs ~7 us against ~0.3 us for a loop
+// (BENCHMARKS.md, "JavaScript guests").
 
 import { models as contract } from "./contract.js";
 import { InvalidInput, ModelFailed, modelErrorFrom } from "./errors.js";
@@ -44,34 +49,14 @@ export class Tensor {
    *   int64, uint8, bool, string (from a typed array or the values when left out)
    */
   constructor(values, { shape, type } = {}) {
-    const flattened = ArrayBuffer.isView(values)
-      ? { shape: [values.length], flat: values }
-      : flatten(values);
+    const flattened = ArrayBuffer.isView(values) ? { shape: [values.length], flat: values } : flatten(values);
     const elementType = type ?? typedArrayType(flattened.flat) ?? guessType(flattened.flat);
-    if (!(elementType in TAGS)) {
-      throw new InvalidInput(`unknown element type \`${elementType}\`; one of ${Object.keys(TAGS).join(", ")}`);
-    }
-    const dims = (shape ?? flattened.shape).map(Number);
-    let count = 1;
-    for (const d of dims) {
-      if (!Number.isInteger(d) || d < 0) throw new InvalidInput(`shape [${dims.join(", ")}] has a dimension that is not a size`);
-      count *= d;
-    }
-    if (count !== flattened.flat.length) {
-      throw new InvalidInput(`shape [${dims.join(", ")}] holds ${count} elements, the values are ${flattened.flat.length}`);
-    }
-    /** Row-major values: a typed array for numbers, an array for bool and string. */
-    this.values = coerce(flattened.flat, elementType);
-    /** Dimensions. */
-    this.shape = dims;
-    /** Element type. */
-    this.type = elementType;
+    fill(this, flattened.flat, shape ?? flattened.shape, elementType);
   }
 
   /** The values nested by shape, int64 as numbers (a scalar for shape []). */
   toArray() {
-    const flat = this.type === "int64" ? Array.from(this.values, Number) : Array.from(this.values);
-    return nest(flat, this.shape);
+    return nest(this.values, this.shape);
   }
 
   toJSON() {
@@ -79,72 +64,127 @@ export class Tensor {
   }
 }
 
+/** Checks and sets a tensor's fields (the constructor's work, shared with
+ * the per-call path that has flattened its values already). */
+function fill(tensor, flat, shape, type) {
+  if (!(type in TAGS)) {
+    throw new InvalidInput(`unknown element type \`${type}\`; one of ${Object.keys(TAGS).join(", ")}`);
+  }
+  const dims = new Array(shape.length);
+  let count = 1;
+  for (let i = 0; i < shape.length; i += 1) {
+    const d = Number(shape[i]);
+    if (!Number.isInteger(d) || d < 0) throw new InvalidInput(`shape [${shape.join(", ")}] has a dimension that is not a size`);
+    dims[i] = d;
+    count *= d;
+  }
+  if (count !== flat.length) {
+    throw new InvalidInput(`shape [${dims.join(", ")}] holds ${count} elements, the values are ${flat.length}`);
+  }
+  /** Row-major values: a typed array for numbers, an array for bool and string. */
+  tensor.values = coerce(flat, type);
+  /** Dimensions. */
+  tensor.shape = dims;
+  /** Element type. */
+  tensor.type = type;
+  return tensor;
+}
+
+const isList = (value) => Array.isArray(value) || ArrayBuffer.isView(value);
+
 /** Shape and row-major elements of nested arrays (typed arrays allowed as
  * the innermost level), or of a scalar. */
 function flatten(value) {
   const shape = [];
   let level = [value];
-  while (level.length > 0 && (Array.isArray(level[0]) || ArrayBuffer.isView(level[0]))) {
+  while (level.length > 0 && isList(level[0])) {
     const width = level[0].length;
-    for (const item of level) {
-      if (!(Array.isArray(item) || ArrayBuffer.isView(item)) || item.length !== width) {
+    const next = [];
+    for (let i = 0; i < level.length; i += 1) {
+      const item = level[i];
+      if (!isList(item) || item.length !== width) {
         throw new InvalidInput(`ragged input: rows of different lengths at depth ${shape.length}`);
       }
+      for (let j = 0; j < width; j += 1) next.push(item[j]);
     }
     shape.push(width);
-    const next = [];
-    for (const item of level) for (const x of item) next.push(x);
     level = next;
   }
   if (shape.length === 0 && Array.isArray(value)) shape.push(0);
   return { shape, flat: level };
 }
 
+function allOf(flat, type) {
+  for (let i = 0; i < flat.length; i += 1) if (typeof flat[i] !== type) return false;
+  return flat.length > 0;
+}
+
 function guessType(flat) {
-  if (flat.length > 0 && flat.every((x) => typeof x === "string")) return "string";
-  if (flat.length > 0 && flat.every((x) => typeof x === "boolean")) return "bool";
-  if (flat.length > 0 && flat.every((x) => typeof x === "bigint")) return "int64";
+  if (allOf(flat, "string")) return "string";
+  if (allOf(flat, "boolean")) return "bool";
+  if (allOf(flat, "bigint")) return "int64";
   return "float32";
 }
 
+const TYPED = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+};
+
 function coerce(flat, type) {
   if (typedArrayType(flat) === type) return flat;
+  const n = flat.length;
   if (type === "string") {
-    for (const x of flat) {
-      if (typeof x !== "string") throw new InvalidInput(`an element is not a string: ${String(x)}`);
+    const out = new Array(n);
+    for (let i = 0; i < n; i += 1) {
+      if (typeof flat[i] !== "string") throw new InvalidInput(`an element is not a string: ${String(flat[i])}`);
+      out[i] = flat[i];
     }
-    return Array.from(flat);
+    return out;
   }
-  if (type === "bool") return Array.from(flat, Boolean);
-  const numbers = Array.from(flat, (x) => {
-    if (typeof x === "bigint") return type === "int64" ? x : Number(x);
-    if (typeof x === "boolean") return Number(x);
+  if (type === "bool") {
+    const out = new Array(n);
+    for (let i = 0; i < n; i += 1) out[i] = Boolean(flat[i]);
+    return out;
+  }
+  const out = new TYPED[type](n);
+  const range = INT_RANGES[type];
+  for (let i = 0; i < n; i += 1) {
+    let x = flat[i];
+    if (typeof x === "boolean") x = Number(x);
+    if (typeof x === "bigint") {
+      out[i] = type === "int64" ? x : Number(x);
+      continue;
+    }
     if (typeof x !== "number") {
       throw new InvalidInput(`an element is not a ${type}: ${typeof x === "string" ? JSON.stringify(x) : String(x)} (strings go only where the model takes strings)`);
     }
-    return x;
-  });
-  if (type === "float32") return Float32Array.from(numbers);
-  if (type === "float64") return Float64Array.from(numbers);
-  const [low, high] = INT_RANGES[type];
-  for (const x of numbers) {
-    if (typeof x === "bigint") continue;
-    if (!Number.isInteger(x)) throw new InvalidInput(`${x} is not a whole number, as ${type} needs`);
-    if (x < low || x > high) throw new InvalidInput(`${x} is out of range for ${type}`);
+    if (range) {
+      if (!Number.isInteger(x)) throw new InvalidInput(`${x} is not a whole number, as ${type} needs`);
+      if (x < range[0] || x > range[1]) throw new InvalidInput(`${x} is out of range for ${type}`);
+    }
+    out[i] = type === "int64" ? BigInt(x) : x;
   }
-  if (type === "int32") return Int32Array.from(numbers);
-  if (type === "uint8") return Uint8Array.from(numbers);
-  return BigInt64Array.from(numbers, (x) => BigInt(x));
+  return out;
 }
 
-function nest(flat, shape) {
-  if (shape.length === 0) return flat.length > 0 ? flat[0] : null;
-  if (shape.length === 1) return flat;
-  const inner = shape.slice(1).reduce((a, b) => a * b, 1);
-  const rows = [];
-  for (let i = 0; i < shape[0]; i += 1) rows.push(nest(flat.slice(i * inner, (i + 1) * inner), shape.slice(1)));
-  return rows;
+/** Row-major `flat` (from `start`) as nested arrays of `shape` (from
+ * dimension `dim`), int64 as numbers. */
+function nest(flat, shape, dim = 0, start = 0) {
+  if (shape.length === 0) return flat.length > 0 ? plain(flat[0]) : null;
+  let inner = 1;
+  for (let d = dim + 1; d < shape.length; d += 1) inner *= shape[d];
+  const out = new Array(shape[dim]);
+  for (let i = 0; i < shape[dim]; i += 1) {
+    out[i] = dim === shape.length - 1 ? plain(flat[start + i]) : nest(flat, shape, dim + 1, start + i * inner);
+  }
+  return out;
 }
+
+const plain = (x) => (typeof x === "bigint" ? Number(x) : x);
 
 // ------------------------------------------------------------- host calls
 
@@ -166,28 +206,36 @@ function declaredType(model, input) {
 function toTensor(model, name, value) {
   if (value instanceof Tensor) return value;
   if (ArrayBuffer.isView(value)) return new Tensor(value);
-  const { flat } = flatten(value);
-  const innerTyped = typedArrayType(flat);
-  if (innerTyped) return new Tensor(value, { type: innerTyped });
-  const allNumbers = flat.length > 0 && flat.every((x) => typeof x === "number" || typeof x === "bigint");
-  if (allNumbers) {
-    const declared = declaredType(model, name);
-    return new Tensor(value, { type: NUMERIC.has(declared) ? declared : "float32" });
+  const { shape, flat } = flatten(value);
+  // Rows of typed arrays keep their element type.
+  let innermost = value;
+  while (Array.isArray(innermost) && innermost.length > 0) innermost = innermost[0];
+  let type = ArrayBuffer.isView(innermost) ? typedArrayType(innermost) : undefined;
+  if (!type) {
+    let numbers = flat.length > 0;
+    for (let i = 0; numbers && i < flat.length; i += 1) numbers = typeof flat[i] === "number" || typeof flat[i] === "bigint";
+    if (numbers) {
+      const declared = declaredType(model, name);
+      type = NUMERIC.has(declared) ? declared : "float32";
+    } else {
+      type = guessType(flat);
+    }
   }
-  return new Tensor(value);
+  return fill(Object.create(Tensor.prototype), flat, shape, type);
 }
 
 function toWit(name, tensor) {
-  return {
-    name,
-    shape: BigUint64Array.from(tensor.shape, (d) => BigInt(d)),
-    data: { tag: TAGS[tensor.type], val: tensor.values },
-  };
+  // Typed arrays: componentize-js copies them as they are (it refuses an
+  // array of BigInts for list<u64>).
+  const shape = new BigUint64Array(tensor.shape.length);
+  for (let i = 0; i < shape.length; i += 1) shape[i] = BigInt(tensor.shape[i]);
+  return { name, shape, data: { tag: TAGS[tensor.type], val: tensor.values } };
 }
 
 function fromWit(output) {
   const type = TYPES[output.data.tag];
-  const shape = Array.from(output.shape, Number);
+  const shape = new Array(output.shape.length);
+  for (let i = 0; i < shape.length; i += 1) shape[i] = Number(output.shape[i]);
   const tensor = Object.create(Tensor.prototype);
   tensor.values = output.data.val;
   tensor.shape = shape;
@@ -202,7 +250,9 @@ function run(model, witInputs) {
   } catch (thrown) {
     throw modelErrorFrom(thrown);
   }
-  return outputs.map(fromWit);
+  const answer = new Array(outputs.length);
+  for (let i = 0; i < outputs.length; i += 1) answer[i] = fromWit(outputs[i]);
+  return answer;
 }
 
 function witInputs(model, inputs, convert) {
@@ -269,16 +319,22 @@ function rowsTensor(model, name, rows) {
   if (!Array.isArray(rows)) throw new InvalidInput("rows must be an array of rows (arrays of numbers, or of strings)");
   if (rows.length === 0) throw new InvalidInput("no rows: classify and predict take at least one");
   const width = rows[0].length;
-  rows.forEach((row, i) => {
-    if (!(Array.isArray(row) || ArrayBuffer.isView(row))) throw new InvalidInput(`row ${i} is not an array`);
-    if (row.length !== width) throw new InvalidInput(`row ${i} has ${row.length} features, row 0 has ${width}`);
-  });
+  for (let i = 0; i < rows.length; i += 1) {
+    if (!isList(rows[i])) throw new InvalidInput(`row ${i} is not an array`);
+    if (rows[i].length !== width) throw new InvalidInput(`row ${i} has ${rows[i].length} features, row 0 has ${width}`);
+  }
   return toTensor(model, name, rows);
 }
 
 function pick(outputs, name, types, rank) {
-  const fits = outputs.filter(([, t]) => types.includes(t.type) && t.shape.length === rank);
-  return (fits.find(([n]) => n === name) ?? fits[0])?.[1];
+  let first;
+  for (let i = 0; i < outputs.length; i += 1) {
+    const [outputName, tensor] = outputs[i];
+    if (!types.includes(tensor.type) || tensor.shape.length !== rank) continue;
+    if (outputName === name) return tensor;
+    first ??= tensor;
+  }
+  return first;
 }
 
 /** A model the host loaded, called by name. Creating one does not call the
