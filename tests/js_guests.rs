@@ -671,3 +671,31 @@ fn a_published_js_guest_serves_from_s3() {
         .answer();
     assert_eq!(answer, json!({"statusCode": 200, "body": 1}));
 }
+
+#[test]
+fn a_plain_javascript_app_builds_and_answers() {
+    let folder = GuestFolder::new("js-plain")
+        .with_precompiled_guest("js-plain", "js-plain", Path::new(HOST))
+        .with_file(
+            "guests.toml",
+            "[guests.js-plain.config]\ngreeting = \"Hola\"\n",
+        );
+    let lambda = Lambda::start(Path::new(HOST), &folder, &[]);
+    for greeted in 1..=2 {
+        let answer = lambda
+            .emulator
+            .invoke(&envelope("js-plain", json!({"name": "Ana"})))
+            .answer();
+        assert_eq!(
+            answer,
+            json!({"message": "Hola, Ana!", "greeted": greeted, "guest": "js-plain"})
+        );
+    }
+    let log = lambda.host.wait_for_log("greeting Ana");
+    assert!(
+        log.lines().any(|l| l.contains("INFO")
+            && l.contains("greeting Ana")
+            && l.contains(r#"guest="js-plain""#)),
+        "{log}"
+    );
+}
