@@ -14,6 +14,13 @@ if [ ! -d "$root/guest-sdk/js/node_modules/@bytecodealliance/componentize-js" ];
     exit 1
 fi
 mkdir -p "$out"
+# The build must work offline once `npm install` ran (nothing fetched at
+# build time): where this machine allows a network namespace, each build
+# runs in one without a network, so a build that needs one fails here.
+offline=()
+if unshare -rn true 2>/dev/null; then
+    offline=(unshare -rn)
+fi
 for app in "$root"/examples/*/app.{ts,js} "$root"/tests/guests/*/app.{ts,js}; do
     [ -e "$app" ] || continue
     folder="$(dirname "$app")"
@@ -28,6 +35,6 @@ for app in "$root"/examples/*/app.{ts,js} "$root"/tests/guests/*/app.{ts,js}; do
         echo "$folder has no node_modules: run scripts/setup.sh" >&2
         exit 1
     fi
-    (cd "$folder" && node "$cli" build "$(basename "$app")" -o "$wasm" --quiet)
+    (cd "$folder" && "${offline[@]}" node "$cli" build "$(basename "$app")" -o "$wasm" --quiet)
     echo "built $wasm"
 done
