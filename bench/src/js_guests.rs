@@ -24,7 +24,7 @@ use anyhow::{Context as _, Result, ensure};
 use serde_json::json;
 use wasm_lambda_tests::{GuestFolder, model_file, workspace_root};
 
-use crate::python_guests::{Run, measured, run};
+use crate::python_guests::{Run, run};
 use crate::summary::{Line, Target};
 use crate::warm_samples::{WARM_CALLS, warm_samples};
 use crate::{beside_this_binary, median, precompile, print_row};
@@ -86,7 +86,7 @@ pub fn bench() -> Result<()> {
 }
 
 fn invoke_command(host: &Path, folder: &GuestFolder, guest: &str, event: &Path) -> Command {
-    let mut command = measured(host);
+    let mut command = Command::new(host);
     command
         .args(["invoke", guest])
         .arg(event)
@@ -136,7 +136,7 @@ fn cold_starts(
     event: &Path,
 ) -> Result<Vec<Line>> {
     let node = || {
-        let mut command = measured("node");
+        let mut command = Command::new("node");
         command
             .arg(anchor.join("seed004.mjs"))
             .arg(model_file("seed_forest"))
@@ -317,17 +317,29 @@ fn engines(host: &Path, root: &Path, event: &Path) -> Result<()> {
         build_s.push(started.elapsed().as_secs_f64());
     }
     precompile(host, &folder)?;
+    // Cold starts with each deployed alone; warm calls side by side.
+    let (sm_alone, qjs_alone) = (
+        alone(host, &folder, "starlingmonkey")?,
+        alone(host, &folder, "quickjs")?,
+    );
     let (mut sm, mut qjs) = (Vec::new(), Vec::new());
-    run(&mut invoke_command(host, &folder, "starlingmonkey", event))?;
-    run(&mut invoke_command(host, &folder, "quickjs", event))?;
+    run(&mut invoke_command(
+        host,
+        &sm_alone,
+        "starlingmonkey",
+        event,
+    ))?;
+    run(&mut invoke_command(host, &qjs_alone, "quickjs", event))?;
     for _ in 0..COLD_RUNS {
         sm.push(run(&mut invoke_command(
             host,
-            &folder,
+            &sm_alone,
             "starlingmonkey",
             event,
         ))?);
-        qjs.push(run(&mut invoke_command(host, &folder, "quickjs", event))?);
+        qjs.push(run(&mut invoke_command(
+            host, &qjs_alone, "quickjs", event,
+        ))?);
     }
     let cold = [summarise(&sm)?, summarise(&qjs)?];
     let warm = warm_samples(&folder, &["starlingmonkey", "quickjs"])?;

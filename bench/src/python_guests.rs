@@ -65,34 +65,13 @@ pub(crate) struct Run {
     pub(crate) stdout: String,
 }
 
-/// A command whose peak RSS `run` can read: `program` started by GNU time
-/// (`/usr/bin/time -f %M -o FILE`). The process's own figure from `wait4`
-/// is not it: at `exec` Linux carries the spawning process's peak RSS into
-/// the child's (its address space is the parent's until then, vfork or
-/// fork), so a child of this benchmark would report the benchmark's peak;
-/// GNU time is a small process, so it adds ~2 MB to none of the rows.
-pub(crate) fn measured(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let file = std::env::temp_dir().join(format!("host-bench-rss-{}-{n}", std::process::id()));
-    let mut command = Command::new("/usr/bin/time");
-    command.args(["-f", "%M", "-o"]).arg(file).arg(program);
-    command
-}
-
-/// Runs a `measured` command: wall time (spawn to exit), peak RSS and
-/// standard output.
+/// Runs `command` twice: once as it is, for the wall time (spawn to exit)
+/// and what it printed, and once under GNU time (`/usr/bin/time -f %M`) for
+/// its peak RSS. The process's own figure from `wait4` is not it: at
+/// `exec` Linux carries the spawning process's peak RSS into the child's,
+/// so a child of this benchmark would report the benchmark's peak. Nor is
+/// the wrapped run's wall time: GNU time adds ~1.3 ms of its own.
 pub(crate) fn run(command: &mut Command) -> Result<Run> {
-    let rss_file = command
-        .get_args()
-        .skip_while(|a| *a != "-o")
-        .nth(1)
-        .map(std::path::PathBuf::from)
-        .context("run() takes a command made by measured()")?;
-    ensure!(
-        Path::new("/usr/bin/time").exists(),
-        "GNU time is missing (apt-get install time; scripts/bench.sh does)"
-    );
     let started = Instant::now();
     let mut child = command
         .stdout(Stdio::piped())
@@ -105,16 +84,45 @@ pub(crate) fn run(command: &mut Command) -> Result<Run> {
     let status = child.wait()?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     ensure!(status.success(), "process failed: {stdout}");
-    let kb: f64 = std::fs::read_to_string(&rss_file)?
-        .trim()
-        .parse()
-        .with_context(|| format!("GNU time's output in {}", rss_file.display()))?;
-    let _ = std::fs::remove_file(&rss_file);
     Ok(Run {
         ms,
-        peak_rss_mb: kb / 1024.0,
+        peak_rss_mb: peak_rss_kb(command)? / 1024.0,
         stdout,
     })
+}
+
+/// Peak RSS (kB) of `command` run under GNU time, with the environment
+/// variables it sets (the commands here clear the rest or need none).
+fn peak_rss_kb(command: &Command) -> Result<f64> {
+    ensure!(
+        Path::new("/usr/bin/time").exists(),
+        "GNU time is missing (apt-get install time; scripts/bench.sh does)"
+    );
+    let file = std::env::temp_dir().join(format!("host-bench-rss-{}", std::process::id()));
+    let mut wrapped = Command::new("/usr/bin/time");
+    wrapped
+        .args(["-f", "%M", "-o"])
+        .arg(&file)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    ensure!(
+        wrapped.status()?.success(),
+        "the process failed under GNU time"
+    );
+    let kb = std::fs::read_to_string(&file)?
+        .trim()
+        .parse()
+        .with_context(|| format!("GNU time's output in {}", file.display()))?;
+    let _ = std::fs::remove_file(&file);
+    Ok(kb)
 }
 
 fn cold_starts(
@@ -126,7 +134,7 @@ fn cold_starts(
     event: &Path,
 ) -> Result<Vec<Line>> {
     let ours = |guest: &str| {
-        let mut command = measured(host);
+        let mut command = Command::new(host);
         command
             .args(["invoke", guest])
             .arg(event)
@@ -138,7 +146,7 @@ fn cold_starts(
         command
     };
     let theirs = || {
-        let mut command = measured(python);
+        let mut command = Command::new(python);
         command.arg(script).arg(seed).arg(event);
         command
     };
