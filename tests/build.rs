@@ -65,8 +65,8 @@ fn main() {
         );
     }
     let wasm_dir = target_dir.join("wasm32-wasip2").join("release");
-    build_python_guests(&root, &wasm_dir);
-    build_js_guests(&root, &wasm_dir);
+    build_guests_with(&root, &wasm_dir, "build-python-guests.sh", "Python");
+    build_guests_with(&root, &wasm_dir, "build-js-guests.sh", "JavaScript");
     println!(
         "cargo:rustc-env=WASM_LAMBDA_TEST_WASM_DIR={}",
         wasm_dir.display()
@@ -74,48 +74,24 @@ fn main() {
     println!("cargo:rustc-env=WASM_LAMBDA_WORKSPACE={}", root.display());
 }
 
-/// The Python guests (`examples/*/app.py`, `tests/guests/*/app.py`), into
-/// the same folder as the Rust ones, by `scripts/build-python-guests.sh`
-/// (the Python SDK and the componentize-py that `scripts/setup.sh` put in
-/// `.venv`).
-fn build_python_guests(root: &Path, wasm_dir: &Path) {
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("scripts")
-            .join("build-python-guests.sh")
-            .display()
-    );
+/// The guests in other languages, into the same folder as the Rust ones,
+/// by their build scripts: the Python ones (`examples/*/app.py`,
+/// `tests/guests/*/app.py`) by `scripts/build-python-guests.sh` (the
+/// Python SDK and componentize-py in `.venv`), the JavaScript and
+/// TypeScript ones (`app.ts`, `app.js`) by `scripts/build-js-guests.sh`
+/// (the JS SDK's and the guests' npm packages); `scripts/setup.sh`
+/// installs both.
+fn build_guests_with(root: &Path, wasm_dir: &Path, script: &str, language: &str) {
+    let script = root.join("scripts").join(script);
+    println!("cargo:rerun-if-changed={}", script.display());
     let output = Command::new("bash")
-        .arg(root.join("scripts").join("build-python-guests.sh"))
+        .arg(&script)
         .arg(wasm_dir)
         .output()
-        .expect("running scripts/build-python-guests.sh");
+        .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
     if !output.status.success() {
         panic!(
-            "building the Python guests failed (run scripts/setup.sh first):\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-}
-
-/// The JavaScript and TypeScript guests (`examples/*/app.ts`,
-/// `tests/guests/*/app.ts`), into the same folder, by
-/// `scripts/build-js-guests.sh` (the JS SDK and the guests' packages that
-/// `scripts/setup.sh` installed).
-fn build_js_guests(root: &Path, wasm_dir: &Path) {
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("scripts").join("build-js-guests.sh").display()
-    );
-    let output = Command::new("bash")
-        .arg(root.join("scripts").join("build-js-guests.sh"))
-        .arg(wasm_dir)
-        .output()
-        .expect("running scripts/build-js-guests.sh");
-    if !output.status.success() {
-        panic!(
-            "building the JavaScript guests failed (run scripts/setup.sh first):\n{}{}",
+            "building the {language} guests failed (run scripts/setup.sh first):\n{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );

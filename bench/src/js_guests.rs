@@ -24,7 +24,7 @@ use anyhow::{Context as _, Result, ensure};
 use serde_json::json;
 use wasm_lambda_tests::{GuestFolder, model_file, workspace_root};
 
-use crate::python_guests::{Run, run};
+use crate::python_guests::{Run, invoke_command, run};
 use crate::summary::{Line, Target};
 use crate::warm_samples::{WARM_CALLS, warm_samples};
 use crate::{beside_this_binary, median, precompile, print_row};
@@ -83,19 +83,6 @@ pub fn bench() -> Result<()> {
     lines.push(warm_calls(&folder)?);
     engines(&host, &root, &event)?;
     crate::summary::record("js", &lines)
-}
-
-fn invoke_command(host: &Path, folder: &GuestFolder, guest: &str, event: &Path) -> Command {
-    let mut command = Command::new(host);
-    command
-        .args(["invoke", guest])
-        .arg(event)
-        .env_clear()
-        .env("WASM_LAMBDA_GUESTS", folder.guests())
-        .env("WASM_LAMBDA_MODELS", folder.models())
-        .env("WASM_LAMBDA_CACHE", folder.cache())
-        .env("RUST_LOG", "warn");
-    command
 }
 
 /// Median wall time and peak RSS of `runs`, checked to answer class 1.

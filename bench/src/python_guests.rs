@@ -65,6 +65,26 @@ pub(crate) struct Run {
     pub(crate) stdout: String,
 }
 
+/// `wasm-lambda-host invoke GUEST EVENT` on `folder`'s deployment, with
+/// nothing from this process's environment: a whole cold start.
+pub(crate) fn invoke_command(
+    host: &Path,
+    folder: &GuestFolder,
+    guest: &str,
+    event: &Path,
+) -> Command {
+    let mut command = Command::new(host);
+    command
+        .args(["invoke", guest])
+        .arg(event)
+        .env_clear()
+        .env("WASM_LAMBDA_GUESTS", folder.guests())
+        .env("WASM_LAMBDA_MODELS", folder.models())
+        .env("WASM_LAMBDA_CACHE", folder.cache())
+        .env("RUST_LOG", "warn");
+    command
+}
+
 /// Runs `command` twice: once as it is, for the wall time (spawn to exit)
 /// and what it printed, and once under GNU time (`/usr/bin/time -f %M`) for
 /// its peak RSS. The process's own figure from `wait4` is not it: at
@@ -133,18 +153,7 @@ fn cold_starts(
     seed: &Path,
     event: &Path,
 ) -> Result<Vec<Line>> {
-    let ours = |guest: &str| {
-        let mut command = Command::new(host);
-        command
-            .args(["invoke", guest])
-            .arg(event)
-            .env_clear()
-            .env("WASM_LAMBDA_GUESTS", folder.guests())
-            .env("WASM_LAMBDA_MODELS", folder.models())
-            .env("WASM_LAMBDA_CACHE", folder.cache())
-            .env("RUST_LOG", "warn");
-        command
-    };
+    let ours = |guest: &str| invoke_command(host, folder, guest, event);
     let theirs = || {
         let mut command = Command::new(python);
         command.arg(script).arg(seed).arg(event);
