@@ -20,4 +20,5 @@ mod properties;
 mod python_guests;
 mod releases;
 mod serving;
+mod signed_pointers;
 mod warmer_fanout;

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess, S3Server, ThrottlingS3, TlsServer};
 
-const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
-const BUCKET: &str = "guests";
-const LOCATION: &str = "s3://guests/team/";
+pub(crate) const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
+pub(crate) const BUCKET: &str = "guests";
+pub(crate) const LOCATION: &str = "s3://guests/team/";
 
 /// moto with the bucket made.
-fn s3() -> S3Server {
+pub(crate) fn s3() -> S3Server {
     let s3 = S3Server::start();
     s3.create_bucket(BUCKET);
     s3
@@ -22,7 +22,7 @@ fn s3() -> S3Server {
 
 /// Runs a host command (`publish`, `rollback`, ...) with `s3`'s variables;
 /// returns (succeeded, stdout + stderr).
-fn host_command(s3: &S3Server, args: &[&str]) -> (bool, String) {
+pub(crate) fn host_command(s3: &S3Server, args: &[&str]) -> (bool, String) {
     let output = Command::new(HOST)
         .args(args)
         .env_clear()
@@ -39,7 +39,7 @@ fn host_command(s3: &S3Server, args: &[&str]) -> (bool, String) {
 }
 
 /// Publishes `folder`'s guests (and models); returns the new release id.
-fn publish(s3: &S3Server, folder: &GuestFolder, extra: &[&str]) -> String {
+pub(crate) fn publish(s3: &S3Server, folder: &GuestFolder, extra: &[&str]) -> String {
     let guests = folder.guests();
     let models = folder.models();
     let mut args = vec![
@@ -92,12 +92,12 @@ fn object_of(s3: &S3Server, guest: &str, arch: Option<&str>) -> String {
 
 /// A host reading releases from `s3`, under its own emulator. `cache` is
 /// a deployment whose cache folder is its `/tmp`.
-struct Lambda {
-    emulator: Emulator,
-    host: HostProcess,
+pub(crate) struct Lambda {
+    pub(crate) emulator: Emulator,
+    pub(crate) host: HostProcess,
 }
 
-fn host_env(s3: &S3Server, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn host_env(s3: &S3Server, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = s3.release_env(LOCATION);
     env.extend(
         extra
@@ -108,7 +108,7 @@ fn host_env(s3: &S3Server, extra: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 impl Lambda {
-    fn start(s3: &S3Server, cache: &GuestFolder, extra: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(s3: &S3Server, cache: &GuestFolder, extra: &[(&str, &str)]) -> Self {
         let emulator = Emulator::start();
         let env = host_env(s3, extra);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -117,7 +117,7 @@ impl Lambda {
         Self { emulator, host }
     }
 
-    fn guest(&self, guest: &str, event: Value) -> Value {
+    pub(crate) fn guest(&self, guest: &str, event: Value) -> Value {
         self.emulator
             .invoke(&json!({"guest": guest, "event": event}))
             .answer()
@@ -140,13 +140,13 @@ impl Lambda {
         );
     }
 
-    fn ping(&self) -> Value {
+    pub(crate) fn ping(&self) -> Value {
         self.emulator.invoke(&json!({"warmer": true})).answer()
     }
 }
 
 /// Starts a host that must fail init; returns its log.
-fn failed_init(s3_env: Vec<(String, String)>, cache: &GuestFolder) -> String {
+pub(crate) fn failed_init(s3_env: Vec<(String, String)>, cache: &GuestFolder) -> String {
     let emulator = Emulator::start();
     let env: Vec<(&str, &str)> = s3_env
         .iter()
@@ -162,7 +162,7 @@ fn failed_init(s3_env: Vec<(String, String)>, cache: &GuestFolder) -> String {
     host.log()
 }
 
-fn two_guests(label: &str) -> GuestFolder {
+pub(crate) fn two_guests(label: &str) -> GuestFolder {
     GuestFolder::new(label)
         .with_guest("counter", "counter")
         .with_guest("hello", "hello")

@@ -1,6 +1,6 @@
 //! The command-line tools beside the runtime loop: [`cli`] parses the
 //! arguments; [`precompile`], [`invoke`], [`check`], [`models`] (`models`,
-//! `infer`), [`publish`], [`releases`] (`releases`, `rollback`) and
+//! `infer`), [`publish`], [`releases`] (`releases`, `rollback`, `refresh`) and
 //! [`keygen`] and [`warm`] do the work.
 
 pub mod check;
@@ -8,6 +8,7 @@ pub mod cli;
 pub mod invoke;
 pub mod keygen;
 pub mod models;
+pub(crate) mod pointer_writer;
 pub mod precompile;
 pub(crate) mod progress;
 pub mod publish;

@@ -40,8 +40,13 @@ fn main() -> ExitCode {
             sign: sign.as_deref(),
         }),
         Some(Command::Releases { location }) => releases::list(&location).map(|()| true),
-        Some(Command::Rollback { location, release }) => {
-            releases::rollback(&location, &release).map(|()| true)
+        Some(Command::Rollback {
+            sign,
+            location,
+            release,
+        }) => releases::rollback(&location, &release, sign.as_deref()).map(|()| true),
+        Some(Command::Refresh { sign, location }) => {
+            releases::refresh(&location, &sign).map(|()| true)
         }
         Some(Command::Keygen { name }) => keygen::keygen(&name).map(|()| true),
         Some(Command::Warm {

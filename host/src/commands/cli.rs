@@ -17,7 +17,10 @@ Environment:
   WASM_LAMBDA_DEFAULT_GUEST  guest for events no rule routes
   WASM_LAMBDA_STRICT         1: any guest or model that fails to load fails init
   WASM_LAMBDA_TRUSTED_KEYS   Ed25519 public keys (comma-separated, or a file): only
-                             releases signed by one of them run
+                             releases signed by one of them, with pointers signed by one
+                             of them, run; a warm environment never goes to a lower sequence
+  WASM_LAMBDA_RELEASE_MAX_AGE  with trusted keys: refuse a pointer signed longer ago
+                             (90s, 12h, 7d; unset: no limit); keep it fresh with `refresh`
   WASM_LAMBDA_REFRESH_S      seconds between release checks in a warm environment (default 60; 0: pings only)
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,
   AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL   S3 access, as Lambda sets it
@@ -83,10 +86,25 @@ pub enum Command {
     /// Make an earlier release current again.
     #[command(after_help = ENVIRONMENT)]
     Rollback {
+        /// Sign the new pointer with this secret key (from `keygen`): hosts
+        /// with WASM_LAMBDA_TRUSTED_KEYS follow only a signed rollback.
+        #[arg(long, value_name = "KEY")]
+        sign: Option<PathBuf>,
         /// s3://BUCKET/PREFIX/
         location: String,
         /// Release id (from `releases`).
         release: String,
+    },
+    /// Sign the current pointer again (same release, the time now, the
+    /// next sequence), so hosts with WASM_LAMBDA_RELEASE_MAX_AGE keep
+    /// taking it; run on a schedule shorter than that limit.
+    #[command(after_help = ENVIRONMENT)]
+    Refresh {
+        /// The secret key to sign with (from `keygen`).
+        #[arg(long, value_name = "KEY")]
+        sign: PathBuf,
+        /// s3://BUCKET/PREFIX/
+        location: String,
     },
     /// Send the warmer ping to FUNCTION through Lambda's Invoke API and print
     /// what it warmed (AWS_REGION / AWS_ENDPOINT_URL_LAMBDA and the usual

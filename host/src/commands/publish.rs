@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use rayon::prelude::*;
 
+use super::pointer_writer::{self, PointerTarget, write_pointer};
 use super::progress::Progress;
 use super::releases::{command_runtime, read_pointer};
 use crate::guests::artifact;
@@ -27,7 +28,7 @@ use crate::models::store::{self, ModelStore};
 use crate::releases::client::S3;
 use crate::releases::location::S3Location;
 use crate::releases::manifest::{
-    ObjectRef, Pointer, ReleaseContents, ReleaseGuest, ReleaseManifest, ReleaseModel, changes,
+    ObjectRef, ReleaseContents, ReleaseGuest, ReleaseManifest, ReleaseModel, changes,
 };
 use crate::releases::reuse::{self, Code, ReusePlan};
 use crate::releases::signing;
@@ -255,7 +256,7 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
     let (uploaded, uploaded_bytes, present) =
         runtime.block_on(upload_missing(&s3, blobs, &progress))?;
     let manifest_bytes = release.to_bytes();
-    runtime.block_on(async {
+    let written = runtime.block_on(async {
         s3.put(&location.release_key(&release.id), manifest_bytes.clone())
             .await?;
         let signature = signing_key
@@ -268,9 +269,12 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
             )
             .await?;
         }
-        let pointer = Pointer::to(&release.id, &manifest_bytes, signature);
-        s3.put(&location.pointer_key(), pointer.to_bytes()).await?;
-        anyhow::Ok(())
+        let target = PointerTarget {
+            release: &release.id,
+            manifest: &manifest_bytes,
+            signature,
+        };
+        write_pointer(&s3, target, signing_key.as_ref(), pointer.as_ref()).await
     })?;
     progress.finish();
     println!("release {} is current at {location}", release.id);
@@ -280,12 +284,13 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
     ));
     print_lines(&code_lines);
     println!(
-        "uploaded {uploaded} objects ({uploaded_bytes} bytes), {present} already there; {}; {:.1} s",
+        "uploaded {uploaded} objects ({uploaded_bytes} bytes), {present} already there; {}, {}; {:.1} s",
         if signing_key.is_some() {
             "signed"
         } else {
             "not signed"
         },
+        pointer_writer::describe(&written),
         started.elapsed().as_secs_f64()
     );
     Ok(true)

@@ -1,11 +1,17 @@
 //! `releases s3://…` lists the releases at a location; `rollback s3://…
-//! RELEASE` makes an earlier one current again.
+//! RELEASE` makes an earlier one current again; `refresh --sign KEY s3://…`
+//! signs the current pointer anew (see `releases/pointer_signature.rs`).
+
+use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
+
+use super::pointer_writer::{self, PointerTarget, Predecessors, write_pointer};
 
 use crate::releases::client::{S3, S3ErrorKind};
 use crate::releases::location::S3Location;
 use crate::releases::manifest::{Pointer, ReleaseManifest, is_release_id};
+use crate::releases::signing::{self, SignatureFile};
 
 /// A runtime for a command's S3 calls.
 pub(crate) fn command_runtime() -> Result<tokio::runtime::Runtime> {
@@ -23,6 +29,29 @@ pub(crate) fn command_runtime() -> Result<tokio::runtime::Runtime> {
 pub(crate) async fn read_pointer(s3: &S3) -> Result<Option<Pointer>> {
     match s3.get(&s3.location.pointer_key()).await {
         Ok((bytes, _)) => Ok(Some(Pointer::parse(&bytes)?)),
+        Err(e) if e.kind == S3ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// [`read_pointer`], for commands that replace the pointer whatever it
+/// holds (`rollback`): a damaged pointer is reported and read as none, so
+/// it can be put right.
+///
+/// # Errors
+/// S3 failed.
+async fn read_pointer_to_replace(s3: &S3) -> Result<Option<Pointer>> {
+    match s3.get(&s3.location.pointer_key()).await {
+        Ok((bytes, _)) => match Pointer::parse(&bytes) {
+            Ok(pointer) => Ok(Some(pointer)),
+            Err(error) => {
+                eprintln!(
+                    "warning: {} is damaged ({error:#}); replacing it",
+                    s3.location.url_of(&s3.location.pointer_key())
+                );
+                Ok(None)
+            }
+        },
         Err(e) if e.kind == S3ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -47,7 +76,15 @@ pub fn list(to: &str) -> Result<()> {
     let location = S3Location::parse(to)?;
     let s3 = S3::from_env(&location)?;
     command_runtime()?.block_on(async {
-        let current = read_pointer(&s3).await?.map(|p| p.release);
+        let pointer = read_pointer(&s3).await?;
+        if let Some(pointer) = &pointer {
+            println!(
+                "current: {} ({})",
+                pointer.release,
+                pointer_writer::describe(pointer)
+            );
+        }
+        let current = pointer.map(|p| p.release);
         let keys = s3.list(&location.releases_prefix()).await?;
         let mut ids: Vec<String> = keys
             .iter()
@@ -85,36 +122,91 @@ pub fn list(to: &str) -> Result<()> {
     })
 }
 
-/// Points `current` at `release`.
+/// Points `current` at `release`: with `sign`, a signed pointer with the
+/// next sequence, which warm environments with trusted keys follow (they
+/// refuse an unsigned one, and any pointer with a lower sequence).
 ///
 /// # Errors
-/// Bad address or id, no such release, S3 failed.
-pub fn rollback(to: &str, release: &str) -> Result<()> {
+/// Bad address or id, no such release, unreadable key, S3 failed.
+pub fn rollback(to: &str, release: &str, sign: Option<&Path>) -> Result<()> {
     if !is_release_id(release) {
         bail!("`{release}` is not a release id (see `wasm-lambda-host releases {to}`)");
     }
     let location = S3Location::parse(to)?;
+    let key = sign.map(signing::read_signing_key).transpose()?;
     let s3 = S3::from_env(&location)?;
     command_runtime()?.block_on(async {
-        let before = read_pointer(&s3).await?;
+        let before = read_pointer_to_replace(&s3).await?;
         let (manifest, bytes) = read_release(&s3, release)
             .await
             .with_context(|| format!("no release {release} at {location}"))?;
-        let signature = match s3.get(&location.signature_key(&manifest.id)).await {
-            Ok((bytes, _)) => Some(
-                serde_json::from_slice(&bytes)
-                    .with_context(|| format!("the signature of release {}", manifest.id))?,
-            ),
-            Err(e) if e.kind == S3ErrorKind::NotFound => None,
-            Err(e) => return Err(e.into()),
+        let signature = read_signature(&s3, &manifest.id).await?;
+        let target = PointerTarget {
+            release: &manifest.id,
+            manifest: &bytes,
+            signature,
         };
-        let pointer = Pointer::to(&manifest.id, &bytes, signature);
-        s3.put(&location.pointer_key(), pointer.to_bytes()).await?;
+        let written = write_pointer(&s3, target, key.as_ref(), before.as_ref()).await?;
         println!(
-            "current release at {location}: {} (was {})",
+            "current release at {location}: {} (was {}); {}",
             manifest.id,
-            before.map_or_else(|| "none".to_owned(), |p| p.release)
+            before.map_or_else(|| "none".to_owned(), |p| p.release),
+            pointer_writer::describe(&written)
         );
         Ok(())
     })
+}
+
+/// Signs the current pointer again with the time now and the next
+/// sequence, naming the same release: no environment reloads anything,
+/// and hosts with `WASM_LAMBDA_RELEASE_MAX_AGE` keep taking it. Run on a
+/// schedule shorter than that limit.
+///
+/// # Errors
+/// Bad address, unreadable key, nothing published, a current pointer that
+/// is not the newest signed one ([`pointer_writer::check_refreshable`]),
+/// S3 failed.
+pub fn refresh(to: &str, sign: &Path) -> Result<()> {
+    let location = S3Location::parse(to)?;
+    let key = signing::read_signing_key(sign)?;
+    let s3 = S3::from_env(&location)?;
+    command_runtime()?.block_on(async {
+        let Some(current) = read_pointer(&s3).await? else {
+            bail!("nothing to refresh: no release was published to {location}");
+        };
+        let before = Predecessors::read(&s3, Some(&current), &key).await?;
+        pointer_writer::check_refreshable(&current, &before)?;
+        if current.signature.is_none() {
+            eprintln!(
+                "warning: release {} itself is not signed: hosts with WASM_LAMBDA_TRUSTED_KEYS \
+                 refuse it whatever its pointer says (publish it again with --sign)",
+                current.release
+            );
+        }
+        let target = PointerTarget {
+            release: &current.release,
+            manifest: current.manifest.as_bytes(),
+            signature: current.signature.clone(),
+        };
+        let written = write_pointer(&s3, target, Some(&key), Some(&current)).await?;
+        println!(
+            "refreshed the pointer at {location}: release {} (unchanged), {}",
+            written.release,
+            pointer_writer::describe(&written)
+        );
+        Ok(())
+    })
+}
+
+/// A release's stored signature, if it has one.
+async fn read_signature(s3: &S3, id: &str) -> Result<Option<SignatureFile>> {
+    match s3.get(&s3.location.signature_key(id)).await {
+        Ok((bytes, _)) => {
+            Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+                format!("the signature of release {id}")
+            })?))
+        }
+        Err(e) if e.kind == S3ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -43,6 +43,17 @@ impl S3Location {
         format!("{}current", self.prefix)
     }
 
+    /// Where copies of signed pointers live.
+    pub fn pointer_history_prefix(&self) -> String {
+        format!("{}pointers/", self.prefix)
+    }
+
+    /// The copy of the signed pointer with this sequence (zero-padded, so
+    /// names sort as sequences do).
+    pub fn pointer_history_key(&self, sequence: u64) -> String {
+        format!("{}pointers/{sequence:020}.json", self.prefix)
+    }
+
     /// Where release manifests live.
     pub fn releases_prefix(&self) -> String {
         format!("{}releases/", self.prefix)
@@ -87,6 +98,10 @@ mod tests {
             ("b", "team/guests/")
         );
         assert_eq!(l.pointer_key(), "team/guests/current");
+        assert_eq!(
+            l.pointer_history_key(7),
+            "team/guests/pointers/00000000000000000007.json"
+        );
         assert_eq!(l.to_string(), "s3://b/team/guests/");
         let l = S3Location::parse("s3://b/").unwrap();
         assert_eq!(

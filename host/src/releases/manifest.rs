@@ -215,16 +215,31 @@ pub struct Pointer {
     /// Its signature, if it was signed.
     #[serde(default)]
     pub signature: Option<SignatureFile>,
+    /// With a signed pointer (`--sign`): a number one higher than the
+    /// previous signed pointer's (see `pointer_signature.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    /// With a signed pointer: when it was signed (RFC 3339, UTC, seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
+    /// With a signed pointer: the signature over the release id, the
+    /// manifest's sha256, the sequence and the signing time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer_signature: Option<SignatureFile>,
 }
 
 impl Pointer {
-    /// A pointer to the release with these manifest bytes.
+    /// An unsigned pointer to the release with these manifest bytes (and
+    /// the release's signature, if it has one).
     pub fn to(id: &str, manifest: &[u8], signature: Option<SignatureFile>) -> Self {
         Self {
             release: id.to_owned(),
             sha256: ObjectRef::of(manifest).sha256,
             manifest: String::from_utf8_lossy(manifest).into_owned(),
             signature,
+            sequence: None,
+            signed_at: None,
+            pointer_signature: None,
         }
     }
 
@@ -309,7 +324,7 @@ fn diff_named<T>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn object(byte: u8) -> ObjectRef {
@@ -328,6 +343,11 @@ mod tests {
             models_manifest: None,
             models: vec![],
         }
+    }
+
+    /// A small valid manifest.
+    pub(crate) fn a_manifest() -> ReleaseManifest {
+        ReleaseManifest::new(contents(), None)
     }
 
     #[test]

@@ -139,13 +139,11 @@ fn signed_by(pointer: &Pointer, key: &SigningKey) -> Result<(), String> {
     if signature.key != ours {
         return refused("signed by another key");
     }
-    let verified = serde_json::to_vec(signature)
-        .map_err(|e| e.to_string())
-        .and_then(|signature| {
-            TrustedKeys::only(key.verifying_key())
-                .verify(pointer.manifest.as_bytes(), Some(&signature))
-        });
-    match verified {
+    match TrustedKeys::only(key.verifying_key()).verify_as(
+        "release",
+        pointer.manifest.as_bytes(),
+        Some(signature),
+    ) {
         Ok(_) => Ok(()),
         Err(reason) => Err(format!(
             "the current release's signature does not hold: {reason}"

@@ -1,7 +1,8 @@
 //! Release signatures: Ed25519 (ed25519-dalek) over the release manifest's
 //! exact bytes. The manifest pins every object by sha256, so one signature
 //! covers the whole release; write access to the bucket alone cannot make
-//! a host that trusts only some keys run anything.
+//! a host that trusts only some keys run anything. Pointers are signed
+//! with the same keys (`pointer_signature.rs`).
 //!
 //! Key files are one line of base64: `NAME.key` the 32-byte secret seed,
 //! `NAME.pub` the 32-byte public key. A signature object is JSON:
@@ -72,6 +73,19 @@ pub fn public_key_text(key: &VerifyingKey) -> String {
     BASE64.encode(key.as_bytes())
 }
 
+/// Parses a public key as written in `.pub` files.
+///
+/// # Errors
+/// Not base64 of a 32-byte Ed25519 public key.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey> {
+    BASE64
+        .decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+        .ok_or_else(|| anyhow!("`{text}` is not an Ed25519 public key (a .pub file's line)"))
+}
+
 /// Reads a `NAME.key` file.
 ///
 /// # Errors
@@ -106,6 +120,11 @@ impl TrustedKeys {
         Self { keys: vec![key] }
     }
 
+    /// Adds `other`'s keys.
+    pub fn extend(&mut self, other: &Self) {
+        self.keys.extend(other.keys.iter().copied());
+    }
+
     /// Parses the setting: public keys separated by commas (or newlines),
     /// or the path of a file of them.
     ///
@@ -123,16 +142,7 @@ impl TrustedKeys {
             .split([',', '\n'])
             .map(str::trim)
             .filter(|k| !k.is_empty() && !k.starts_with('#'))
-            .map(|k| {
-                BASE64
-                    .decode(k)
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .and_then(|b| VerifyingKey::from_bytes(&b).ok())
-                    .ok_or_else(|| {
-                        anyhow!("`{k}` is not an Ed25519 public key (a .pub file's line)")
-                    })
-            })
+            .map(parse_public_key)
             .collect::<Result<Vec<_>>>()
             .context("WASM_LAMBDA_TRUSTED_KEYS")?;
         if keys.is_empty() {
@@ -141,40 +151,46 @@ impl TrustedKeys {
         Ok(Self { keys })
     }
 
-    /// Checks a manifest's signature; returns the signer's key.
+    /// Checks the signature of `what` (`release`, `pointer`) over `bytes`;
+    /// returns the signer's key.
     ///
     /// # Errors
-    /// No signature, a malformed one, one by a key not trusted here, or one
+    /// No signature, one by a key not trusted here, a malformed one, or one
     /// that does not match the bytes.
-    pub fn verify(&self, manifest: &[u8], signature: Option<&[u8]>) -> Result<String, String> {
-        let Some(signature) = signature else {
-            return Err("the release is not signed, and WASM_LAMBDA_TRUSTED_KEYS is set".into());
+    pub fn verify_as(
+        &self,
+        what: &str,
+        bytes: &[u8],
+        signature: Option<&SignatureFile>,
+    ) -> Result<String, String> {
+        let Some(file) = signature else {
+            return Err(format!(
+                "the {what} is not signed, and WASM_LAMBDA_TRUSTED_KEYS is set"
+            ));
         };
-        let file: SignatureFile = serde_json::from_slice(signature)
-            .map_err(|e| format!("the release signature is malformed: {e}"))?;
         let key = self
             .keys
             .iter()
             .find(|k| public_key_text(k) == file.key)
             .ok_or_else(|| {
                 format!(
-                    "the release is signed by {}, which is not in WASM_LAMBDA_TRUSTED_KEYS",
+                    "the {what} is signed by {}, which is not in WASM_LAMBDA_TRUSTED_KEYS",
                     file.key
                 )
             })?;
-        let bytes: [u8; 64] = BASE64
+        let signature_bytes: [u8; 64] = BASE64
             .decode(&file.signature)
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| "the release signature is malformed".to_owned())?;
-        key.verify(manifest, &Signature::from_bytes(&bytes))
+            .ok_or_else(|| format!("the {what} signature is malformed"))?;
+        key.verify(bytes, &Signature::from_bytes(&signature_bytes))
             .map_err(|_| {
                 format!(
-                    "the release signature by {} does not match its manifest",
+                    "the {what} signature by {} does not match what it signs",
                     file.key
                 )
             })?;
-        Ok(file.key)
+        Ok(file.key.clone())
     }
 }
 
@@ -189,20 +205,21 @@ mod tests {
         assert!(keygen(&dir.path().join("team")).is_err(), "overwrote a key");
         let key = read_signing_key(&secret).unwrap();
         let trusted = TrustedKeys::parse(public.to_str().unwrap()).unwrap();
-        let signature = serde_json::to_vec(&sign(&key, b"manifest")).unwrap();
-        assert!(trusted.verify(b"manifest", Some(&signature)).is_ok());
-        let tampered = trusted.verify(b"manifest!", Some(&signature)).unwrap_err();
+        let signature = sign(&key, b"manifest");
+        let verify = |bytes: &[u8], signature: Option<&SignatureFile>| {
+            trusted.verify_as("release", bytes, signature)
+        };
+        assert!(verify(b"manifest", Some(&signature)).is_ok());
+        let tampered = verify(b"manifest!", Some(&signature)).unwrap_err();
         assert!(tampered.contains("does not match"), "{tampered}");
         assert!(
-            trusted
-                .verify(b"manifest", None)
+            verify(b"manifest", None)
                 .unwrap_err()
                 .contains("not signed")
         );
         let (other, _) = keygen(&dir.path().join("other")).unwrap();
-        let foreign =
-            serde_json::to_vec(&sign(&read_signing_key(&other).unwrap(), b"manifest")).unwrap();
-        let refused = trusted.verify(b"manifest", Some(&foreign)).unwrap_err();
+        let foreign = sign(&read_signing_key(&other).unwrap(), b"manifest");
+        let refused = verify(b"manifest", Some(&foreign)).unwrap_err();
         assert!(
             refused.contains("not in WASM_LAMBDA_TRUSTED_KEYS"),
             "{refused}"

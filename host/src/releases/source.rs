@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use super::client::{S3, S3Error, S3ErrorKind};
 use super::download::{self, CacheCounts, ObjectCache};
 use super::location::S3Location;
 use super::manifest::{ObjectRef, Pointer, ReleaseGuest, ReleaseManifest};
+use super::pointer_signature::{self, AgeRefusal, Stamp};
 use super::signing::TrustedKeys;
 use crate::guests::engine::Arch;
 
@@ -24,8 +26,15 @@ pub enum ReleaseErrorKind {
     /// The pointer, manifest or a manifest file is malformed or does not
     /// match its pin.
     Invalid,
-    /// Not signed by a trusted key.
+    /// Not signed by a trusted key (the release or its pointer), or the
+    /// pointer is dated too far in the future.
     Untrusted,
+    /// With `WASM_LAMBDA_RELEASE_MAX_AGE`: the pointer was signed too long
+    /// ago.
+    Expired,
+    /// In a warm environment: the pointer's sequence is lower than the one
+    /// in use (an older pointer replayed), or equal with other contents.
+    Rollback,
 }
 
 /// A release that cannot be used, and why (with the bucket and key).
@@ -74,6 +83,16 @@ pub struct FetchedRelease {
     pub pointer_etag: Option<String>,
     /// Who signed it, if signatures are checked.
     pub signer: Option<String>,
+    /// Its pointer's sequence and signing time, if signatures are checked.
+    pub stamp: Option<Stamp>,
+}
+
+/// What a watched pointer said last.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    etag: Option<String>,
+    release: Option<String>,
+    stamp: Option<Stamp>,
 }
 
 /// One watched `s3://` location: its client, object cache and what its
@@ -81,7 +100,7 @@ pub struct FetchedRelease {
 pub struct Watched {
     s3: S3,
     cache: Arc<ObjectCache>,
-    seen: Mutex<(Option<String>, Option<String>)>,
+    seen: Mutex<Seen>,
 }
 
 impl Watched {
@@ -94,7 +113,7 @@ impl Watched {
         Ok(Self {
             cache: Arc::new(ObjectCache::new(cache_dir, s3.clone())),
             s3,
-            seen: Mutex::new((None, None)),
+            seen: Mutex::new(Seen::default()),
         })
     }
 
@@ -111,22 +130,28 @@ impl Watched {
     /// Reads the current release, or `None` if the pointer still names the
     /// release last read (a conditional request: one small round trip).
     ///
+    /// With `trusted` keys the pointer must be signed by one of them, and
+    /// its sequence must not be lower than the one last read (a refreshed
+    /// pointer to the same release is taken without loading anything);
+    /// with `max_age` too, it must have been signed within that long.
+    ///
     /// # Errors
     /// See [`ReleaseErrorKind`].
     pub async fn read_if_changed(
         &self,
         trusted: Option<&TrustedKeys>,
+        max_age: Option<Duration>,
     ) -> Result<Option<FetchedRelease>, ReleaseError> {
         let location = &self.s3.location;
         let pointer_key = location.pointer_key();
-        let (etag, current) = self
+        let seen = self
             .seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let read = self
             .s3
-            .get_if_changed(&pointer_key, etag.as_deref())
+            .get_if_changed(&pointer_key, seen.etag.as_deref())
             .await
             .map_err(|e| match e.kind {
                 S3ErrorKind::NotFound => ReleaseError {
@@ -146,11 +171,25 @@ impl Watched {
         let pointer = Pointer::parse(&bytes).map_err(|e| {
             ReleaseError::invalid(format!("{}: {e:#}", location.url_of(&pointer_key)))
         })?;
-        if current.as_deref() == Some(pointer.release.as_str()) {
-            self.remember(etag, Some(pointer.release));
+        let id = pointer.release.as_str();
+        let stamp = match trusted {
+            None => None,
+            Some(keys) => Some(self.check_pointer(&pointer, keys, max_age, seen.stamp.as_ref())?),
+        };
+        if seen.release.as_deref() == Some(id) {
+            if let Some(stamp) = &stamp
+                && seen.stamp.as_ref() != Some(stamp)
+            {
+                tracing::info!(
+                    release = id,
+                    sequence = stamp.sequence,
+                    signed_at = %stamp.signed_at,
+                    "the pointer was refreshed; the release in use is unchanged"
+                );
+            }
+            self.remember(etag, Some(pointer.release.clone()), stamp);
             return Ok(None);
         }
-        let id = pointer.release.as_str();
         let manifest_bytes = pointer.manifest.as_bytes();
         let manifest = ReleaseManifest::parse(manifest_bytes).map_err(|e| {
             ReleaseError::invalid(format!(
@@ -170,19 +209,13 @@ impl Watched {
         let signer = match trusted {
             None => None,
             Some(keys) => {
-                let signature = pointer
-                    .signature
-                    .as_ref()
-                    .map(serde_json::to_vec)
-                    .transpose()
-                    .map_err(|e| ReleaseError::invalid(e.to_string()).of_release(id))?;
-                let signer =
-                    keys.verify(manifest_bytes, signature.as_deref())
-                        .map_err(|reason| ReleaseError {
-                            kind: ReleaseErrorKind::Untrusted,
-                            message: format!("release {id} at {location}: {reason}"),
-                            release: Some(id.to_owned()),
-                        })?;
+                let signer = keys
+                    .verify_as("release", manifest_bytes, pointer.signature.as_ref())
+                    .map_err(|reason| ReleaseError {
+                        kind: ReleaseErrorKind::Untrusted,
+                        message: format!("release {id} at {location}: {reason}"),
+                        release: Some(id.to_owned()),
+                    })?;
                 Some(signer)
             }
         };
@@ -190,19 +223,70 @@ impl Watched {
             manifest,
             pointer_etag: etag,
             signer,
+            stamp,
         }))
     }
 
-    /// Records that `release` (read with `etag`) is the one in use, so the
-    /// next check is conditional on it.
-    pub fn remember(&self, etag: Option<String>, release: Option<String>) {
-        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = (etag, release);
+    /// Checks a pointer under trusted keys: its signature, its age against
+    /// `max_age`, and its sequence against `running`'s (the pointer in use).
+    fn check_pointer(
+        &self,
+        pointer: &Pointer,
+        keys: &TrustedKeys,
+        max_age: Option<Duration>,
+        running: Option<&Stamp>,
+    ) -> Result<Stamp, ReleaseError> {
+        let location = &self.s3.location;
+        let refused = |kind: ReleaseErrorKind, reason: &str| ReleaseError {
+            kind,
+            message: format!("{}: {reason}", location.url_of(&location.pointer_key())),
+            release: Some(pointer.release.clone()),
+        };
+        let stamp = pointer_signature::verify(pointer, keys)
+            .map_err(|reason| refused(ReleaseErrorKind::Untrusted, &reason))?;
+        if let Some(max_age) = max_age {
+            stamp
+                .check_age(max_age, SystemTime::now())
+                .map_err(|refusal| match refusal {
+                    AgeRefusal::TooOld(reason) => refused(ReleaseErrorKind::Expired, &reason),
+                    AgeRefusal::Ahead(reason) => refused(ReleaseErrorKind::Untrusted, &reason),
+                })?;
+        }
+        if let Some(running) = running {
+            running
+                .may_follow(&stamp)
+                .map_err(|reason| refused(ReleaseErrorKind::Rollback, &reason))?;
+        }
+        Ok(stamp)
+    }
+
+    /// Records that `release` (read with `etag`, its pointer stamped
+    /// `stamp` when signatures are checked) is the one in use, so the next
+    /// check is conditional on it and never goes below its sequence.
+    pub fn remember(&self, etag: Option<String>, release: Option<String>, stamp: Option<Stamp>) {
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = Seen {
+            etag,
+            release,
+            stamp,
+        };
+    }
+
+    /// The stamp of the pointer in use, when signatures are checked.
+    pub fn stamp(&self) -> Option<Stamp> {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stamp
+            .clone()
     }
 
     /// Drops the pointer's ETag (keeping the release in use), so the next
     /// check reads the pointer whole and tries its release again.
     pub fn forget_etag(&self) {
-        self.seen.lock().unwrap_or_else(PoisonError::into_inner).0 = None;
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .etag = None;
     }
 
     /// Starts downloading every object of `manifest` this host needs (the

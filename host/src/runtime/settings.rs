@@ -23,6 +23,10 @@ pub struct Settings {
     pub models_s3: Option<String>,
     /// `WASM_LAMBDA_TRUSTED_KEYS`: keys whose signed releases may run.
     pub trusted_keys: Option<String>,
+    /// `WASM_LAMBDA_RELEASE_MAX_AGE`: the oldest signed pointer a host
+    /// takes (`90s`, `12h`, `7d`; parsed where releases are opened, so a
+    /// malformed value fails init rather than being ignored).
+    pub release_max_age: Option<String>,
     /// `WASM_LAMBDA_REFRESH_S`: how often a warm environment checks for a
     /// new release between events (zero: only on warmer pings).
     pub refresh: Duration,
@@ -73,6 +77,7 @@ impl Settings {
             models_dir,
             models_s3: None,
             trusted_keys: None,
+            release_max_age: None,
             refresh: DEFAULT_REFRESH,
             cache_dir,
             default_guest: None,
@@ -114,6 +119,7 @@ impl Settings {
             models_dir: models.unwrap_or_else(|| "/opt/models".into()).into(),
             models_s3,
             trusted_keys: var("WASM_LAMBDA_TRUSTED_KEYS"),
+            release_max_age: var("WASM_LAMBDA_RELEASE_MAX_AGE"),
             refresh: var("WASM_LAMBDA_REFRESH_S")
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map_or(DEFAULT_REFRESH, Duration::from_secs),

@@ -100,6 +100,10 @@ pub struct ReleaseReport {
     pub objects: CacheCounts,
     /// Whether signatures were checked.
     pub signatures_checked: bool,
+    /// The signed pointer's sequence and signing time, when checked.
+    pub pointer: Option<crate::releases::pointer_signature::Stamp>,
+    /// `WASM_LAMBDA_RELEASE_MAX_AGE`.
+    pub max_age: Option<std::time::Duration>,
 }
 
 impl InitReport {
@@ -149,12 +153,24 @@ impl InitReport {
                 release = release.tag.guests.as_deref().unwrap_or("-"),
                 models_release = release.tag.models.as_deref().unwrap_or("-"),
                 signed_by = release.tag.signer.as_deref().unwrap_or("-"),
+                sequence = release.pointer.as_ref().map_or(0, |p| p.sequence),
+                pointer_signed_at = release
+                    .pointer
+                    .as_ref()
+                    .map_or("-", |p| p.signed_at.as_str()),
                 downloaded = release.objects.downloaded,
                 downloaded_bytes = release.objects.downloaded_bytes,
                 reused = release.objects.reused,
                 "release loaded: {}",
                 release.source
             );
+            if release.signatures_checked && release.max_age.is_none() {
+                tracing::warn!(
+                    "WASM_LAMBDA_RELEASE_MAX_AGE is not set: a cold start takes a signed pointer \
+                     however old, so whoever can write the bucket can put back an older signed \
+                     pointer for new environments (see docs/releases.md, \"Rollback and freeze\")"
+                );
+            }
             if !release.signatures_checked {
                 tracing::warn!(
                     "releases are not signature-checked: set WASM_LAMBDA_TRUSTED_KEYS so that \
@@ -235,10 +251,15 @@ pub enum InitError {
     /// is missing, malformed or does not match its sha256.
     #[error("{0}")]
     ReleaseInvalid(String),
-    /// With `WASM_LAMBDA_TRUSTED_KEYS`: the release is unsigned or signed
-    /// by another key.
+    /// With `WASM_LAMBDA_TRUSTED_KEYS`: the release or its pointer is
+    /// unsigned or signed by another key (or the pointer is dated too far
+    /// in the future).
     #[error("{0}")]
     ReleaseUntrusted(String),
+    /// With `WASM_LAMBDA_RELEASE_MAX_AGE`: the pointer was signed longer ago
+    /// than that.
+    #[error("{0}")]
+    ReleaseExpired(String),
 }
 
 impl InitError {
@@ -260,6 +281,7 @@ impl InitError {
             Self::NoRelease(_) => "InitError.NoRelease",
             Self::ReleaseInvalid(_) => "InitError.ReleaseInvalid",
             Self::ReleaseUntrusted(_) => "InitError.ReleaseUntrusted",
+            Self::ReleaseExpired(_) => "InitError.ReleaseExpired",
         }
     }
 }
@@ -325,6 +347,8 @@ impl WasmHost {
             tag: current.tag(),
             objects: r.counts(),
             signatures_checked: r.checks_signatures(),
+            pointer: r.pointer_stamp(),
+            max_age: r.max_age(),
         });
         let report = InitReport {
             guests: built.guests,

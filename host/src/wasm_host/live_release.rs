@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::guest_set::{PlannedGuest, ReleaseTag};
 use super::init::InitError;
@@ -14,6 +15,7 @@ use crate::releases::client::S3ErrorKind;
 use crate::releases::download::CacheCounts;
 use crate::releases::location::S3Location;
 use crate::releases::manifest::ReleaseGuest;
+use crate::releases::pointer_signature::{self, Stamp};
 use crate::releases::signing::TrustedKeys;
 use crate::releases::source::{self, FetchedRelease, ReleaseError, ReleaseErrorKind, Watched};
 use crate::runtime::settings::Settings;
@@ -28,6 +30,8 @@ pub struct Releases {
     models: Option<Watched>,
     models_follow_guests: bool,
     trusted: Option<TrustedKeys>,
+    /// `WASM_LAMBDA_RELEASE_MAX_AGE`: the oldest pointer signature taken.
+    max_age: Option<Duration>,
     cache_dir: PathBuf,
 }
 
@@ -77,6 +81,19 @@ impl Releases {
             .map(TrustedKeys::parse)
             .transpose()
             .map_err(|e| InitError::ReleaseSettings(format!("{e:#}")))?;
+        let max_age = settings
+            .release_max_age
+            .as_deref()
+            .map(pointer_signature::parse_max_age)
+            .transpose()
+            .map_err(InitError::ReleaseSettings)?;
+        if max_age.is_some() && trusted.is_none() {
+            return Err(InitError::ReleaseSettings(
+                "WASM_LAMBDA_RELEASE_MAX_AGE needs WASM_LAMBDA_TRUSTED_KEYS: the age is that \
+                 of the pointer's signature"
+                    .to_owned(),
+            ));
+        }
         let watch = |location: &S3Location| {
             Watched::new(location, &settings.cache_dir).map_err(InitError::from)
         };
@@ -98,6 +115,7 @@ impl Releases {
             models,
             models_follow_guests,
             trusted,
+            max_age,
             cache_dir: settings.cache_dir.clone(),
         }))
     }
@@ -105,6 +123,20 @@ impl Releases {
     /// Whether releases are signature-checked.
     pub fn checks_signatures(&self) -> bool {
         self.trusted.is_some()
+    }
+
+    /// The stamp (sequence, signing time) of the guests' pointer in use
+    /// (else the models'), when signatures are checked.
+    pub fn pointer_stamp(&self) -> Option<Stamp> {
+        self.guests
+            .iter()
+            .chain(self.models.iter())
+            .find_map(Watched::stamp)
+    }
+
+    /// The limit on a pointer's age, if any.
+    pub fn max_age(&self) -> Option<Duration> {
+        self.max_age
     }
 
     /// The guests' location, for messages.
@@ -139,17 +171,17 @@ impl Releases {
     /// # Errors
     /// See [`ReleaseErrorKind`].
     pub fn read(&self, current: &Current) -> Result<Option<Current>, ReleaseError> {
-        let trusted = self.trusted.as_ref();
+        let (trusted, max_age) = (self.trusted.as_ref(), self.max_age);
         let (guests, models) = self.runtime.block_on(async {
             let guests = async {
                 match &self.guests {
-                    Some(w) => w.read_if_changed(trusted).await,
+                    Some(w) => w.read_if_changed(trusted, max_age).await,
                     None => Ok(None),
                 }
             };
             let models = async {
                 match &self.models {
-                    Some(w) => w.read_if_changed(trusted).await,
+                    Some(w) => w.read_if_changed(trusted, max_age).await,
                     None => Ok(None),
                 }
             };
@@ -177,6 +209,7 @@ impl Releases {
                 watched.remember(
                     release.pointer_etag.clone(),
                     Some(release.manifest.id.clone()),
+                    release.stamp.clone(),
                 );
             }
         }
@@ -403,7 +436,10 @@ impl From<ReleaseError> for InitError {
                 Self::ReleaseInvalid(message)
             }
             ReleaseErrorKind::NoRelease => Self::NoRelease(message),
-            ReleaseErrorKind::Untrusted => Self::ReleaseUntrusted(message),
+            ReleaseErrorKind::Untrusted | ReleaseErrorKind::Rollback => {
+                Self::ReleaseUntrusted(message)
+            }
+            ReleaseErrorKind::Expired => Self::ReleaseExpired(message),
         }
     }
 }

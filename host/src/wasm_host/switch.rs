@@ -274,10 +274,24 @@ impl WasmHost {
     /// The `release` part of a warmer answer.
     pub(super) fn release_json(&self, check: Option<&CheckOutcome>) -> Value {
         let tag = &self.current_set().release;
+        // The pointer in use: its sequence grows with each signed pointer
+        // (a refresh too), which does not change the release.
+        let pointer = self
+            .releases
+            .as_ref()
+            .and_then(|r| r.pointer_stamp())
+            .map(|stamp| {
+                json!({
+                    "sequence": stamp.sequence,
+                    "signed_at": stamp.signed_at,
+                    "signed_by": stamp.signer,
+                })
+            });
         json!({
             "guests": tag.guests,
             "models": tag.models,
             "signed_by": tag.signer,
+            "pointer": pointer,
             "check": check.map(CheckOutcome::to_json),
         })
     }
