@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use wasm_lambda_host::releases::manifest::Pointer;
 use wasm_lambda_host::releases::pointer_signature;
 use wasm_lambda_host::releases::signing;
-use wasm_lambda_tests::{GuestFolder, S3Server};
+use wasm_lambda_tests::{GuestFolder, S3Server, S3Tap};
 
 use super::releases::{
     BUCKET, LOCATION, Lambda, failed_init, host_command, host_env, publish, s3, two_guests,
@@ -316,4 +316,65 @@ fn a_cold_start_refuses_an_old_pointer_until_it_is_refreshed() {
         log.contains("InitError.ReleaseSettings") && log.contains("needs WASM_LAMBDA_TRUSTED_KEYS"),
         "{log}"
     );
+}
+
+#[test]
+fn a_pointer_written_meanwhile_is_never_overwritten_unseen() {
+    let s3 = s3();
+    let keys = GuestFolder::new("race-keys");
+    let (team, _) = keygen(&s3, &keys, "team");
+    let source = two_guests("race-source");
+    let first = publish(&s3, &source, &["--sign", &team]);
+    let first_pointer = pointer(&s3);
+    std::fs::write(
+        source.guests().join("guests.toml"),
+        "[guests.hello]\ntimeout_ms = 900\n",
+    )
+    .unwrap();
+    publish(&s3, &source, &["--sign", &team]);
+    let current = pointer(&s3);
+
+    // Another writer claims sequence 3 (creates its copy) after this
+    // command counted and before its own claim: the claim fails, nothing
+    // is made current.
+    let taken = "team/pointers/00000000000000000003.json";
+    let tap = S3Tap::start(
+        &s3,
+        "team/pointers/",
+        (BUCKET, taken, b"another writer's copy"),
+    );
+    let (ok, text) = command_through(&s3, &tap, &["rollback", "--sign", &team, LOCATION, &first]);
+    assert!(
+        !ok && text.contains("sequence 3 was taken meanwhile"),
+        "{text}"
+    );
+    assert_eq!(pointer(&s3), current);
+
+    // Another writer replaces `current` after this command read it (just
+    // before its claim of sequence 4): refused, and the other writer's
+    // pointer stands.
+    let tap = S3Tap::start(&s3, "team/pointers/", (BUCKET, POINTER, &first_pointer));
+    let (ok, text) = command_through(&s3, &tap, &["rollback", "--sign", &team, LOCATION, &first]);
+    assert!(
+        !ok && text.contains("changed while this command ran"),
+        "{text}"
+    );
+    assert_eq!(pointer(&s3), first_pointer);
+}
+
+/// Runs a host command whose S3 requests pass through `tap`.
+fn command_through(s3: &S3Server, tap: &S3Tap, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(super::releases::HOST)
+        .args(args)
+        .env_clear()
+        .envs(s3.env())
+        .env("AWS_ENDPOINT_URL_S3", tap.endpoint())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
 }

@@ -20,7 +20,7 @@ pub use guests::{GuestFolder, guest_wasm, model_file, model_reference};
 pub use host_process::HostProcess;
 pub use http_server::HttpServer;
 pub use lambda::Lambda;
-pub use s3::{S3Server, ThrottlingS3};
+pub use s3::{S3Server, S3Tap, ThrottlingS3};
 pub use tls_server::TlsServer;
 
 /// The workspace root.

@@ -158,14 +158,7 @@ impl S3Server {
 
     /// Overwrites (or creates) an object.
     pub fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
-        let status = self
-            .agent
-            .put(&format!("{}/{bucket}/{key}", self.endpoint()))
-            .header("Authorization", AUTHORIZATION)
-            .send(bytes)
-            .unwrap()
-            .status();
-        assert!(status.is_success(), "PUT {key}: {status}");
+        put_object(&self.agent, &self.endpoint(), bucket, key, bytes);
     }
 
     /// Deletes an object.
@@ -179,6 +172,16 @@ impl S3Server {
             .status();
         assert!(status.is_success(), "DELETE {key}: {status}");
     }
+}
+
+fn put_object(agent: &ureq::Agent, endpoint: &str, bucket: &str, key: &str, bytes: &[u8]) {
+    let status = agent
+        .put(&format!("{endpoint}/{bucket}/{key}"))
+        .header("Authorization", AUTHORIZATION)
+        .send(bytes)
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "PUT {key}: {status}");
 }
 
 impl Drop for S3Server {
@@ -269,6 +272,91 @@ impl ThrottlingS3 {
     pub fn requests(&self) -> u32 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// A byte-for-byte TCP relay in front of an [`S3Server`] that, just before
+/// forwarding the first `PUT` request whose request line contains
+/// `marker`, writes an object itself: a command between its read and its
+/// write meets "someone else wrote meanwhile" at that exact point, every
+/// time. Lives until the test process ends.
+pub struct S3Tap {
+    port: u16,
+}
+
+/// What the tap writes: bucket, key, bytes.
+type TapWrite = (String, String, Vec<u8>);
+
+impl S3Tap {
+    /// Starts the relay to `upstream`; `write` is put once, before the
+    /// first `PUT` whose request line contains `marker` is forwarded.
+    pub fn start(upstream: &S3Server, marker: &str, write: (&str, &str, &[u8])) -> Self {
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let upstream_port = upstream.port;
+        let (agent, endpoint) = (upstream.agent.clone(), upstream.endpoint());
+        let marker = marker.to_owned();
+        let pending: Arc<Mutex<Option<TapWrite>>> = Arc::new(Mutex::new(Some((
+            write.0.to_owned(),
+            write.1.to_owned(),
+            write.2.to_vec(),
+        ))));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
+                    continue;
+                };
+                let (mut from_server, mut to_client) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut from_server, &mut to_client));
+                let (pending, marker) = (pending.clone(), marker.clone());
+                let (agent, endpoint) = (agent.clone(), endpoint.clone());
+                std::thread::spawn(move || {
+                    relay_requests(client, server, |line| {
+                        if !(line.starts_with("PUT ") && line.contains(&marker)) {
+                            return;
+                        }
+                        if let Some((bucket, key, bytes)) = pending.lock().unwrap().take() {
+                            put_object(&agent, &endpoint, &bucket, &key, &bytes);
+                        }
+                    })
+                });
+            }
+        });
+        Self { port }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Copies `client`'s bytes to `server`, calling `on_line` with each line
+/// (request lines among them) before forwarding the bytes that hold it.
+fn relay_requests(mut client: TcpStream, mut server: TcpStream, mut on_line: impl FnMut(&str)) {
+    use std::io::{Read as _, Write as _};
+    let _ = client.set_read_timeout(Some(Duration::from_secs(60)));
+    let mut buffer = [0u8; 16384];
+    let mut line = Vec::new();
+    while let Ok(n) = client.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        for &byte in &buffer[..n] {
+            if byte == b'\n' {
+                on_line(String::from_utf8_lossy(&line).trim_end());
+                line.clear();
+            } else if line.len() < 4096 {
+                line.push(byte);
+            }
+        }
+        if server.write_all(&buffer[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = server.shutdown(std::net::Shutdown::Write);
 }
 
 fn free_port() -> u16 {

@@ -1,27 +1,79 @@
 //! Writing the `current` pointer, for `publish`, `rollback` and `refresh`:
 //! unsigned as before, or (with `--sign`) signed with the next sequence
-//! number and the time, after a copy under `pointers/` that the next
-//! writer counts on from.
+//! number and the time, after a copy under `pointers/` that claims that
+//! sequence.
 //!
-//! The next sequence is one more than the highest of the current pointer's
-//! and the newest in `pointers/`, counting only pointers whose signature
-//! holds under the signing key or a key in `WASM_LAMBDA_TRUSTED_KEYS` (when
-//! the command has it): a replayed older `current` cannot make the next
-//! pointer's sequence one a warm environment has already passed, and a
-//! pointer signed by an outsider's key cannot push the count to its end.
+//! The next sequence is one more than the highest the bucket shows: the
+//! current pointer's and the highest copy's under `pointers/`. So a
+//! `current` replaced by an older pointer cannot make the next sequence one
+//! that warm environments have passed. The copy is created only if it does
+//! not exist (S3's conditional write), and `current` is replaced only if it
+//! is still what the command read: of two writers at once, one fails and
+//! says to run again; neither overwrites the other unseen.
 
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use ed25519_dalek::SigningKey;
 
-use crate::releases::client::S3;
+use crate::releases::client::{Expected, S3, S3ErrorKind};
 use crate::releases::manifest::Pointer;
-use crate::releases::pointer_signature::{self, Stamp};
+use crate::releases::pointer_signature;
 use crate::releases::signing::{SignatureFile, TrustedKeys};
 
-/// The keys whose pointers count: `key` and `WASM_LAMBDA_TRUSTED_KEYS`.
-fn counting_keys(key: &SigningKey) -> Result<TrustedKeys> {
+/// `current` as a command read it: the pointer, and what a write must
+/// find there to replace it (so a pointer someone wrote meanwhile is never
+/// overwritten unseen).
+pub(crate) struct CurrentPointer {
+    /// The pointer, if there is a readable one.
+    pub pointer: Option<Pointer>,
+    /// `None` when S3 gave no ETag (the write is then unconditional).
+    expected: Option<Expected>,
+}
+
+impl CurrentPointer {
+    /// Reads `current`. With `replace_damaged`, a damaged pointer is
+    /// reported and read as none (for `rollback`, which puts it right);
+    /// otherwise it is an error.
+    ///
+    /// # Errors
+    /// S3 failed, or (without `replace_damaged`) the pointer is malformed.
+    pub async fn read(s3: &S3, replace_damaged: bool) -> Result<Self> {
+        let key = s3.location.pointer_key();
+        let (bytes, etag) = match s3.get(&key).await {
+            Ok(read) => read,
+            Err(e) if e.kind == S3ErrorKind::NotFound => {
+                return Ok(Self {
+                    pointer: None,
+                    expected: Some(Expected::Absent),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let expected = etag.map(Expected::ETag);
+        match Pointer::parse(&bytes) {
+            Ok(pointer) => Ok(Self {
+                pointer: Some(pointer),
+                expected,
+            }),
+            Err(error) if replace_damaged => {
+                eprintln!(
+                    "warning: {} is damaged ({error:#}); replacing it",
+                    s3.location.url_of(&key)
+                );
+                Ok(Self {
+                    pointer: None,
+                    expected,
+                })
+            }
+            Err(error) => Err(error.context(s3.location.url_of(&key))),
+        }
+    }
+}
+
+/// The keys a refresh trusts: `key` and `WASM_LAMBDA_TRUSTED_KEYS` (when
+/// the command's environment has it).
+fn refresh_keys(key: &SigningKey) -> Result<TrustedKeys> {
     let mut keys = TrustedKeys::only(key.verifying_key());
     if let Some(setting) = std::env::var("WASM_LAMBDA_TRUSTED_KEYS")
         .ok()
@@ -32,63 +84,39 @@ fn counting_keys(key: &SigningKey) -> Result<TrustedKeys> {
     Ok(keys)
 }
 
-/// The newest signed pointer in `pointers/` whose signature holds under
-/// `keys`, if any (objects that do not verify are passed over).
-async fn newest_in_history(s3: &S3, keys: &TrustedKeys) -> Result<Option<Stamp>> {
-    let mut names = s3.list(&s3.location.pointer_history_prefix()).await?;
-    // Zero-padded sequence numbers: the newest sorts last.
-    names.sort_unstable();
-    for name in names.iter().rev() {
-        let Ok((bytes, _)) = s3.get(name).await else {
-            continue;
-        };
-        let verified = Pointer::parse(&bytes)
-            .ok()
-            .and_then(|pointer| pointer_signature::verify(&pointer, keys).ok());
-        if let Some(stamp) = verified {
-            return Ok(Some(stamp));
-        }
-    }
-    Ok(None)
+/// The highest sequence among the copies under `pointers/` (their names),
+/// with the copy's key.
+async fn highest_copy(s3: &S3) -> Result<Option<(u64, String)>> {
+    let prefix = s3.location.pointer_history_prefix();
+    let names = s3.list(&prefix).await?;
+    Ok(names
+        .into_iter()
+        .filter_map(|name| {
+            let sequence = name
+                .strip_prefix(&prefix)?
+                .strip_suffix(".json")?
+                .parse::<u64>()
+                .ok()?;
+            Some((sequence, name))
+        })
+        .max())
 }
 
-/// The signed pointers a new one follows: the current pointer's stamp (if
-/// its signature holds under `keys`) and the newest in the history.
-pub(crate) struct Predecessors {
-    /// The current pointer's, when it is signed by a counted key.
-    pub current: Option<Stamp>,
-    /// The newest in `pointers/`.
-    pub newest: Option<Stamp>,
-}
-
-impl Predecessors {
-    /// Reads them.
-    ///
-    /// # Errors
-    /// S3 failed, or `WASM_LAMBDA_TRUSTED_KEYS` is malformed.
-    pub async fn read(s3: &S3, current: Option<&Pointer>, key: &SigningKey) -> Result<Self> {
-        let keys = counting_keys(key)?;
-        let current = current.and_then(|p| pointer_signature::verify(p, &keys).ok());
-        let newest = newest_in_history(s3, &keys).await?;
-        Ok(Self { current, newest })
-    }
-
-    /// One more than the highest sequence either has (1 for the first).
-    ///
-    /// # Errors
-    /// The sequence is at its end (only a pointer signed by a counted key
-    /// could have put it there).
-    pub fn next_sequence(&self) -> Result<u64> {
-        let highest = [&self.current, &self.newest]
-            .into_iter()
-            .flatten()
-            .map(|s| s.sequence)
-            .max()
-            .unwrap_or(0);
-        highest
-            .checked_add(1)
-            .ok_or_else(|| anyhow!("the pointer's sequence is at its end ({highest})"))
-    }
+/// One more than the highest sequence the bucket shows (1 for the first).
+///
+/// # Errors
+/// S3 failed, or the sequence is at its end.
+async fn next_sequence(s3: &S3, current: Option<&Pointer>) -> Result<u64> {
+    let highest = highest_copy(s3)
+        .await?
+        .map(|(sequence, _)| sequence)
+        .into_iter()
+        .chain(current.and_then(|p| p.sequence))
+        .max()
+        .unwrap_or(0);
+    highest
+        .checked_add(1)
+        .ok_or_else(|| anyhow!("the pointer's sequence is at its end ({highest})"))
 }
 
 /// What a new pointer names: the release and its manifest's bytes and
@@ -102,33 +130,47 @@ pub(crate) struct PointerTarget<'a> {
     pub signature: Option<SignatureFile>,
 }
 
-/// Writes `current` at `s3` to name `target`: with `key`, signed with the
-/// next sequence (after a copy under `pointers/`); without, unsigned, with
-/// a warning when the pointer it replaces was signed (hosts with trusted
-/// keys will refuse it). Returns the pointer written.
+/// Writes `current` at `s3` to name `target`, only if it still holds what
+/// `previous` read: with `key`, signed with the next sequence, claimed by
+/// creating its copy under `pointers/` (two writers cannot both claim
+/// one); without, unsigned, with a warning when the pointer it replaces
+/// was signed (hosts with trusted keys will refuse it). Returns the pointer
+/// written.
 ///
 /// # Errors
-/// S3 failed, or no next sequence.
+/// S3 failed, no next sequence, or another writer claimed the sequence or
+/// changed `current` meanwhile (nothing is made current; run again).
 pub(crate) async fn write_pointer(
     s3: &S3,
     target: PointerTarget<'_>,
     key: Option<&SigningKey>,
-    previous: Option<&Pointer>,
+    previous: &CurrentPointer,
 ) -> Result<Pointer> {
     let location = &s3.location;
     let mut pointer = Pointer::to(target.release, target.manifest, target.signature);
     match key {
         Some(key) => {
-            let sequence = Predecessors::read(s3, previous, key)
-                .await?
-                .next_sequence()?;
+            let sequence = next_sequence(s3, previous.pointer.as_ref()).await?;
             pointer_signature::sign(&mut pointer, key, sequence, SystemTime::now());
-            s3.put(&location.pointer_history_key(sequence), pointer.to_bytes())
+            let copy = location.pointer_history_key(sequence);
+            let claimed = s3
+                .put_if(&copy, pointer.to_bytes(), &Expected::Absent)
                 .await
                 .context("keeping a copy of the signed pointer")?;
+            if !claimed {
+                bail!(
+                    "sequence {sequence} was taken meanwhile ({} exists: another publish, \
+                     rollback or refresh?): nothing was made current; run the command again",
+                    location.url_of(&copy)
+                );
+            }
         }
         None => {
-            if previous.is_some_and(|p| p.pointer_signature.is_some()) {
+            if previous
+                .pointer
+                .as_ref()
+                .is_some_and(|p| p.pointer_signature.is_some())
+            {
                 eprintln!(
                     "warning: the pointer this replaces was signed; this one is not (no --sign), \
                      so hosts with WASM_LAMBDA_TRUSTED_KEYS will refuse it and keep their release"
@@ -136,7 +178,18 @@ pub(crate) async fn write_pointer(
             }
         }
     }
-    s3.put(&location.pointer_key(), pointer.to_bytes()).await?;
+    let key = location.pointer_key();
+    let written = match &previous.expected {
+        Some(expected) => s3.put_if(&key, pointer.to_bytes(), expected).await?,
+        None => s3.put(&key, pointer.to_bytes()).await.map(|()| true)?,
+    };
+    if !written {
+        bail!(
+            "{} changed while this command ran (another publish, rollback or refresh?): \
+             nothing was made current; run the command again",
+            location.url_of(&key)
+        );
+    }
     Ok(pointer)
 }
 
@@ -151,42 +204,54 @@ pub(crate) fn describe(pointer: &Pointer) -> String {
     }
 }
 
-/// Refuses to re-sign a `current` that is not the newest signed pointer:
-/// a scheduled refresh must not sign over an older pointer someone put
-/// back (that would turn their rollback into ours).
+/// Refuses to re-sign a `current` that is not the newest signed pointer
+/// (the copy with the highest sequence, signed by `key` or a key in
+/// `WASM_LAMBDA_TRUSTED_KEYS`): a scheduled refresh must not sign over an
+/// older pointer someone put back (that would turn their rollback into
+/// ours). With no copies at all (pointers never signed here) it signs what
+/// is current.
 ///
 /// # Errors
-/// Why, and what to do.
-pub(crate) fn check_refreshable(current: &Pointer, before: &Predecessors) -> Result<()> {
-    let Some(newest) = &before.newest else {
-        // No signed pointer was ever written here: the first refresh signs
-        // whatever is current (moving a bucket to signed pointers).
+/// Why, and what to do; S3 failed.
+pub(crate) async fn check_refreshable(s3: &S3, current: &Pointer, key: &SigningKey) -> Result<()> {
+    let Some((sequence, name)) = highest_copy(s3).await? else {
         return Ok(());
     };
-    match &before.current {
-        Some(stamp) if stamp == newest => Ok(()),
-        Some(stamp) => bail!(
-            "not refreshing: the current pointer (release {}, sequence {}) is not the newest \
-             signed one (release {}, sequence {} in pointers/): an older pointer was put back. \
-             Choose the release deliberately with `rollback --sign KEY`, or publish",
+    let (bytes, _) = s3.get(&name).await?;
+    let keys = refresh_keys(key)?;
+    if let Err(reason) = is_current_copy(&bytes, sequence, current, &keys) {
+        bail!(
+            "not refreshing: the newest signed pointer ({}) {reason}. Choose the release \
+             deliberately with `rollback --sign KEY`, or publish",
+            s3.location.url_of(&name)
+        );
+    }
+    Ok(())
+}
+
+/// Whether `bytes`, the copy named `sequence`, is a pointer signed by one
+/// of `keys` with that sequence, and `current` is that very pointer.
+fn is_current_copy(
+    bytes: &[u8],
+    sequence: u64,
+    current: &Pointer,
+    keys: &TrustedKeys,
+) -> Result<(), String> {
+    let copy = Pointer::parse(bytes).map_err(|e| format!("is not a pointer: {e:#}"))?;
+    let stamp =
+        pointer_signature::verify(&copy, keys).map_err(|e| format!("does not verify: {e}"))?;
+    if stamp.sequence != sequence {
+        return Err(format!("holds sequence {}", stamp.sequence));
+    }
+    if &copy != current {
+        return Err(format!(
+            "names release {} at sequence {}, but the current pointer names release {} ({}): \
+             an older pointer was put back",
             stamp.release,
             stamp.sequence,
-            newest.release,
-            newest.sequence
-        ),
-        None => bail!(
-            "not refreshing: the current pointer (release {}) is {}, but signed pointers were \
-             written here before (newest: release {}, sequence {}): someone replaced it. \
-             Choose the release deliberately with `rollback --sign KEY`, or publish",
             current.release,
-            if current.pointer_signature.is_some() {
-                "signed by a key not counted here (not the signing key, not in \
-                 WASM_LAMBDA_TRUSTED_KEYS), or damaged"
-            } else {
-                "not signed"
-            },
-            newest.release,
-            newest.sequence
-        ),
+            describe(current)
+        ));
     }
+    Ok(())
 }

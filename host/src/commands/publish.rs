@@ -14,9 +14,9 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use rayon::prelude::*;
 
-use super::pointer_writer::{self, PointerTarget, write_pointer};
+use super::pointer_writer::{self, CurrentPointer, PointerTarget, write_pointer};
 use super::progress::Progress;
-use super::releases::{command_runtime, read_pointer};
+use super::releases::command_runtime;
 use crate::guests::artifact;
 use crate::guests::check::check;
 use crate::guests::engine::{Arch, compile_engine, shared_engine};
@@ -134,9 +134,9 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
     // The current release: its models carry over without `--models`, and
     // its compiled code is reused where it fits. The pointer carries its
     // manifest (checked against its sha256 when parsed).
-    let pointer = runtime.block_on(read_pointer(&s3))?;
+    let current = runtime.block_on(CurrentPointer::read(&s3, false))?;
+    let pointer = current.pointer.as_ref();
     let previous = pointer
-        .as_ref()
         .map(|pointer| ReleaseManifest::parse(pointer.manifest.as_bytes()))
         .transpose()?;
     let progress = Progress::new(sources.len() as u64 * 2);
@@ -160,7 +160,7 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
         .collect();
     let reuse = runtime.block_on(reuse::plan(
         &s3,
-        pointer.as_ref().zip(previous.as_ref()),
+        pointer.zip(previous.as_ref()),
         signing_key.as_ref(),
         &wanted,
         &compilers,
@@ -274,7 +274,7 @@ pub fn publish(request: &PublishRequest<'_>) -> Result<bool> {
             manifest: &manifest_bytes,
             signature,
         };
-        write_pointer(&s3, target, signing_key.as_ref(), pointer.as_ref()).await
+        write_pointer(&s3, target, signing_key.as_ref(), &current).await
     })?;
     progress.finish();
     println!("release {} is current at {location}", release.id);

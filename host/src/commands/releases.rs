@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::pointer_writer::{self, PointerTarget, Predecessors, write_pointer};
+use super::pointer_writer::{self, CurrentPointer, PointerTarget, write_pointer};
 
 use crate::releases::client::{S3, S3ErrorKind};
 use crate::releases::location::S3Location;
@@ -27,34 +27,7 @@ pub(crate) fn command_runtime() -> Result<tokio::runtime::Runtime> {
 /// # Errors
 /// S3 failed, or the pointer is malformed.
 pub(crate) async fn read_pointer(s3: &S3) -> Result<Option<Pointer>> {
-    match s3.get(&s3.location.pointer_key()).await {
-        Ok((bytes, _)) => Ok(Some(Pointer::parse(&bytes)?)),
-        Err(e) if e.kind == S3ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// [`read_pointer`], for commands that replace the pointer whatever it
-/// holds (`rollback`): a damaged pointer is reported and read as none, so
-/// it can be put right.
-///
-/// # Errors
-/// S3 failed.
-async fn read_pointer_to_replace(s3: &S3) -> Result<Option<Pointer>> {
-    match s3.get(&s3.location.pointer_key()).await {
-        Ok((bytes, _)) => match Pointer::parse(&bytes) {
-            Ok(pointer) => Ok(Some(pointer)),
-            Err(error) => {
-                eprintln!(
-                    "warning: {} is damaged ({error:#}); replacing it",
-                    s3.location.url_of(&s3.location.pointer_key())
-                );
-                Ok(None)
-            }
-        },
-        Err(e) if e.kind == S3ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(CurrentPointer::read(s3, false).await?.pointer)
 }
 
 /// Reads a release's manifest.
@@ -136,7 +109,7 @@ pub fn rollback(to: &str, release: &str, sign: Option<&Path>) -> Result<()> {
     let key = sign.map(signing::read_signing_key).transpose()?;
     let s3 = S3::from_env(&location)?;
     command_runtime()?.block_on(async {
-        let before = read_pointer_to_replace(&s3).await?;
+        let before = CurrentPointer::read(&s3, true).await?;
         let (manifest, bytes) = read_release(&s3, release)
             .await
             .with_context(|| format!("no release {release} at {location}"))?;
@@ -146,11 +119,13 @@ pub fn rollback(to: &str, release: &str, sign: Option<&Path>) -> Result<()> {
             manifest: &bytes,
             signature,
         };
-        let written = write_pointer(&s3, target, key.as_ref(), before.as_ref()).await?;
+        let written = write_pointer(&s3, target, key.as_ref(), &before).await?;
         println!(
             "current release at {location}: {} (was {}); {}",
             manifest.id,
-            before.map_or_else(|| "none".to_owned(), |p| p.release),
+            before
+                .pointer
+                .map_or_else(|| "none".to_owned(), |p| p.release),
             pointer_writer::describe(&written)
         );
         Ok(())
@@ -171,11 +146,11 @@ pub fn refresh(to: &str, sign: &Path) -> Result<()> {
     let key = signing::read_signing_key(sign)?;
     let s3 = S3::from_env(&location)?;
     command_runtime()?.block_on(async {
-        let Some(current) = read_pointer(&s3).await? else {
+        let read = CurrentPointer::read(&s3, false).await?;
+        let Some(current) = read.pointer.clone() else {
             bail!("nothing to refresh: no release was published to {location}");
         };
-        let before = Predecessors::read(&s3, Some(&current), &key).await?;
-        pointer_writer::check_refreshable(&current, &before)?;
+        pointer_writer::check_refreshable(&s3, &current, &key).await?;
         if current.signature.is_none() {
             eprintln!(
                 "warning: release {} itself is not signed: hosts with WASM_LAMBDA_TRUSTED_KEYS \
@@ -188,7 +163,7 @@ pub fn refresh(to: &str, sign: &Path) -> Result<()> {
             manifest: current.manifest.as_bytes(),
             signature: current.signature.clone(),
         };
-        let written = write_pointer(&s3, target, Some(&key), Some(&current)).await?;
+        let written = write_pointer(&s3, target, Some(&key), &read).await?;
         println!(
             "refreshed the pointer at {location}: release {} (unchanged), {}",
             written.release,

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
 use object_store::path::Path as KeyPath;
 use object_store::{
-    BackoffConfig, Certificate, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, PutPayload,
-    RetryConfig,
+    BackoffConfig, Certificate, ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, PutMode,
+    PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
 
 use super::location::S3Location;
@@ -26,6 +26,15 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 pub const MAX_RETRIES: usize = 3;
 /// See [`MAX_RETRIES`].
 pub const RETRY_WINDOW: Duration = Duration::from_secs(3);
+
+/// What a conditional write expects to replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// No object.
+    Absent,
+    /// The object with this ETag.
+    ETag(String),
+}
 
 /// Why an S3 call failed, as far as the host's reports are concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +234,43 @@ impl S3 {
             .await
             .map(|_| ())
             .map_err(|e| self.error(key, e))
+    }
+
+    /// Writes an object only if it is still as `expected` (S3's conditional
+    /// writes: `If-None-Match: *` / `If-Match: ETAG`); `Ok(false)`, nothing
+    /// written, if someone else wrote it meanwhile.
+    ///
+    /// # Errors
+    /// See [`S3ErrorKind`].
+    pub async fn put_if(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        expected: &Expected,
+    ) -> Result<bool, S3Error> {
+        let mode = match expected {
+            Expected::Absent => PutMode::Create,
+            Expected::ETag(etag) => PutMode::Update(UpdateVersion {
+                e_tag: Some(etag.clone()),
+                version: None,
+            }),
+        };
+        let options = PutOptions {
+            mode,
+            ..PutOptions::default()
+        };
+        match self
+            .store
+            .put_opts(&KeyPath::from(key), PutPayload::from(bytes), options)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => Ok(false),
+            Err(error) => Err(self.error(key, error)),
+        }
     }
 
     /// The keys directly under `prefix` (one level).

@@ -16,7 +16,7 @@ use ed25519_dalek::SigningKey;
 use serde::Serialize;
 
 use super::manifest::Pointer;
-use super::signing::{self, SignatureFile, TrustedKeys};
+use super::signing::{self, TrustedKeys};
 
 /// Signed bytes start with this, so a pointer signature can never pass for
 /// a manifest signature (manifests are JSON, starting with `{`) or the
@@ -100,14 +100,6 @@ pub fn verify(pointer: &Pointer, trusted: &TrustedKeys) -> Result<Stamp, String>
         signer,
         release: pointer.release.clone(),
     })
-}
-
-/// Checks a pointer's signature against the one key it names (any key),
-/// for the publishing commands, which count sequences on from it.
-pub fn verify_self_consistent(pointer: &Pointer) -> Option<Stamp> {
-    let signature: &SignatureFile = pointer.pointer_signature.as_ref()?;
-    let key = signing::parse_public_key(&signature.key).ok()?;
-    verify(pointer, &TrustedKeys::only(key)).ok()
 }
 
 impl Stamp {
@@ -229,6 +221,13 @@ mod tests {
 
     fn key(seed: u8) -> SigningKey {
         SigningKey::from_bytes(&[seed; 32])
+    }
+
+    /// The stamp of a pointer signed by key 1 or 2.
+    fn verify_self_consistent(pointer: &Pointer) -> Option<Stamp> {
+        let mut keys = TrustedKeys::only(key(1).verifying_key());
+        keys.extend(&TrustedKeys::only(key(2).verifying_key()));
+        verify(pointer, &keys).ok()
     }
 
     fn signed(seed: u8, sequence: u64, at: SystemTime) -> Pointer {
