@@ -289,11 +289,30 @@ fn a_cold_start_refuses_an_old_pointer_until_it_is_refreshed() {
     assert!(ok && text.contains("pointer sequence 3"), "{text}");
     assert_eq!(started_within("1h"), 3);
 
+    // A warm environment refuses to switch to an old pointer too, even
+    // one with a higher sequence, and keeps serving.
+    let env = trusted_within("1h");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let warm = Lambda::start(&s3, &cache, &env);
+    assert_eq!(warm.guest("counter", json!({}))["count"], 1);
+    sign_current_at(&s3, &team, 4, SystemTime::now() - Duration::from_secs(7200));
+    let ping = warm.ping();
+    let (outcome, error) = check_of(&ping);
+    assert!(
+        outcome == "refused" && error.contains("signed 2h") && error.contains("MAX_AGE=1h"),
+        "{ping}"
+    );
+    assert_eq!(ping["release"]["pointer"]["sequence"], 3);
+    assert_eq!(warm.guest("counter", json!({}))["count"], 2);
+    drop(warm);
+    let (ok, text) = host_command(&s3, &["refresh", "--sign", &team, LOCATION]);
+    assert!(ok && text.contains("pointer sequence 5"), "{text}");
+
     // The publisher's clock a few seconds ahead: taken. Ten minutes ahead
     // (more than the five tolerated): refused.
-    sign_current_at(&s3, &team, 4, SystemTime::now() + Duration::from_secs(3));
-    assert_eq!(started_within("1h"), 4);
-    sign_current_at(&s3, &team, 5, SystemTime::now() + Duration::from_secs(600));
+    sign_current_at(&s3, &team, 6, SystemTime::now() + Duration::from_secs(3));
+    assert_eq!(started_within("1h"), 6);
+    sign_current_at(&s3, &team, 7, SystemTime::now() + Duration::from_secs(600));
     let log = refused_within("1h");
     assert!(
         log.contains("InitError.ReleaseUntrusted")
