@@ -5,6 +5,8 @@
 //!    precompiled guests: from a local folder with `.cwasm` (the anchor),
 //!    from S3 (moto on loopback) with an empty `/tmp`, and from S3 with the
 //!    download cache of an earlier start.
+//!    Then what checking a signed pointer adds (starts alternating with
+//!    and without trusted keys and a maximum age).
 //! 2. A release switch in a warm environment (cargo-lambda's emulator): the
 //!    warmer ping's round trip that loads and switches to a new release
 //!    (one guest changed, nine kept), and the check's own time.
@@ -24,6 +26,8 @@ use super::{beside_this_binary, deploy, init_times, init_times_with, median, row
 use crate::summary::{Line, Target};
 
 const LOCATION: &str = "s3://bench/team/";
+/// The same guests published with `--sign`.
+const SIGNED_LOCATION: &str = "s3://bench/signed/";
 
 pub fn bench() -> Result<()> {
     let host = beside_this_binary("wasm-lambda-host")?;
@@ -84,10 +88,25 @@ pub fn bench() -> Result<()> {
         "S3 release, /tmp of an earlier start",
         &cached,
     );
+    let (checked, unchecked) = signed_pointer_cost(&host, &s3, &folder)?;
+    row(
+        "wasm-lambda-host",
+        "10",
+        "S3 release, signed pointer not checked, /tmp of an earlier start (alternating)",
+        &unchecked,
+    );
+    row(
+        "wasm-lambda-host",
+        "10",
+        "S3 release, signed pointer checked (trusted keys, max age), /tmp of an earlier start (alternating)",
+        &checked,
+    );
     println!(
-        "\nS3 (empty /tmp) / local folder: {:.2}x (target <= 1.5x); with the download cache: {:.2}x\n",
+        "\nS3 (empty /tmp) / local folder: {:.2}x (target <= 1.5x); with the download cache: {:.2}x; \
+         checking the signed pointer: {:+.2} ms\n",
         median(&cold) / median(&local),
-        median(&cached) / median(&local)
+        median(&cached) / median(&local),
+        median(&checked) - median(&unchecked)
     );
     let anchor = "local folder, .cwasm";
     crate::summary::record(
@@ -115,6 +134,68 @@ pub fn bench() -> Result<()> {
     switch(&host, &s3, &folder, &publish)?;
     timed_checks(&host, &s3)?;
     Ok(())
+}
+
+/// What checking a signed pointer (trusted keys, a maximum age) costs a
+/// cold start: `folder` published with `--sign` to [`SIGNED_LOCATION`],
+/// then starts (download cache of an earlier start) alternating between a
+/// host that checks the release's and the pointer's signatures and the
+/// pointer's age and one that does not (the same bytes read, the same
+/// cached objects). Returns (checked, unchecked) start times.
+fn signed_pointer_cost(
+    host: &Path,
+    s3: &S3Server,
+    folder: &wasm_lambda_tests::GuestFolder,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let key = folder.root().join("bench-key");
+    let run = |args: &[&std::ffi::OsStr]| -> Result<()> {
+        let output = Command::new(host).args(args).envs(s3.env()).output()?;
+        ensure!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(())
+    };
+    run(&["keygen".as_ref(), key.as_os_str()])?;
+    run(&[
+        "publish".as_ref(),
+        "--sign".as_ref(),
+        key.with_extension("key").as_os_str(),
+        folder.guests().as_os_str(),
+        SIGNED_LOCATION.as_ref(),
+    ])?;
+    let public = std::fs::read_to_string(key.with_extension("pub"))?;
+    let cache = folder.root().join("signed-cache").display().to_string();
+    let env = |checks: bool| {
+        let mut env: Vec<(String, String)> = s3
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        env.push(("WASM_LAMBDA_GUESTS".into(), SIGNED_LOCATION.into()));
+        env.push(("WASM_LAMBDA_CACHE".into(), cache.clone()));
+        if checks {
+            env.push(("WASM_LAMBDA_TRUSTED_KEYS".into(), public.trim().to_owned()));
+            env.push(("WASM_LAMBDA_RELEASE_MAX_AGE".into(), "1h".into()));
+        }
+        env
+    };
+    // The first starts fill the download cache.
+    init_times_with(host, |_| env(false))?;
+    let (mut checked, mut unchecked) = (Vec::new(), Vec::new());
+    for offset in 0..2 {
+        let checks = |run: usize| (run + offset) % 2 == 1;
+        let times = init_times_with(host, |run| env(checks(run)))?;
+        for (run, time) in times.into_iter().enumerate() {
+            if checks(run) {
+                checked.push(time);
+            } else {
+                unchecked.push(time);
+            }
+        }
+    }
+    Ok((checked, unchecked))
 }
 
 fn start(
