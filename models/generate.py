@@ -158,10 +158,71 @@ def churn():
     return onnx_model, inputs
 
 
+LEGACY_MODES = {b"BRANCH_LEQ": 0, b"BRANCH_LT": 1, b"BRANCH_GTE": 2, b"BRANCH_GT": 3,
+                b"BRANCH_EQ": 4, b"BRANCH_NEQ": 5}
+
+
+def as_tree_ensemble_v5(legacy):
+    """A one-target TreeEnsembleRegressor (opset 3) rewritten as the opset-5
+    TreeEnsemble newer exporters write: the same trees, branches and leaves
+    in separate arrays."""
+    from onnx import TensorProto, helper
+
+    graph = legacy.graph
+    node = next(n for n in graph.node if n.op_type == "TreeEnsembleRegressor")
+    a = {attr.name: helper.get_attribute_value(attr) for attr in node.attribute}
+    assert a["n_targets"] == 1 and a.get("post_transform", b"NONE") == b"NONE"
+    weights = {(t, n): w for t, n, w in zip(a["target_treeids"], a["target_nodeids"], a["target_weights"])}
+    keys = list(zip(a["nodes_treeids"], a["nodes_nodeids"]))
+    branches = [k for k, mode in zip(keys, a["nodes_modes"]) if mode != b"LEAF"]
+    leaves = [k for k, mode in zip(keys, a["nodes_modes"]) if mode == b"LEAF"]
+    branch_index = {k: i for i, k in enumerate(branches)}
+    leaf_index = {k: i for i, k in enumerate(leaves)}
+    at = {k: i for i, k in enumerate(keys)}
+    v5 = {name: [] for name in ("nodes_featureids", "nodes_modes", "nodes_splits", "nodes_truenodeids",
+                                "nodes_trueleafs", "nodes_falsenodeids", "nodes_falseleafs")}
+    for tree, node_id in branches:
+        i = at[(tree, node_id)]
+        v5["nodes_featureids"].append(a["nodes_featureids"][i])
+        v5["nodes_modes"].append(LEGACY_MODES[a["nodes_modes"][i]])
+        v5["nodes_splits"].append(a["nodes_values"][i])
+        for side in ("true", "false"):
+            child = (tree, a[f"nodes_{side}nodeids"][i])
+            is_leaf = child in leaf_index
+            v5[f"nodes_{side}nodeids"].append(leaf_index[child] if is_leaf else branch_index[child])
+            v5[f"nodes_{side}leafs"].append(int(is_leaf))
+    roots = [branch_index[(tree, 0)] for tree in sorted(set(a["nodes_treeids"]))]
+    floats = lambda name, values: helper.make_tensor(name, TensorProto.FLOAT, (len(values),), values)
+    v5_node = helper.make_node(
+        "TreeEnsemble", list(node.input), list(node.output), domain="ai.onnx.ml", name="trees",
+        n_targets=1, aggregate_function=0 if a.get("aggregate_function") == b"AVERAGE" else 1,
+        post_transform=0, tree_roots=roots,
+        nodes_modes=helper.make_tensor("nodes_modes", TensorProto.UINT8, (len(branches),), v5.pop("nodes_modes")),
+        nodes_splits=floats("nodes_splits", v5.pop("nodes_splits")),
+        leaf_targetids=[0] * len(leaves), leaf_weights=floats("leaf_weights", [weights[k] for k in leaves]),
+        **v5,
+    )
+    nodes = [v5_node if n is node else n for n in graph.node]
+    model = helper.make_model(
+        helper.make_graph(nodes, graph.name, list(graph.input), list(graph.output), list(graph.initializer)),
+        opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)],
+    )
+    model.ir_version = 10
+    return model
+
+
+def forest_regressor_v5():
+    """forest_regressor's trees as opset 5's TreeEnsemble."""
+    model, rows = forest_regressor()
+    rows = rows.astype(np.float32)
+    return as_tree_ensemble_v5(export(model, rows.shape[1])), {"input": rows}
+
+
 # Models with several named inputs: the builder exports the model itself
 # and gives its reference inputs by name.
 NAMED_INPUT_MODELS = {
     "churn": churn,
+    "forest_regressor_v5": forest_regressor_v5,
 }
 
 

@@ -12,8 +12,8 @@ writes two models the host must handle specially:
   zipmap_forest.onnx       seed 004's forest exported with skl2onnx's default
                            zipmap (outputs a list of maps); the host serves
                            the probabilities as a tensor
-  unsupported_op.onnx      a graph using ai.onnx.ml TreeEnsemble (opset 5),
-                           which the host refuses by name
+  unsupported_op.onnx      a graph using ai.onnx.ml DictVectorizer, which the
+                           host refuses by name
 
 The test command checks these files against the host (tests/ml_operators.rs).
 """
@@ -212,6 +212,124 @@ def cases():
         coefficients=list(rng.standard_normal(6).round(3)), rho=[-0.1], n_supports=6, one_class=1,
         support_vectors=list(support.ravel()), kernel_type="POLY", kernel_params=[0.5, 1.0, 2.0]),
         feeds, [("variable", TensorProto.FLOAT)]), feeds)
+    out.update(tree_ensemble_cases())
+    return out
+
+
+TREE_MODES = {"LEQ": 0, "LT": 1, "GTE": 2, "GT": 3, "EQ": 4, "NEQ": 5, "MEMBER": 6}
+AGGREGATES = {"AVERAGE": 0, "SUM": 1, "MIN": 2, "MAX": 3}
+
+
+def tree_ensemble_model(attributes, x, name):
+    """A TreeEnsemble (ai.onnx.ml opset 5) model reading X (float or double)."""
+    elem = TensorProto.DOUBLE if x.dtype == np.float64 else TensorProto.FLOAT
+    as_tensor = lambda key, values, kind: helper.make_tensor(key, kind, (len(values),), values)
+    attributes = dict(attributes)
+    for key in ("nodes_splits", "leaf_weights", "membership_values"):
+        if key in attributes:
+            attributes[key] = as_tensor(key, list(attributes[key]), elem)
+    attributes["nodes_modes"] = as_tensor("nodes_modes", list(attributes["nodes_modes"]), TensorProto.UINT8)
+    node = helper.make_node("TreeEnsemble", ["X"], ["Y"], domain=ML, name=name, **attributes)
+    graph = helper.make_graph([node], name, [tensor("X", elem, [None, x.shape[1]])], [tensor("Y", elem, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid(ML, 5)])
+    model.ir_version = 10
+    return model
+
+
+def random_trees(n_trees, depth, n_features, n_targets, modes, missing=True):
+    """Full binary trees of `depth` with random modes (MEMBER sets of small
+    integers), splits on half steps, leaves and targets."""
+    nodes = {k: [] for k in ("nodes_featureids", "nodes_modes", "nodes_splits", "nodes_truenodeids",
+                             "nodes_trueleafs", "nodes_falsenodeids", "nodes_falseleafs",
+                             "nodes_missing_value_tracks_true")}
+    leaves = {"leaf_targetids": [], "leaf_weights": []}
+    members, roots = [], []
+
+    def grow(level):
+        if level == depth:
+            leaves["leaf_targetids"].append(int(rng.integers(0, n_targets)))
+            leaves["leaf_weights"].append(round(float(rng.standard_normal()), 3))
+            return len(leaves["leaf_weights"]) - 1, 1
+        index = len(nodes["nodes_modes"])
+        for values in nodes.values():
+            values.append(0)
+        mode = TREE_MODES[modes[int(rng.integers(0, len(modes)))]]
+        nodes["nodes_modes"][index] = mode
+        nodes["nodes_featureids"][index] = int(rng.integers(0, n_features))
+        nodes["nodes_splits"][index] = float(rng.integers(-4, 5) / 2)
+        nodes["nodes_missing_value_tracks_true"][index] = int(missing and rng.random() < 0.5)
+        if mode == TREE_MODES["MEMBER"]:
+            # onnxruntime runs sets of small non-negative integers (as
+            # exporters write categories); other values it refuses.
+            members.extend(sorted(set(rng.integers(0, 5, int(rng.integers(1, 4))).astype(float).tolist())))
+            members.append(float("nan"))
+        true_id, true_leaf = grow(level + 1)
+        false_id, false_leaf = grow(level + 1)
+        nodes["nodes_truenodeids"][index], nodes["nodes_trueleafs"][index] = true_id, true_leaf
+        nodes["nodes_falsenodeids"][index], nodes["nodes_falseleafs"][index] = false_id, false_leaf
+        return index, 0
+
+    for _ in range(n_trees):
+        roots.append(grow(0)[0])
+    attributes = dict(nodes, **leaves, tree_roots=roots, n_targets=n_targets)
+    if members:
+        attributes["membership_values"] = members
+    return attributes
+
+
+def tree_ensemble_cases():
+    """TreeEnsemble (opset 5): ONNX's own node-test trees, random trees with
+    every node mode and NaN, every aggregate and post transform, a tree that
+    is a leaf, a double model."""
+    out = {}
+    # ONNX's backend node tests' two trees (onnx/backend/test/case/node/ai_onnx_ml).
+    single = dict(n_targets=2, aggregate_function=1, post_transform=0, tree_roots=[0],
+                  nodes_modes=[0, 0, 0], nodes_featureids=[0, 0, 0], nodes_splits=[3.14, 1.2, 4.2],
+                  nodes_truenodeids=[1, 0, 1], nodes_trueleafs=[0, 1, 1], nodes_falsenodeids=[2, 2, 3],
+                  nodes_falseleafs=[0, 1, 1], leaf_targetids=[0, 1, 0, 1],
+                  leaf_weights=[5.23, 12.12, -12.23, 7.21])
+    x = np.array([1.2, 3.4, -0.12, 1.66, 4.14, 1.77], np.float64).reshape(3, 2)
+    out["tree_ensemble_single_tree_double"] = (tree_ensemble_model(single, x, "single_tree"), {"X": x})
+    membership = dict(n_targets=4, aggregate_function=1, post_transform=0, tree_roots=[0],
+                      membership_values=[1.2, 3.7, 8, 9, float("nan"), 12, 7, float("nan")],
+                      nodes_modes=[0, 6, 6], nodes_featureids=[0, 0, 0],
+                      nodes_splits=[11, 232344.0, float("nan")], nodes_trueleafs=[0, 1, 1],
+                      nodes_truenodeids=[1, 0, 1], nodes_falseleafs=[1, 0, 1], nodes_falsenodeids=[2, 2, 3],
+                      leaf_targetids=[0, 1, 2, 3], leaf_weights=[1, 10, 1000, 100])
+    x = np.array([1.2, 3.4, -0.12, np.nan, 12, 7], np.float32).reshape(-1, 1)
+    out["tree_ensemble_set_membership"] = (tree_ensemble_model(membership, x, "set_membership"), {"X": x})
+    # Inputs on whole and half steps (so equality and membership hit), a
+    # tenth NaN.
+    x = (rng.integers(-2, 11, (ROWS, 3)) / 2).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    every_mode = list(TREE_MODES)
+    for aggregate, code in AGGREGATES.items():
+        attributes = random_trees(4, 3, 3, 3, every_mode)
+        attributes.update(aggregate_function=code, post_transform=0)
+        out[f"tree_ensemble_{aggregate.lower()}"] = (
+            tree_ensemble_model(attributes, x, f"trees_{aggregate.lower()}"), {"X": x})
+    # onnxruntime (1.31) reads post_transform 1 as LOGISTIC and 2 as SOFTMAX,
+    # the other way round from the ONNX spec (1 SOFTMAX, 2 LOGISTIC), which
+    # the host follows: the reference is onnxruntime's arithmetic for the
+    # transform the spec names, asked for by onnxruntime's code.
+    onnxruntime_code = {1: 2, 2: 1, 3: 3}
+    for transform, code in (("softmax", 1), ("logistic", 2), ("softmax_zero", 3)):
+        attributes = random_trees(3, 3, 3, 3, every_mode)
+        attributes.update(aggregate_function=1, post_transform=code)
+        model = tree_ensemble_model(attributes, x, f"trees_{transform}")
+        attributes.update(post_transform=onnxruntime_code[code])
+        reference_model = tree_ensemble_model(attributes, x, f"trees_{transform}")
+        out[f"tree_ensemble_{transform}"] = (model, {"X": x}, reference_model)
+    # One target with PROBIT (weights scaled into (0, 1)), and a tree that is a leaf.
+    attributes = random_trees(2, 2, 3, 1, ["LEQ", "MEMBER"])
+    attributes["leaf_weights"] = [abs(w) / 10 for w in attributes["leaf_weights"]]
+    attributes.update(aggregate_function=0, post_transform=4)
+    out["tree_ensemble_one_target_probit"] = (tree_ensemble_model(attributes, x, "probit"), {"X": x})
+    leaf_tree = dict(n_targets=2, tree_roots=[0, 1], nodes_modes=[0, 0], nodes_featureids=[0, 0],
+                     nodes_splits=[0.0, 0.0], nodes_truenodeids=[0, 1], nodes_trueleafs=[1, 1],
+                     nodes_falsenodeids=[0, 2], nodes_falseleafs=[1, 1], leaf_targetids=[0, 1, 0],
+                     leaf_weights=[0.5, 2.0, -1.0], aggregate_function=1, post_transform=0)
+    out["tree_ensemble_leaf_tree"] = (tree_ensemble_model(leaf_tree, x, "leaf_tree"), {"X": x})
     return out
 
 
@@ -255,10 +373,10 @@ def zipmap_forest():
 
 
 def unsupported_op():
-    node = helper.make_node("TreeEnsemble", ["input"], ["output"], domain=ML, name="the_new_tree_ensemble")
+    node = helper.make_node("DictVectorizer", ["input"], ["output"], domain=ML, name="a_dict_vectorizer",
+                            int64_vocabulary=[1, 2])
     model = graph_model([node], [tensor("input", TensorProto.FLOAT, [None, 4])],
                         [tensor("output", TensorProto.FLOAT, None)], "unsupported")
-    model.opset_import[1].version = 5
     (OUT / "unsupported_op.onnx").write_bytes(model.SerializeToString())
 
 
@@ -266,9 +384,11 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for stale in OUT.glob("*"):
         stale.unlink()
-    for name, (model, feeds) in cases().items():
+    for name, (model, feeds, *reference_model) in cases().items():
         model_bytes = model.SerializeToString()
-        write(name, model_bytes, feeds, reference(model_bytes, feeds))
+        # A case may name another model for onnxruntime to compute its reference.
+        asked = reference_model[0].SerializeToString() if reference_model else model_bytes
+        write(name, model_bytes, feeds, reference(asked, feeds))
         print(name, file=sys.stderr)
     zipmap_forest()
     unsupported_op()

@@ -203,8 +203,8 @@ fn an_operator_the_host_does_not_run_is_refused_by_name() {
         OnnxModel::load(&bytes, &Default::default()).err().unwrap()
     );
     for needle in [
-        "node `the_new_tree_ensemble`",
-        "ai.onnx.ml operator `TreeEnsemble`",
+        "node `a_dict_vectorizer`",
+        "ai.onnx.ml operator `DictVectorizer`",
         "supported ai.onnx.ml operators: ArrayFeatureExtractor, Binarizer,",
         "SVMClassifier",
     ] {
@@ -213,7 +213,7 @@ fn an_operator_the_host_does_not_run_is_refused_by_name() {
     // `models DIR` shows the same reason beside the models that load.
     let deployment = GuestFolder::new("ml-unsupported")
         .with_model("seed_forest", "forest")
-        .with_model_file("tree_v5.onnx", &bytes);
+        .with_model_file("dict_vectorizer.onnx", &bytes);
     let listed = Command::new(HOST)
         .args(["models"])
         .arg(deployment.models())
@@ -225,10 +225,10 @@ fn an_operator_the_host_does_not_run_is_refused_by_name() {
     assert!(stdout.contains("forest (loaded in"), "{stdout}");
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("tree_v5: failed to load: "))
-        .unwrap_or_else(|| panic!("tree_v5 not reported: {stdout}"));
+        .find(|l| l.starts_with("dict_vectorizer: failed to load: "))
+        .unwrap_or_else(|| panic!("dict_vectorizer not reported: {stdout}"));
     assert!(
-        line.contains("node `the_new_tree_ensemble` uses the ai.onnx.ml operator `TreeEnsemble`"),
+        line.contains("node `a_dict_vectorizer` uses the ai.onnx.ml operator `DictVectorizer`"),
         "{line}"
     );
 }
@@ -436,6 +436,40 @@ fn damaged_attributes_are_refused_at_load_with_the_reason() {
     true_ids[0] = 1 << 40;
     let error = load_error(&forest);
     assert!(error.contains("missing node"), "{error}");
+
+    // TreeEnsemble (opset 5): a child past the nodes, a root past them, a
+    // node that is its own child (a loop), a member node without a set.
+    let damaged_v5 = |damage: &dyn Fn(&mut NodeProto)| {
+        let mut model = operator_proto("tree_ensemble_sum");
+        damage(ml_node(&mut model));
+        load_error(&model)
+    };
+    let error = damaged_v5(&|node| {
+        let leafs = attribute(node, "nodes_trueleafs").ints.clone();
+        let first_branch_child = leafs.iter().position(|l| *l == 0).unwrap();
+        attribute(node, "nodes_truenodeids").ints[first_branch_child] = 1 << 40;
+    });
+    assert!(
+        error.contains("nodes_truenodeids names node 1099511627776; there are"),
+        "{error}"
+    );
+    let error = damaged_v5(&|node| attribute(node, "tree_roots").ints[0] = -3);
+    assert!(error.contains("tree_roots names node -3"), "{error}");
+    let error = damaged_v5(&|node| {
+        attribute(node, "nodes_trueleafs").ints[0] = 0;
+        attribute(node, "nodes_truenodeids").ints[0] = 0;
+    });
+    assert!(error.contains("node references loop"), "{error}");
+    let mut membership = operator_proto("tree_ensemble_set_membership");
+    let members = attribute(ml_node(&mut membership), "membership_values");
+    let members = members.t.as_mut().unwrap();
+    members.float_data.truncate(5);
+    members.dims = vec![5];
+    let error = load_error(&membership);
+    assert!(
+        error.contains("BRANCH_MEMBER node 2 has no set in membership_values"),
+        "{error}"
+    );
 }
 
 fn graph_node<'m>(model: &'m mut ModelProto, op_type: &str) -> &'m mut NodeProto {

@@ -20,6 +20,7 @@ const REFERENCE_MODELS: &[&str] = &[
     "seed_forest",
     "large_forest",
     "forest_regressor",
+    "forest_regressor_v5",
     "boosting_binary",
     "boosting_multiclass",
     "boosting_regressor",
@@ -135,6 +136,7 @@ fn batches_of_any_size_answer_exactly_what_single_rows_answer() {
         "large_forest",
         "boosting_multiclass",
         "forest_regressor",
+        "forest_regressor_v5",
         "mlp",
     ] {
         let bytes = std::fs::read(model_file(name)).unwrap();

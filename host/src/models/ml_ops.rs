@@ -53,6 +53,7 @@ pub const SUPPORTED_ML_OPERATORS: &[&str] = &[
     "SVMClassifier",
     "SVMRegressor",
     "Scaler",
+    "TreeEnsemble",
     "TreeEnsembleClassifier",
     "TreeEnsembleRegressor",
     "ZipMap",

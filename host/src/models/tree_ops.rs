@@ -1,7 +1,8 @@
 //! `TreeEnsembleClassifier` and `TreeEnsembleRegressor` as tract operators,
 //! registered in tract's ONNX op registry in place of tract's own (which
 //! allocates an error per leaf and has no regressor), so the rest of tract
-//! stays as it is.
+//! stays as it is; opset 5's `TreeEnsemble` too (read in
+//! `tree_ensemble_v5.rs`).
 
 use std::sync::Arc;
 
@@ -18,23 +19,36 @@ use super::forest::{
 pub fn register_tree_ensembles(register: &mut OnnxOpRegister) {
     register.insert("TreeEnsembleClassifier", classifier_from_node);
     register.insert("TreeEnsembleRegressor", regressor_from_node);
+    register.insert("TreeEnsemble", super::tree_ensemble_v5::from_node);
 }
 
 /// What the op answers besides scores.
 #[derive(Debug, Clone)]
-enum Kind {
+pub(super) enum Kind {
     /// Labels tensor (i64 or String, rank 1) and the scores.
     Classifier { labels: Arc<Tensor> },
     /// Only values.
     Regressor,
 }
 
+/// The scores' element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OutputType {
+    /// `float`, whatever the input (the opset-1–3 operators).
+    F32,
+    /// The input's (opset 5's `TreeEnsemble`: float, double or float16).
+    SameAsInput,
+}
+
 #[derive(Debug, Clone)]
 pub struct TreeEnsembleOp {
-    forest: Arc<Forest>,
-    base_values: Arc<Vec<f32>>,
-    post_transform: PostTransform,
-    kind: Kind,
+    pub(super) forest: Arc<Forest>,
+    pub(super) base_values: Arc<Vec<f32>>,
+    pub(super) post_transform: PostTransform,
+    pub(super) kind: Kind,
+    pub(super) output: OutputType,
+    /// The ONNX operator's name.
+    pub(super) name: &'static str,
 }
 
 // Operators must be comparable; two ops are the same only if they share the
@@ -72,6 +86,8 @@ fn classifier_from_node(
         base_values: Arc::new(read_base_values(node)?),
         post_transform: read_post_transform(node)?,
         kind: Kind::Classifier { labels },
+        output: OutputType::F32,
+        name: "TreeEnsembleClassifier",
     };
     Ok((expand(op), vec![]))
 }
@@ -96,6 +112,8 @@ fn regressor_from_node(
         base_values: Arc::new(read_base_values(node)?),
         post_transform: read_post_transform(node)?,
         kind: Kind::Regressor,
+        output: OutputType::F32,
+        name: "TreeEnsembleRegressor",
     };
     Ok((expand(op), vec![]))
 }
@@ -109,11 +127,12 @@ fn read_base_values(node: &NodeProto) -> TractResult<Vec<f32>> {
     if let Some(values) = node.get_attr_opt_vec::<f32>("base_values")? {
         return Ok(values);
     }
-    floats_from_tensor_attr(node, "base_values_as_tensor").map(Option::unwrap_or_default)
+    tensor_attr_as_f32(node, "base_values_as_tensor").map(Option::unwrap_or_default)
 }
 
-/// A float list stored as a tensor attribute (the `*_as_tensor` forms).
-fn floats_from_tensor_attr(node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
+/// A tensor attribute (the `*_as_tensor` forms, opset 5's attributes) as
+/// a list of `f32`.
+pub(super) fn tensor_attr_as_f32(node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
     let Some(proto) = node.get_attr_opt::<&tract_onnx::pb::TensorProto>(name)? else {
         return Ok(None);
     };
@@ -138,11 +157,11 @@ fn read_attributes(node: &NodeProto, prefix: &str) -> TractResult<TreeAttributes
         .collect::<anyhow::Result<Vec<_>>>()?;
     let node_thresholds = match node.get_attr_opt_vec::<f32>("nodes_values")? {
         Some(values) => values,
-        None => floats_from_tensor_attr(node, "nodes_values_as_tensor")?.unwrap_or_default(),
+        None => tensor_attr_as_f32(node, "nodes_values_as_tensor")?.unwrap_or_default(),
     };
     let weights = match node.get_attr_opt_vec::<f32>(&format!("{prefix}_weights"))? {
         Some(values) => values,
-        None => floats_from_tensor_attr(node, &format!("{prefix}_weights_as_tensor"))?
+        None => tensor_attr_as_f32(node, &format!("{prefix}_weights_as_tensor"))?
             .ok_or_else(|| anyhow!("{}: attribute {prefix}_weights is missing", node.name))?,
     };
     let missing = node
@@ -204,10 +223,7 @@ impl TreeEnsembleOp {
 
 impl Op for TreeEnsembleOp {
     fn name(&self) -> StaticName {
-        match self.kind {
-            Kind::Classifier { .. } => "TreeEnsembleClassifier".into(),
-            Kind::Regressor => "TreeEnsembleRegressor".into(),
-        }
+        self.name.into()
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
@@ -236,6 +252,10 @@ impl EvalOp for TreeEnsembleOp {
             input.shape()
         );
         let (n_rows, n_columns) = (input.shape()[0], input.shape()[1]);
+        let output_type = match self.output {
+            OutputType::F32 => f32::datum_type(),
+            OutputType::SameAsInput => input.datum_type(),
+        };
         let rows = input.cast_to::<f32>()?;
         let rows = rows.try_as_plain_ram()?;
         let rows = rows.as_slice::<f32>()?;
@@ -245,8 +265,9 @@ impl EvalOp for TreeEnsembleOp {
                 let values =
                     self.forest
                         .regress(rows, n_columns, &self.base_values, self.post_transform)?;
+                let values = Tensor::from_shape(&[n_rows, width], &values)?;
                 Ok(tvec!(
-                    Tensor::from_shape(&[n_rows, width], &values)?.into_tvalue()
+                    values.cast_to_dt(output_type)?.into_owned().into_tvalue()
                 ))
             }
             Kind::Classifier { labels } => {
@@ -272,7 +293,12 @@ impl TypedOp for TreeEnsembleOp {
             Op::name(self)
         );
         let n = inputs[0].shape[0].clone();
-        let scores = f32::fact([n.clone(), self.forest.n_targets().to_dim()]);
+        let scores_type = match self.output {
+            OutputType::F32 => f32::datum_type(),
+            OutputType::SameAsInput => inputs[0].datum_type,
+        };
+        let scores =
+            TypedFact::dt_shape(scores_type, [n.clone(), self.forest.n_targets().to_dim()]);
         Ok(match &self.kind {
             Kind::Regressor => tvec!(scores),
             Kind::Classifier { labels } => {
@@ -303,7 +329,12 @@ impl Expansion for TreeEnsembleOp {
         check_output_arity(outputs, self.n_outputs())?;
         s.equals(&inputs[0].rank, 2)?;
         let scores = outputs.len() - 1;
-        s.equals(&outputs[scores].datum_type, DatumType::F32)?;
+        match self.output {
+            OutputType::F32 => s.equals(&outputs[scores].datum_type, DatumType::F32)?,
+            OutputType::SameAsInput => {
+                s.equals(&outputs[scores].datum_type, &inputs[0].datum_type)?
+            }
+        }
         s.equals(&outputs[scores].rank, 2)?;
         s.equals(&outputs[scores].shape[0], &inputs[0].shape[0])?;
         s.equals(&outputs[scores].shape[1], self.forest.n_targets().to_dim())?;
