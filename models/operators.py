@@ -213,6 +213,47 @@ def cases():
         support_vectors=list(support.ravel()), kernel_type="POLY", kernel_params=[0.5, 1.0, 2.0]),
         feeds, [("variable", TensorProto.FLOAT)]), feeds)
     out.update(tree_ensemble_cases())
+    out.update(label_encoder_v4_cases())
+    return out
+
+
+def label_encoder_v4_cases():
+    """LabelEncoder with opset 4's tensor attributes: ONNX's own node tests'
+    two mappings (string keys to int16 values), and int64 keys to double
+    values, double keys to strings, each with unknown inputs (the type pairs
+    onnxruntime runs)."""
+    out = {}
+    elem_of = {np.dtype(np.int64): TensorProto.INT64, np.dtype(np.float64): TensorProto.DOUBLE,
+               np.dtype(object): TensorProto.STRING}
+
+    def model(attributes, x, output_elem, name):
+        node = helper.make_node("LabelEncoder", ["X"], ["Y"], domain=ML, name=name, **attributes)
+        graph = helper.make_graph([node], name, [tensor("X", elem_of[x.dtype], [None])],
+                                  [tensor("Y", output_elem, None)])
+        built = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid(ML, 4)])
+        built.ir_version = 10
+        return built, {"X": x}
+
+    int16 = lambda key, values: helper.make_tensor(key, TensorProto.INT16, (len(values),), values)
+    letters = np.array(["a", "b", "d", "c", "g"]).astype(object)
+    out["label_encoder_tensor_mapping"] = model(dict(
+        keys_tensor=helper.make_tensor("keys_tensor", TensorProto.STRING, (3,), ["a", "b", "c"]),
+        values_tensor=int16("values_tensor", [0, 1, 2]), default_tensor=int16("default_tensor", [42])),
+        letters, TensorProto.INT16, "tensor_mapping")
+    out["label_encoder_tensor_value_only_mapping"] = model(dict(
+        keys_strings=["a", "b", "c"], values_tensor=int16("values_tensor", [0, 1, 2]),
+        default_tensor=int16("default_tensor", [42])), letters, TensorProto.INT16, "value_only_mapping")
+    codes = rng.integers(0, 6, (ROWS,)).astype(np.int64)
+    out["label_encoder_int64_to_double"] = model(dict(
+        keys_tensor=helper.make_tensor("keys_tensor", TensorProto.INT64, (4,), [0, 1, 3, 5]),
+        values_tensor=helper.make_tensor("values_tensor", TensorProto.DOUBLE, (4,), [0.5, 1.25, -3.0, 1e-9]),
+        default_tensor=helper.make_tensor("default_tensor", TensorProto.DOUBLE, (1,), [7.5])),
+        codes, TensorProto.DOUBLE, "int64_to_double")
+    scores = (rng.integers(0, 4, (ROWS,)) / 4).astype(np.float64)
+    out["label_encoder_double_to_string"] = model(dict(
+        keys_tensor=helper.make_tensor("keys_tensor", TensorProto.DOUBLE, (3,), [0.0, 0.25, 0.75]),
+        values_tensor=helper.make_tensor("values_tensor", TensorProto.STRING, (3,), ["low", "mid", "high"])),
+        scores, TensorProto.STRING, "double_to_string")
     return out
 
 

@@ -16,7 +16,7 @@ export ORT_DYLIB_PATH
 # The generated models (models/generate.py), then scikit-learn pipelines from
 # the coverage matrix (models/coverage.py): the ai.onnx.ml operators beyond
 # tree ensembles.
-models=(seed_forest large_forest forest_regressor boosting_multiclass mlp mlp_wide)
+models=(seed_forest large_forest forest_regressor forest_regressor_v5 boosting_multiclass mlp mlp_wide)
 sklearn=(logisticregression_binary logisticregression_3_classes linearregression
     standardscaler_logisticregression svc_rbf_probabilities
     onehotencoder_integer_categories_logisticregression)

@@ -76,6 +76,7 @@ fn assert_matches(what: &str, got: &Value, want: &Value, rtol: f64, atol: f64) {
             );
         }
         (Value::Null, Value::Null) => {}
+        (Value::String(g), Value::String(w)) => assert_eq!(g, w, "{what}"),
         _ => panic!("{what}: {got} vs onnxruntime {want}"),
     }
 }

@@ -165,6 +165,31 @@ pub fn tensor_to_json(tensor: &Tensor) -> Result<Value> {
             .iter()
             .map(|i| Value::from(*i))
             .collect(),
+        DatumType::I16 => view
+            .as_slice::<i16>()?
+            .iter()
+            .map(|i| Value::from(*i))
+            .collect(),
+        DatumType::I8 => view
+            .as_slice::<i8>()?
+            .iter()
+            .map(|i| Value::from(*i))
+            .collect(),
+        DatumType::U64 => view
+            .as_slice::<u64>()?
+            .iter()
+            .map(|i| Value::from(*i))
+            .collect(),
+        DatumType::U32 => view
+            .as_slice::<u32>()?
+            .iter()
+            .map(|i| Value::from(*i))
+            .collect(),
+        DatumType::U16 => view
+            .as_slice::<u16>()?
+            .iter()
+            .map(|i| Value::from(*i))
+            .collect(),
         DatumType::U8 => view
             .as_slice::<u8>()?
             .iter()
