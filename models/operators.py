@@ -214,6 +214,50 @@ def cases():
         feeds, [("variable", TensorProto.FLOAT)]), feeds)
     out.update(tree_ensemble_cases())
     out.update(label_encoder_v4_cases())
+    out.update(tfidf_vectorizer_cases())
+    return out
+
+
+def tfidf_vectorizer_cases():
+    """TfIdfVectorizer (default domain, opset 9): string and int64 pools,
+    unigrams and bigrams with skips, every mode with and without weights,
+    one row and a batch."""
+    out = {}
+    words = ["spam", "free", "money", "now", "hello", "friend", "lunch", "team", "win", "prize"]
+
+    def model(attributes, x, name):
+        elem = TensorProto.STRING if x.dtype == object else TensorProto.INT64
+        node = helper.make_node("TfIdfVectorizer", ["X"], ["Y"], name=name, **attributes)
+        shape = [None] * x.ndim
+        graph = helper.make_graph([node], name, [tensor("X", elem, shape)], [tensor("Y", TensorProto.FLOAT, None)])
+        built = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+        built.ir_version = 10
+        return built, {"X": x}
+
+    texts = np.array([[words[i] for i in row] for row in rng.integers(0, len(words), (ROWS, 9))]).astype(object)
+    # Unigrams then bigrams, the output columns in another order than the pool.
+    unigrams = ["free", "money", "now", "win", "prize", "lunch"]
+    bigrams = ["free", "money", "win", "prize", "money", "now", "spam", "free"]
+    n_grams = len(unigrams) + len(bigrams) // 2
+    order = [int(i) for i in rng.permutation(n_grams)]
+    pooled = dict(pool_strings=unigrams + bigrams, ngram_counts=[0, len(unigrams)], ngram_indexes=order)
+    weights = [round(float(w), 3) for w in rng.uniform(0.5, 3.0, n_grams)]
+    for mode, skip, weighted in (("TF", 0, False), ("TF", 2, False), ("IDF", 1, True), ("IDF", 0, False),
+                                 ("TFIDF", 0, True), ("TFIDF", 3, True)):
+        attributes = dict(pooled, mode=mode, min_gram_length=1, max_gram_length=2, max_skip_count=skip)
+        if weighted:
+            attributes["weights"] = weights
+        name = f"tfidf_vectorizer_strings_{mode.lower()}_skip{skip}{'_weighted' if weighted else ''}"
+        out[name] = model(attributes, texts, name)
+    # Bigrams only, one unbatched row.
+    attributes = dict(pooled, mode="TF", min_gram_length=2, max_gram_length=2, max_skip_count=1)
+    out["tfidf_vectorizer_strings_bigrams_one_row"] = model(attributes, texts[0], "bigrams_one_row")
+    # int64 tokens (ids from a tokenizer upstream): unigrams to trigrams.
+    ids = rng.integers(0, 8, (ROWS, 12)).astype(np.int64)
+    attributes = dict(pool_int64s=[1, 2, 3, 4, 2, 3, 5, 6, 1, 2, 3], ngram_counts=[0, 4, 8],
+                      ngram_indexes=[0, 1, 2, 3, 4, 5, 6], mode="TFIDF", weights=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+                      min_gram_length=1, max_gram_length=3, max_skip_count=2)
+    out["tfidf_vectorizer_int64_trigrams"] = model(attributes, ids, "int64_trigrams")
     return out
 
 

@@ -327,13 +327,17 @@ fn operator_proto(name: &str) -> ModelProto {
     ModelProto::decode(bytes.as_slice()).unwrap()
 }
 
+/// Operators of ours outside the ai.onnx.ml domain.
+const OUR_DEFAULT_DOMAIN_OPS: &[&str] = &["TfIdfVectorizer"];
+
+/// Whether `node` runs one of our operators (those the damage tests target).
+fn is_ours(node: &NodeProto) -> bool {
+    node.domain == "ai.onnx.ml" || OUR_DEFAULT_DOMAIN_OPS.contains(&node.op_type.as_str())
+}
+
 fn ml_node(model: &mut ModelProto) -> &mut NodeProto {
     let graph = model.graph.as_mut().unwrap();
-    graph
-        .node
-        .iter_mut()
-        .find(|n| n.domain == "ai.onnx.ml")
-        .unwrap()
+    graph.node.iter_mut().find(|n| is_ours(n)).unwrap()
 }
 
 fn attribute<'m>(node: &'m mut NodeProto, name: &str) -> &'m mut AttributeProto {
@@ -471,6 +475,33 @@ fn damaged_attributes_are_refused_at_load_with_the_reason() {
         error.contains("BRANCH_MEMBER node 2 has no set in membership_values"),
         "{error}"
     );
+
+    // TfIdfVectorizer: a pool that does not divide into bigrams, a repeated
+    // n-gram, a negative output index, a gram length past ngram_counts.
+    let damaged_tfidf = |damage: &dyn Fn(&mut NodeProto)| {
+        let mut model = operator_proto("tfidf_vectorizer_strings_tf_skip0");
+        damage(ml_node(&mut model));
+        load_error(&model)
+    };
+    let error = damaged_tfidf(&|node| {
+        attribute(node, "pool_strings").strings.pop();
+    });
+    assert!(error.contains("do not make whole 2-grams"), "{error}");
+    let error = damaged_tfidf(&|node| {
+        let pool = &mut attribute(node, "pool_strings").strings;
+        pool[1] = pool[0].clone();
+    });
+    assert!(
+        error.contains("a 1-gram appears twice in the pool"),
+        "{error}"
+    );
+    let error = damaged_tfidf(&|node| attribute(node, "ngram_indexes").ints[0] = -1);
+    assert!(error.contains("ngram_indexes must be in 0.."), "{error}");
+    let error = damaged_tfidf(&|node| attribute(node, "max_gram_length").i = 3);
+    assert!(
+        error.contains("gram lengths 1..=3 must be within 1..=2"),
+        "{error}"
+    );
 }
 
 fn graph_node<'m>(model: &'m mut ModelProto, op_type: &str) -> &'m mut NodeProto {
@@ -592,7 +623,7 @@ proptest! {
         let (name, proto, inputs) = model.get(operator_protos());
         let mut proto = proto.clone();
         let graph = proto.graph.as_mut().unwrap();
-        let ml_nodes: Vec<usize> = (0..graph.node.len()).filter(|&i| graph.node[i].domain == "ai.onnx.ml").collect();
+        let ml_nodes: Vec<usize> = (0..graph.node.len()).filter(|&i| is_ours(&graph.node[i])).collect();
         for (which, damage) in &damages {
             let node = &mut graph.node[ml_nodes[which.index(ml_nodes.len())]];
             apply(node, *which, damage);

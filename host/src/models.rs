@@ -21,6 +21,7 @@ pub mod small_dense;
 pub(crate) mod store;
 pub mod tensor_json;
 pub(crate) mod tensor_wit;
+pub(crate) mod text_ops;
 pub(crate) mod tree_ensemble_v5;
 pub(crate) mod tree_ops;
 pub(crate) mod vector_logistic;

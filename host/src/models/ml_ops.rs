@@ -76,6 +76,10 @@ pub fn register_ml_ops(register: &mut OnnxOpRegister) {
     register.insert("SVMClassifier", svm::classifier_from_node);
     register.insert("SVMRegressor", svm::regressor_from_node);
     register.insert("ZipMap", zipmap::from_node);
+    register.insert(
+        "TfIdfVectorizer",
+        super::text_ops::tfidf_vectorizer::from_node,
+    );
 }
 
 /// The element type and shape of one input or output.
