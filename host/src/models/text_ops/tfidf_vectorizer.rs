@@ -172,7 +172,7 @@ fn build_pool(
             })?;
         let items = &pool[range.0..range.1];
         ensure!(
-            items.len() % n == 0,
+            items.len().is_multiple_of(n),
             "{what}: {} pool items do not make whole {n}-grams",
             items.len()
         );
