@@ -39,7 +39,7 @@ import onnx.helper
 import onnxruntime
 import skl2onnx
 import sklearn
-from skl2onnx.common.data_types import FloatTensorType
+from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 from sklearn import (
     cluster,
     compose,
@@ -56,6 +56,7 @@ from sklearn import (
     tree,
 )
 from sklearn.datasets import make_classification, make_regression
+from sklearn.feature_extraction import text
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "models" / "coverage"
@@ -107,6 +108,53 @@ def p(*steps):
     return pipeline.make_pipeline(*steps)
 
 
+class Inputs:
+    """Named model inputs for cases that are not one float matrix: each
+    column name to an `[N, k]` array (strings or floats, as skl2onnx exports
+    a ColumnTransformer's or a text vectorizer's inputs), what the estimator
+    is fit on, and the labels."""
+
+    def __init__(self, columns, fit_x, y):
+        self.columns, self.fit_x, self.y = columns, fit_x, y
+
+    def initial_types(self):
+        return [(name, (StringTensorType if a.dtype == object else FloatTensorType)([None, a.shape[1]]))
+                for name, a in self.columns.items()]
+
+    def rows(self):
+        return {name: a[:ROWS] for name, a in self.columns.items()}
+
+
+WORDS = ("free money prize win now cheap offer click meeting lunch team project report "
+         "schedule friend family weekend holiday invoice payment account urgent").split()
+
+
+def messages(n=300, seed=4):
+    """Short messages and whether they are spam: spam draws its words from
+    the first half of the vocabulary more often (some upper case)."""
+    rng = np.random.default_rng(seed)
+    spam = rng.random(n) < 0.4
+    texts = []
+    for is_spam in spam:
+        weights = np.where(np.arange(len(WORDS)) < 8, 3.0 if is_spam else 0.5, 1.0)
+        picked = rng.choice(WORDS, size=int(rng.integers(3, 9)), p=weights / weights.sum())
+        words = [w.upper() if rng.random() < 0.1 else w for w in picked]
+        texts.append(" ".join(words) + ("!" if is_spam and rng.random() < 0.5 else "."))
+    texts = np.array(texts, dtype=object)
+    return Inputs({"input": texts.reshape(-1, 1)}, texts, spam.astype(np.int64))
+
+
+def string_columns(n=300, seed=5):
+    """Two string categories and three numbers, and a label from both."""
+    rng = np.random.default_rng(seed)
+    plan = np.array(["basic", "plus", "pro"], dtype=object)[rng.integers(0, 3, n)]
+    city = np.array(["Berlin", "Lisbon", "Oslo", "Austin"], dtype=object)[rng.integers(0, 4, n)]
+    numbers = rng.standard_normal((n, 3)).astype(np.float32)
+    y = ((plan == "basic") + (city == "Oslo") + numbers[:, 0] > 0.8).astype(np.int64)
+    strings = np.stack([plan, city], axis=1)
+    return strings, numbers, y
+
+
 # name -> (estimator, (x, y)); rows checked are x[:ROWS].
 def cases():
     clf2 = classification(2)
@@ -120,6 +168,20 @@ def cases():
     columns = compose.ColumnTransformer([
         ("categories", preprocessing.OneHotEncoder(handle_unknown="ignore"), [0, 1]),
         ("numbers", preprocessing.StandardScaler(), [2, 3, 4, 5]),
+    ])
+    spam = messages()
+    strings, numbers, labels = string_columns()
+    categories = Inputs({"input": strings}, strings, labels)
+    # One input per column kind, as skl2onnx exports a ColumnTransformer.
+    mixed_table = np.hstack([strings, numbers.astype(object)])
+    mixed = Inputs({"strings": strings, "numbers": numbers}, mixed_table, labels)
+    mixed_columns = compose.ColumnTransformer([
+        ("strings", preprocessing.OneHotEncoder(handle_unknown="ignore"), [0, 1]),
+        ("numbers", preprocessing.StandardScaler(), [2, 3, 4]),
+    ])
+    ordinal_columns = compose.ColumnTransformer([
+        ("strings", preprocessing.OrdinalEncoder(), [0, 1]),
+        ("numbers", "passthrough", [2, 3, 4]),
     ])
     imputed_columns = compose.ColumnTransformer([
         ("numbers", p(impute.SimpleImputer(strategy="median"), preprocessing.StandardScaler()), [2, 3, 4, 5]),
@@ -189,6 +251,19 @@ def cases():
         "PolynomialFeatures + Ridge": (p(preprocessing.PolynomialFeatures(degree=2), linear_model.Ridge()), reg),
         "KBinsDiscretizer (one-hot) + LogisticRegression": (p(preprocessing.KBinsDiscretizer(n_bins=4, encode="onehot-dense", quantile_method="averaged_inverted_cdf"), linear_model.LogisticRegression(max_iter=500)), clf2),
         "KMeans (transform)": (cluster.KMeans(n_clusters=3, n_init=3, random_state=0), clf3),
+        # String categories and text
+        "OneHotEncoder (string categories) + LogisticRegression": (p(preprocessing.OneHotEncoder(handle_unknown="ignore"), linear_model.LogisticRegression()), categories),
+        "OrdinalEncoder (string categories) + DecisionTreeClassifier": (p(preprocessing.OrdinalEncoder(), tree.DecisionTreeClassifier(max_depth=4, random_state=0)), categories),
+        "ColumnTransformer (OneHotEncoder on strings, StandardScaler on numbers) + LogisticRegression": (p(mixed_columns, linear_model.LogisticRegression()), mixed),
+        "ColumnTransformer (OrdinalEncoder on strings, numbers) + RandomForestClassifier": (p(ordinal_columns, ensemble.RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0)), mixed),
+        "TfidfVectorizer + LogisticRegression": (p(text.TfidfVectorizer(), linear_model.LogisticRegression()), spam),
+        "TfidfVectorizer (word 1-2 grams) + LogisticRegression": (p(text.TfidfVectorizer(ngram_range=(1, 2)), linear_model.LogisticRegression()), spam),
+        "TfidfVectorizer (stop words, no lower case) + SGDClassifier": (p(text.TfidfVectorizer(stop_words=["the", "now", "click"], lowercase=False), linear_model.SGDClassifier(loss="log_loss", random_state=0)), spam),
+        "TfidfVectorizer + MultinomialNB": (p(text.TfidfVectorizer(), naive_bayes.MultinomialNB()), spam),
+        "CountVectorizer + MultinomialNB": (p(text.CountVectorizer(), naive_bayes.MultinomialNB()), spam),
+        "CountVectorizer (word 1-2 grams, binary) + BernoulliNB": (p(text.CountVectorizer(ngram_range=(1, 2), binary=True), naive_bayes.BernoulliNB()), spam),
+        "CountVectorizer (char 2-3 grams) + LogisticRegression": (p(text.CountVectorizer(analyzer="char", ngram_range=(2, 3)), linear_model.LogisticRegression(max_iter=500)), spam),
+        "TfidfVectorizer (char 1-3 grams, sublinear tf) + LogisticRegression": (p(text.TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True), linear_model.LogisticRegression(max_iter=500)), spam),
     }
 
 
@@ -216,11 +291,10 @@ def booleans_as_integers():
         onnx.helper.make_attribute = original
 
 
-def export(model, n_features):
+def export(model, initial_types):
     """The model's ONNX bytes, and whether the booleans shim was needed."""
     last = final_step(model)
     options = {id(last): {"zipmap": False}} if hasattr(last, "classes_") else None
-    initial_types = [("input", FloatTensorType([None, n_features]))]
 
     def convert():
         try:
@@ -245,14 +319,14 @@ def onnxruntime_session(onnx_bytes):
     return onnxruntime.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
 
 
-def onnxruntime_latency_us(session, row):
+def onnxruntime_latency_us(session, feeds):
     names = [o.name for o in session.get_outputs()]
     for _ in range(100):
-        session.run(names, {"input": row})
+        session.run(names, feeds)
     samples = []
     for _ in range(LATENCY_RUNS):
         started = time.perf_counter()
-        session.run(names, {"input": row})
+        session.run(names, feeds)
         samples.append(time.perf_counter() - started)
     return statistics.median(samples) * 1e6
 
@@ -263,11 +337,11 @@ def nan_as_null(nested):
     return None if isinstance(nested, float) and np.isnan(nested) else nested
 
 
-def run_host(host, onnx_file, rows, repeat=0):
+def run_host(host, onnx_file, feeds, repeat=0):
     """Our outputs, and with repeat our single-call median in µs."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as inputs:
         # JSON has no NaN: the host reads null as NaN in float inputs.
-        json.dump({"input": nan_as_null(rows.tolist())}, inputs)
+        json.dump({name: nan_as_null(rows.tolist()) for name, rows in feeds.items()}, inputs)
         inputs.flush()
         args = [str(host), "infer", str(onnx_file), inputs.name]
         if repeat:
@@ -302,11 +376,16 @@ def max_error(ours, theirs):
 
 
 def check(name, model, data, host, repeat):
-    x, y = data
+    if isinstance(data, Inputs):
+        x, y, initial_types, feeds = data.fit_x, data.y, data.initial_types(), data.rows()
+    else:
+        x, y = data
+        initial_types = [("input", FloatTensorType([None, x.shape[1]]))]
+        feeds = {"input": x[:ROWS]}
     entry = {"estimator": name, "exports": False, "runs": False, "matches": False}
     try:
         model.fit(x, y)
-        onnx_bytes, shimmed = export(model, x.shape[1])
+        onnx_bytes, shimmed = export(model, initial_types)
     except Exception as error:  # noqa: BLE001 - any exporter failure is the finding
         cause = error.__cause__ or error
         entry["note"] = f"skl2onnx: {type(cause).__name__}: {str(cause).splitlines()[0][:160]}"
@@ -314,14 +393,13 @@ def check(name, model, data, host, repeat):
     entry["exports"] = True
     if shimmed:
         entry["note"] = "exported with booleans as integers, see below"
-    rows = x[:ROWS]
     session = onnxruntime_session(onnx_bytes)
     names = [o.name for o in session.get_outputs()]
-    expected = dict(zip(names, (v.tolist() for v in session.run(names, {"input": rows}))))
+    expected = dict(zip(names, (v.tolist() for v in session.run(names, feeds))))
     with tempfile.TemporaryDirectory() as scratch:
         onnx_file = pathlib.Path(scratch) / "model.onnx"
         onnx_file.write_bytes(onnx_bytes)
-        ours, failure, _ = run_host(host, onnx_file, rows)
+        ours, failure, _ = run_host(host, onnx_file, feeds)
         if ours is None:
             entry["note"] = failure
             return entry, None
@@ -342,10 +420,12 @@ def check(name, model, data, host, repeat):
             return entry, None
         entry["matches"] = True
         if repeat:
-            _, _, ours_us = run_host(host, onnx_file, rows[:1], repeat)
+            one_row = {name: rows[:1] for name, rows in feeds.items()}
+            _, _, ours_us = run_host(host, onnx_file, one_row, repeat)
             entry["ours_us"] = ours_us
-            entry["onnxruntime_python_us"] = onnxruntime_latency_us(session, rows[:1])
-    reference = {"inputs": {"input": nan_as_null(rows.tolist())}, "outputs": nan_as_null(expected)}
+            entry["onnxruntime_python_us"] = onnxruntime_latency_us(session, one_row)
+    inputs = {name: nan_as_null(rows.tolist()) for name, rows in feeds.items()}
+    reference = {"inputs": inputs, "outputs": nan_as_null(expected)}
     return entry, (onnx_bytes, reference)
 
 

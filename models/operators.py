@@ -215,6 +215,52 @@ def cases():
     out.update(tree_ensemble_cases())
     out.update(label_encoder_v4_cases())
     out.update(tfidf_vectorizer_cases())
+    out.update(text_cases())
+    return out
+
+
+def text_cases():
+    """StringNormalizer (stopwords either case, lower/upper, [C] and [1, C],
+    everything dropped) and onnxruntime's Tokenizer (token expression,
+    separators, characters, marks, minimum length, padding)."""
+    out = {}
+
+    def model(op, attributes, x, name, domain="", opset=("", 21)):
+        node = helper.make_node(op, ["X"], ["Y"], name=name, domain=domain, **attributes)
+        # StringNormalizer's two-axis input must say its first axis is 1.
+        shape = [1, None] if (op, x.ndim) == ("StringNormalizer", 2) else [None] * x.ndim
+        graph = helper.make_graph([node], name, [tensor("X", TensorProto.STRING, shape)],
+                                  [tensor("Y", TensorProto.STRING, None)])
+        opsets = [helper.make_opsetid("", 21)] + ([helper.make_opsetid(*opset)] if opset[0] else [])
+        built = helper.make_model(graph, opset_imports=opsets)
+        built.ir_version = 10
+        return built, {"X": x}
+
+    words = np.array(["The", "quick", "Brown", "fox", "THE", "lazy", "Dog", "and", "ÉCOLE", "straße"]).astype(object)
+    stop = ["the", "and", "dog"]
+    for sensitive in (0, 1):
+        for action in ("NONE", "LOWER", "UPPER"):
+            name = f"string_normalizer_{'sensitive' if sensitive else 'insensitive'}_{action.lower()}"
+            out[name] = model("StringNormalizer", dict(case_change_action=action, is_case_sensitive=sensitive,
+                                                       stopwords=stop), words, name)
+    out["string_normalizer_two_dims_no_stopwords"] = model(
+        "StringNormalizer", dict(case_change_action="LOWER"), words.reshape(1, -1), "two_dims")
+    out["string_normalizer_everything_dropped"] = model(
+        "StringNormalizer", dict(case_change_action="UPPER", stopwords=["the", "a"]),
+        np.array(["The", "A", "the"]).astype(object), "everything_dropped")
+
+    texts = np.array(["free money, now!", "hello friend how are you", "win a prize", "", "a b c",
+                      "lunch with the team at noon"]).astype(object)
+    ms = ("com.microsoft", 1)
+    tokenizer = lambda attributes, x, name: model("Tokenizer", attributes, x, name, "com.microsoft", ms)
+    out["tokenizer_token_expression"] = tokenizer(dict(
+        tokenexp="[a-zA-Z0-9_]+", mark=0, mincharnum=1, pad_value="#"), texts, "token_expression")
+    out["tokenizer_token_expression_min_chars_marked"] = tokenizer(dict(
+        tokenexp="[a-z]+", mark=1, mincharnum=3, pad_value="<pad>"), texts, "min_chars_marked")
+    out["tokenizer_separators"] = tokenizer(dict(
+        separators=[" ", ",", "!"], mark=0, mincharnum=1, pad_value="#"), texts.reshape(2, 3), "separators")
+    out["tokenizer_characters"] = tokenizer(dict(
+        separators=[""], mark=1, mincharnum=1, pad_value="_"), texts[[0, 2, 4]], "characters")
     return out
 
 

@@ -327,8 +327,8 @@ fn operator_proto(name: &str) -> ModelProto {
     ModelProto::decode(bytes.as_slice()).unwrap()
 }
 
-/// Operators of ours outside the ai.onnx.ml domain.
-const OUR_DEFAULT_DOMAIN_OPS: &[&str] = &["TfIdfVectorizer"];
+/// Operators of ours outside the ai.onnx.ml domain (default, com.microsoft).
+const OUR_DEFAULT_DOMAIN_OPS: &[&str] = &["TfIdfVectorizer", "StringNormalizer", "Tokenizer"];
 
 /// Whether `node` runs one of our operators (those the damage tests target).
 fn is_ours(node: &NodeProto) -> bool {
@@ -502,6 +502,19 @@ fn damaged_attributes_are_refused_at_load_with_the_reason() {
         error.contains("gram lengths 1..=3 must be within 1..=2"),
         "{error}"
     );
+
+    // Tokenizer: a token expression that is not one, no minimum length.
+    let mut tokenizer = operator_proto("tokenizer_token_expression");
+    attribute(ml_node(&mut tokenizer), "tokenexp").s = b"[a-z".to_vec();
+    let error = load_error(&tokenizer);
+    assert!(
+        error.contains("tokenexp `[a-z` is not a regular expression"),
+        "{error}"
+    );
+    let mut tokenizer = operator_proto("tokenizer_token_expression");
+    attribute(ml_node(&mut tokenizer), "mincharnum").i = 0;
+    let error = load_error(&tokenizer);
+    assert!(error.contains("mincharnum must be positive"), "{error}");
 }
 
 fn graph_node<'m>(model: &'m mut ModelProto, op_type: &str) -> &'m mut NodeProto {

@@ -80,6 +80,12 @@ pub fn register_ml_ops(register: &mut OnnxOpRegister) {
         "TfIdfVectorizer",
         super::text_ops::tfidf_vectorizer::from_node,
     );
+    register.insert(
+        "StringNormalizer",
+        super::text_ops::string_normalizer::from_node,
+    );
+    register.insert("Tokenizer", super::text_ops::tokenizer::from_node);
+    register.insert("Flatten", super::text_ops::flatten::from_node);
 }
 
 /// The element type and shape of one input or output.

@@ -353,9 +353,12 @@ fn refuse_unsupported_operators(proto: &tract_onnx::pb::ModelProto) -> Result<()
                 node.op_type
             ),
             "" | "ai.onnx" => {}
+            // onnxruntime's tokenizer, which skl2onnx's text vectorizers emit.
+            "com.microsoft" if node.op_type == "Tokenizer" => {}
             domain => bail!(
                 "node `{name}` uses the operator `{}` of the custom domain `{domain}`, which \
-                 the host does not run (only the standard ONNX and ai.onnx.ml operators)",
+                 the host does not run (only the standard ONNX and ai.onnx.ml operators, and \
+                 com.microsoft's Tokenizer)",
                 node.op_type
             ),
         }
