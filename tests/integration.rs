@@ -21,4 +21,5 @@ mod python_guests;
 mod releases;
 mod serving;
 mod signed_pointers;
+mod text_models_in_guests;
 mod warmer_fanout;

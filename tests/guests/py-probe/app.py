@@ -130,6 +130,9 @@ def handle(event, ctx):
             "array": infer("seed_forest", {"input": Tensor(flat, shape=[len(rows), len(rows[0])])}),
             "unnamed": infer("seed_forest", Tensor(rows, dtype="float32")),
         }
+    if mode == "infer-named":
+        # Any model, its inputs by name as nested lists (strings or numbers).
+        return infer(event["model"], event["inputs"])
     if mode == "model-errors":
         return {
             "unknown": _model_error(lambda: Model("no_such_model").classify([[0, 0, 0, 0]])),
