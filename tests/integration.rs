@@ -7,6 +7,7 @@
 
 mod adversarial;
 mod check_command;
+mod conformance;
 mod contract_versions;
 mod end_to_end;
 mod guest_behaviour;

@@ -48,9 +48,18 @@ pub fn tensor_from_json(value: &Value, dt: DatumType) -> Result<Tensor> {
     Ok(match dt {
         DatumType::F32 => build(&shape, &leaves, |v| as_float(v).map(|f| f as f32))?,
         DatumType::F64 => build(&shape, &leaves, as_float)?,
+        DatumType::F16 => build(&shape, &leaves, |v| as_float(v).map(f16::from_f64))?,
         DatumType::I64 => build(&shape, &leaves, as_i64)?,
         DatumType::I32 => build(&shape, &leaves, |v| narrow::<i32>(v, "int32"))?,
         DatumType::U8 => build(&shape, &leaves, |v| narrow::<u8>(v, "uint8"))?,
+        DatumType::I16 => build(&shape, &leaves, |v| narrow::<i16>(v, "int16"))?,
+        DatumType::I8 => build(&shape, &leaves, |v| narrow::<i8>(v, "int8"))?,
+        DatumType::U16 => build(&shape, &leaves, |v| narrow::<u16>(v, "uint16"))?,
+        DatumType::U32 => build(&shape, &leaves, |v| narrow::<u32>(v, "uint32"))?,
+        DatumType::U64 => build(&shape, &leaves, |v| {
+            v.as_u64()
+                .with_context(|| format!("expected a non-negative integer, got {v}"))
+        })?,
         DatumType::Bool => build(&shape, &leaves, |v| {
             v.as_bool()
                 .with_context(|| format!("expected true or false, got {v}"))
@@ -84,10 +93,16 @@ fn build<T: Datum + Copy>(
 }
 
 /// A number, or `null` for NaN (a missing value, what imputers replace;
-/// JSON has no NaN, and answers write NaN as `null` too).
+/// JSON has no NaN, and answers write NaN as `null` too), or the strings
+/// `"inf"` / `"-inf"` for the infinities JSON has no number for either.
 fn as_float(v: &Value) -> Result<f64> {
     if v.is_null() {
         return Ok(f64::NAN);
+    }
+    match v.as_str() {
+        Some("inf") => return Ok(f64::INFINITY),
+        Some("-inf") => return Ok(f64::NEG_INFINITY),
+        _ => {}
     }
     v.as_f64()
         .with_context(|| format!("expected a number or null, got {v}"))
@@ -154,6 +169,11 @@ pub fn tensor_to_json(tensor: &Tensor) -> Result<Value> {
             .as_slice::<f64>()?
             .iter()
             .map(|f| float_json(f.to_string(), f.is_finite()))
+            .collect(),
+        DatumType::F16 => view
+            .as_slice::<f16>()?
+            .iter()
+            .map(|f| float_json(f.to_f32().to_string(), f.is_finite()))
             .collect(),
         DatumType::I64 => view
             .as_slice::<i64>()?
