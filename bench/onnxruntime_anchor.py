@@ -29,7 +29,9 @@ def session(model_bytes):
 def measure(models_dir, name):
     model_bytes = (models_dir / f"{name}.onnx").read_bytes()
     reference = json.loads((models_dir / f"{name}.reference.json").read_text())
-    rows = np.array(reference["inputs"]["input"], dtype=np.float32)
+    raw = reference["inputs"]["input"]
+    # Text models take strings, the others floats.
+    rows = np.array(raw, dtype=object if isinstance(raw[0][0], str) else np.float32)
 
     loads = []
     for _ in range(LOADS):

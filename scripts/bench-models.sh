@@ -10,6 +10,14 @@ if [ "${SKIP_SETUP:-}" != 1 ]; then
     scripts/build-guests.sh
     cargo build --release -p wasm-lambda-bench --bin model-bench --bin ort-anchor
 fi
+# onnxruntime's StringNormalizer (the text models) needs the en_US.UTF-8
+# locale (it refuses to load without it); Debian ships it ungenerated.
+if ! locale -a 2>/dev/null | grep -qi '^en_US.utf8$'; then
+    sudo_=$([ "$(id -u)" = 0 ] || echo sudo)
+    $sudo_ apt-get install -y locales >/dev/null
+    $sudo_ sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
+    $sudo_ locale-gen >/dev/null
+fi
 # The shared library the pinned onnxruntime wheel ships.
 ORT_DYLIB_PATH=$(ls "$PWD"/.venv/lib/python3.*/site-packages/onnxruntime/capi/libonnxruntime.so.* | head -n 1)
 export ORT_DYLIB_PATH
@@ -19,7 +27,8 @@ export ORT_DYLIB_PATH
 models=(seed_forest large_forest forest_regressor forest_regressor_v5 boosting_multiclass mlp mlp_wide)
 sklearn=(logisticregression_binary logisticregression_3_classes linearregression
     standardscaler_logisticregression svc_rbf_probabilities
-    onehotencoder_integer_categories_logisticregression)
+    onehotencoder_integer_categories_logisticregression
+    tfidfvectorizer_logisticregression tfidfvectorizer_word_1_2_grams_logisticregression)
 # Rounds alternate ours and the two anchors, and each figure is the median
 # over rounds: a slow spell of this 2-core machine then lands on both sides
 # instead of on whichever ran during it (single runs moved ratios by ±30%).

@@ -55,12 +55,17 @@ fn measure(dir: &Path, name: &str) -> Result<Value> {
         loads.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let model = model.context("loaded")?;
+    // Floats, or strings for text models.
+    let element = model
+        .inputs
+        .first()
+        .map_or(DatumType::F32, |input| input.datum_type);
 
     let one_row = json!([rows[1]]);
     let single = || -> Result<Vec<(String, Tensor)>> {
         Ok(vec![(
             "input".to_string(),
-            tensor_from_json(&one_row, DatumType::F32)?,
+            tensor_from_json(&one_row, element)?,
         )])
     };
     for _ in 0..200 {
@@ -86,7 +91,7 @@ fn measure(dir: &Path, name: &str) -> Result<Value> {
     }
 
     let batch_rows: Vec<Value> = rows.iter().cycle().take(BATCH_ROWS).cloned().collect();
-    let batch = tensor_from_json(&Value::Array(batch_rows), DatumType::F32)?;
+    let batch = tensor_from_json(&Value::Array(batch_rows), element)?;
     // One untimed call first, as the anchors do; then the median call, which
     // leaves out one preempted call on this 2-core machine and the timed
     // call that makes this batch size's plan (the second of its size).
@@ -121,9 +126,14 @@ fn guest_call_us(dir: &Path, name: &str, row: &Value) -> Result<f64> {
     let settings = Settings::new(folder.guests(), folder.models(), folder.cache());
     let (host, _) = WasmHost::init(settings).map_err(|e| anyhow::anyhow!("{e}"))?;
     let width = row.as_array().map_or(0, Vec::len);
+    let element = if row[0].is_string() {
+        "string"
+    } else {
+        "float32"
+    };
     let event = |repeat: u64| {
         json!({"guest": "probe", "event": {"model": name, "repeat": repeat,
-            "inputs": [{"name": "input", "shape": [1, width], "type": "float32", "data": row}]}})
+            "inputs": [{"name": "input", "shape": [1, width], "type": element, "data": row}]}})
         .to_string()
     };
     let invocation = Invocation {

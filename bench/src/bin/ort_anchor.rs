@@ -62,22 +62,38 @@ fn measure(environment: &Environment, dir: &Path, name: &str) -> Result<Value> {
     let reference: Value = serde_json::from_str(&std::fs::read_to_string(
         dir.join(format!("{name}.reference.json")),
     )?)?;
-    let rows: Vec<Vec<f32>> = reference["inputs"]["input"]
+    let rows: Vec<Vec<Value>> = reference["inputs"]["input"]
         .as_array()
         .context("reference rows")?
         .iter()
-        .map(|row| {
-            row.as_array()
-                .map(|values| {
-                    values
-                        .iter()
-                        .map(|v| v.as_f64().unwrap_or(f64::NAN) as f32)
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
+        .map(|row| row.as_array().cloned().unwrap_or_default())
         .collect();
     let width = rows.first().map_or(0, Vec::len);
+    // Text models take strings, the others floats (NaN as null).
+    let strings = rows
+        .first()
+        .and_then(|row| row.first())
+        .is_some_and(Value::is_string);
+    let tensor = |n_rows: usize, values: &[Value]| -> Result<ort::value::DynValue> {
+        let shape = [n_rows, width];
+        Ok(if strings {
+            let texts: Vec<String> = values
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect();
+            Tensor::from_string_array((shape, texts.as_slice()))
+                .map_err(|e| anyhow!("{e}"))?
+                .into_dyn()
+        } else {
+            let numbers: Vec<f32> = values
+                .iter()
+                .map(|v| v.as_f64().unwrap_or(f64::NAN) as f32)
+                .collect();
+            Tensor::from_array((shape, numbers))
+                .map_err(|e| anyhow!("{e}"))?
+                .into_dyn()
+        })
+    };
 
     let mut loads = Vec::new();
     let mut model = None;
@@ -89,8 +105,7 @@ fn measure(environment: &Environment, dir: &Path, name: &str) -> Result<Value> {
     let mut model = model.context("loaded")?;
 
     // As in model-bench: the input is built outside the timed run.
-    let one_row =
-        || Tensor::from_array(([1usize, width], rows[1].clone())).map_err(|e| anyhow!("{e}"));
+    let one_row = || tensor(1, &rows[1]);
     for _ in 0..200 {
         model
             .run(ort::inputs!["input" => one_row()?])
@@ -107,18 +122,17 @@ fn measure(environment: &Environment, dir: &Path, name: &str) -> Result<Value> {
         drop(outputs);
     }
 
-    let batch: Vec<f32> = rows
+    let batch: Vec<Value> = rows
         .iter()
         .cycle()
         .take(BATCH_ROWS)
         .flatten()
-        .copied()
+        .cloned()
         .collect();
     // As in model-bench: one call first, then the median call.
     let mut batch_calls = Vec::with_capacity(BATCH_CALLS);
     for call in 0..=BATCH_CALLS {
-        let input =
-            Tensor::from_array(([BATCH_ROWS, width], batch.clone())).map_err(|e| anyhow!("{e}"))?;
+        let input = tensor(BATCH_ROWS, &batch)?;
         let started = Instant::now();
         let outputs = model
             .run(ort::inputs!["input" => input])

@@ -80,6 +80,14 @@ pub fn from_node(
 
 /// One character to one character (see the module's comment).
 fn change_case(text: &str, case: Case) -> String {
+    // ASCII (most text) maps byte for byte, the same answer, no decoding.
+    if text.is_ascii() {
+        return match case {
+            Case::None => text.to_owned(),
+            Case::Lower => text.to_ascii_lowercase(),
+            Case::Upper => text.to_ascii_uppercase(),
+        };
+    }
     let one = |mapped: &mut dyn Iterator<Item = char>, original: char| match (
         mapped.next(),
         mapped.next(),

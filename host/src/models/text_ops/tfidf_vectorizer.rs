@@ -31,18 +31,29 @@ enum Mode {
     TfIdf,
 }
 
-/// One pool entry: a token.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Token {
-    Int(i64),
-    Text(String),
+/// A trie node: the n-gram ending here (1-based id, 0: none) and longer
+/// ones. Keyed by the token itself (strings or int64s), so a row's tokens
+/// are looked up where they lie, never copied.
+#[derive(Debug)]
+struct Gram<K> {
+    id: usize,
+    next: HashMap<K, Gram<K>>,
 }
 
-/// A trie node: the n-gram ending here (1-based id, 0: none) and longer ones.
-#[derive(Debug, Default)]
-struct Gram {
-    id: usize,
-    next: HashMap<Token, Gram>,
+impl<K> Default for Gram<K> {
+    fn default() -> Self {
+        Self {
+            id: 0,
+            next: HashMap::new(),
+        }
+    }
+}
+
+/// The pool, by token type.
+#[derive(Debug)]
+enum Pool {
+    Strings(Gram<String>),
+    Ints(Gram<i64>),
 }
 
 #[derive(Debug)]
@@ -51,8 +62,7 @@ struct TfIdfVectorizer {
     min_gram: usize,
     max_gram: usize,
     max_skip: usize,
-    pool: Gram,
-    strings: bool,
+    pool: Pool,
     /// Output column of each pool n-gram (id - 1).
     columns: Vec<usize>,
     /// Weight of each pool n-gram (id - 1).
@@ -108,32 +118,26 @@ pub fn from_node(
             columns.len()
         );
     }
-    let (pool, strings): (Vec<Token>, bool) =
-        match node.get_attr_opt_vec::<String>("pool_strings")? {
-            Some(strings) => (strings.into_iter().map(Token::Text).collect(), true),
-            None => (
-                ints(node, "pool_int64s")?
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Token::Int)
-                    .collect(),
-                false,
-            ),
-        };
+    let lengths = (min_gram as usize, max_gram as usize);
+    let (pool, n_grams) = match node.get_attr_opt_vec::<String>("pool_strings")? {
+        Some(strings) => {
+            ensure!(!strings.is_empty(), "{what}: pool_strings is empty");
+            let (trie, n) = build_pool(&what, &strings, &counts, lengths)?;
+            (Pool::Strings(trie), n)
+        }
+        None => {
+            let ints = ints(node, "pool_int64s")?.unwrap_or_default();
+            ensure!(
+                !ints.is_empty(),
+                "{what}: pool_strings and pool_int64s are empty"
+            );
+            let (trie, n) = build_pool(&what, &ints, &counts, lengths)?;
+            (Pool::Ints(trie), n)
+        }
+    };
     ensure!(
-        !pool.is_empty(),
-        "{what}: pool_strings and pool_int64s are empty"
-    );
-    let pool = build_pool(
-        &what,
-        &pool,
-        &counts,
-        (min_gram as usize, max_gram as usize),
-    )?;
-    ensure!(
-        pool.1 <= columns.len(),
-        "{what}: the pool has {} n-grams, ngram_indexes {}",
-        pool.1,
+        n_grams <= columns.len(),
+        "{what}: the pool has {n_grams} n-grams, ngram_indexes {}",
         columns.len()
     );
     expand_kernel(TfIdfVectorizer {
@@ -141,8 +145,7 @@ pub fn from_node(
         min_gram: min_gram as usize,
         max_gram: max_gram as usize,
         max_skip: max_skip as usize,
-        pool: pool.0,
-        strings,
+        pool,
         columns,
         weights,
         width,
@@ -152,12 +155,12 @@ pub fn from_node(
 /// The pool as a trie of the gram lengths in `lengths`; returns it and how
 /// many n-gram ids the pool has (every length counts, loaded or not, as
 /// onnxruntime numbers them).
-fn build_pool(
+fn build_pool<K: Clone + Eq + std::hash::Hash>(
     what: &str,
-    pool: &[Token],
+    pool: &[K],
     counts: &[i64],
     (min_gram, max_gram): (usize, usize),
-) -> TractResult<(Gram, usize)> {
+) -> TractResult<(Gram<K>, usize)> {
     let mut root = Gram::default();
     let mut next_id = 1usize;
     for (i, &start) in counts.iter().enumerate() {
@@ -195,14 +198,14 @@ fn build_pool(
 
 impl TfIdfVectorizer {
     /// Adds one row's n-grams to `out`.
-    fn row(&self, tokens: &[Token], out: &mut [f32]) {
+    fn row<K: Eq + std::hash::Hash>(&self, pool: &Gram<K>, tokens: &[K], out: &mut [f32]) {
         let mut start_gram = self.min_gram;
         for distance in 1..=self.max_skip + 1 {
             for start in 0..tokens.len() {
                 if start + distance * (start_gram - 1) >= tokens.len() {
                     break;
                 }
-                let mut node = &self.pool;
+                let mut node = pool;
                 let mut at = start;
                 for n in 1..=self.max_gram {
                     let Some(hit) = tokens.get(at).and_then(|t| node.next.get(t)) else {
@@ -225,6 +228,22 @@ impl TfIdfVectorizer {
         }
     }
 
+    /// Every row of `tokens` (rows of `row_len`) into `out`.
+    fn rows<K: Eq + std::hash::Hash>(
+        &self,
+        pool: &Gram<K>,
+        tokens: &[K],
+        row_len: usize,
+        out: &mut [f32],
+    ) {
+        if row_len == 0 || self.width == 0 {
+            return;
+        }
+        for (row, out) in tokens.chunks(row_len).zip(out.chunks_mut(self.width)) {
+            self.row(pool, row, out);
+        }
+    }
+
     /// Counts the pool's n-gram `index` (0-based) in its output column.
     fn weigh(&self, index: usize, out: &mut [f32]) {
         let column = self.columns[index];
@@ -244,15 +263,16 @@ impl Kernel for TfIdfVectorizer {
 
     fn output_facts(&self, inputs: &[FactShape]) -> TractResult<TVec<FactShape>> {
         let (datum_type, shape) = &inputs[0];
-        let accepted = if self.strings {
-            *datum_type == String::datum_type()
-        } else {
-            *datum_type == i64::datum_type() || *datum_type == i32::datum_type()
+        let (accepted, holds) = match self.pool {
+            Pool::Strings(_) => (*datum_type == String::datum_type(), "strings"),
+            Pool::Ints(_) => (
+                *datum_type == i64::datum_type() || *datum_type == i32::datum_type(),
+                "int64s",
+            ),
         };
         ensure!(
             accepted,
-            "TfIdfVectorizer: input is {datum_type:?}, the pool holds {}",
-            if self.strings { "strings" } else { "int64s" }
+            "TfIdfVectorizer: input is {datum_type:?}, the pool holds {holds}"
         );
         let out = match shape.len() {
             0 | 1 => tvec![self.width.to_dim()],
@@ -271,26 +291,16 @@ impl Kernel for TfIdfVectorizer {
             2 => (shape[0], shape[1]),
             rank => bail!("TfIdfVectorizer: input must be [C] or [B, C], got rank {rank}"),
         };
-        let tokens: Vec<Token> = if self.strings {
-            let view = input.try_as_plain_ram()?;
-            view.as_slice::<String>()?
-                .iter()
-                .cloned()
-                .map(Token::Text)
-                .collect()
-        } else {
-            let wide = input.cast_to::<i64>()?;
-            let view = wide.try_as_plain_ram()?;
-            view.as_slice::<i64>()?
-                .iter()
-                .copied()
-                .map(Token::Int)
-                .collect()
-        };
         let mut out = vec![0f32; rows * self.width];
-        if row_len > 0 && self.width > 0 {
-            for (row, out) in tokens.chunks(row_len).zip(out.chunks_mut(self.width)) {
-                self.row(row, out);
+        match &self.pool {
+            Pool::Strings(pool) => {
+                let view = input.try_as_plain_ram()?;
+                self.rows(pool, view.as_slice::<String>()?, row_len, &mut out);
+            }
+            Pool::Ints(pool) => {
+                let wide = input.cast_to::<i64>()?;
+                let view = wide.try_as_plain_ram()?;
+                self.rows(pool, view.as_slice::<i64>()?, row_len, &mut out);
             }
         }
         let out_shape: Vec<usize> = if shape.len() == 2 {
