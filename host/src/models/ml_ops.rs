@@ -21,6 +21,7 @@ mod imputer;
 mod label_encoder;
 mod linear_classifier;
 mod linear_regressor;
+mod linear_scores;
 mod normalizer;
 mod one_hot_encoder;
 mod scaler;

@@ -10,7 +10,8 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats, ints};
-use super::{FactShape, Kernel, Values, check_features, expand_kernel, rows_dim};
+use super::linear_scores::linear_scores;
+use super::{FactShape, Kernel, check_features, expand_kernel, rows_dim};
 use crate::models::forest::{PostTransform, apply_post_transform_rows, probit};
 use crate::models::vector_logistic::logistic_in_place;
 
@@ -176,20 +177,19 @@ impl Kernel for LinearClassifier {
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let values = Values::of(&inputs[0], self.name())?;
-        let rows = values.data.len() / self.features.max(1);
+        let input = &inputs[0];
+        ensure!(
+            input.rank() >= 1,
+            "{}: the input must have at least one axis",
+            self.name()
+        );
+        // Read in place when the input is already f32 (no copy).
+        let floats = input.cast_to::<f32>()?;
+        let x = floats.try_as_plain_ram()?;
+        let x = x.as_slice::<f32>()?;
+        let rows = x.len() / self.features.max(1);
         // Raw scores of every row first, then the transform over them all.
-        let mut raw = Vec::with_capacity(rows * self.targets);
-        for row in values.rows() {
-            raw.extend(
-                self.coefficients
-                    .chunks(self.features.max(1))
-                    .zip(&self.intercepts)
-                    .map(|(weights, b)| {
-                        row.iter().zip(weights).map(|(x, w)| x * w).sum::<f32>() + b
-                    }),
-            );
-        }
+        let raw = linear_scores(x, rows, self.features, &self.coefficients, &self.intercepts);
         let chosen: Vec<Choice> = raw
             .chunks(self.targets.max(1))
             .map(|scores| self.choose(scores))

@@ -11,7 +11,8 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats};
-use super::{FactShape, Kernel, Values, check_features, expand_kernel, rows_dim};
+use super::linear_scores::linear_scores;
+use super::{FactShape, Kernel, check_features, expand_kernel, rows_dim};
 use crate::models::forest::{PostTransform, apply_post_transform};
 
 #[derive(Debug)]
@@ -79,23 +80,22 @@ impl Kernel for LinearRegressor {
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let values = Values::of(&inputs[0], self.name())?;
-        let mut out = Vec::new();
-        for row in values.rows() {
-            let start = out.len();
-            out.extend(
-                self.coefficients
-                    .chunks(self.features)
-                    .zip(&self.intercepts)
-                    .map(|(weights, b)| {
-                        row.iter().zip(weights).map(|(x, w)| x * w).sum::<f32>() + b
-                    }),
-            );
-            apply_post_transform(&mut out[start..], self.post_transform);
+        let input = &inputs[0];
+        ensure!(
+            input.rank() >= 1,
+            "{}: the input must have at least one axis",
+            self.name()
+        );
+        // Read in place when the input is already f32 (no copy).
+        let floats = input.cast_to::<f32>()?;
+        let x = floats.try_as_plain_ram()?;
+        let x = x.as_slice::<f32>()?;
+        let rows = x.len() / self.features.max(1);
+        let mut out = linear_scores(x, rows, self.features, &self.coefficients, &self.intercepts);
+        for scores in out.chunks_exact_mut(self.targets) {
+            apply_post_transform(scores, self.post_transform);
         }
-        let rows = out.len() / self.targets;
-        Ok(tvec!(
-            Tensor::from_shape(&[rows, self.targets], &out)?.into_tvalue()
-        ))
+        let out = tract_ndarray::Array2::from_shape_vec((rows, self.targets), out)?;
+        Ok(tvec!(out.into_tensor().into_tvalue()))
     }
 }
