@@ -10,7 +10,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats, ints};
-use super::linear_scores::linear_scores;
+use super::linear_scores::scores_of_input;
 use super::{FactShape, Kernel, check_features, expand_kernel, rows_dim};
 use crate::models::forest::{PostTransform, apply_post_transform_rows, probit};
 use crate::models::vector_logistic::logistic_in_place;
@@ -177,19 +177,14 @@ impl Kernel for LinearClassifier {
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = &inputs[0];
-        ensure!(
-            input.rank() >= 1,
-            "{}: the input must have at least one axis",
-            self.name()
-        );
-        // Read in place when the input is already f32 (no copy).
-        let floats = input.cast_to::<f32>()?;
-        let x = floats.try_as_plain_ram()?;
-        let x = x.as_slice::<f32>()?;
-        let rows = x.len() / self.features.max(1);
         // Raw scores of every row first, then the transform over them all.
-        let raw = linear_scores(x, rows, self.features, &self.coefficients, &self.intercepts);
+        let (_, raw) = scores_of_input(
+            self.name(),
+            &inputs[0],
+            self.features,
+            &self.coefficients,
+            &self.intercepts,
+        )?;
         let chosen: Vec<Choice> = raw
             .chunks(self.targets.max(1))
             .map(|scores| self.choose(scores))

@@ -11,7 +11,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats};
-use super::linear_scores::linear_scores;
+use super::linear_scores::scores_of_input;
 use super::{FactShape, Kernel, check_features, expand_kernel, rows_dim};
 use crate::models::forest::{PostTransform, apply_post_transform};
 
@@ -80,18 +80,13 @@ impl Kernel for LinearRegressor {
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = &inputs[0];
-        ensure!(
-            input.rank() >= 1,
-            "{}: the input must have at least one axis",
-            self.name()
-        );
-        // Read in place when the input is already f32 (no copy).
-        let floats = input.cast_to::<f32>()?;
-        let x = floats.try_as_plain_ram()?;
-        let x = x.as_slice::<f32>()?;
-        let rows = x.len() / self.features.max(1);
-        let mut out = linear_scores(x, rows, self.features, &self.coefficients, &self.intercepts);
+        let (rows, mut out) = scores_of_input(
+            self.name(),
+            &inputs[0],
+            self.features,
+            &self.coefficients,
+            &self.intercepts,
+        )?;
         for scores in out.chunks_exact_mut(self.targets) {
             apply_post_transform(scores, self.post_transform);
         }

@@ -10,8 +10,39 @@
 //! -0.0, as `Iterator::sum` does, so every score is bit for bit what the
 //! plain loop gives, whatever the batch.
 
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::internal::*;
+
 /// Rows at once.
 const BLOCK: usize = 8;
+
+/// The scores of every row of `input` (`[N, features]`, or one `[features]`
+/// row; any numeric type, read in place when it is already f32); returns
+/// the row count and the `rows × targets` scores. `op` names the operator
+/// in errors.
+///
+/// # Errors
+/// An input without an axis, or not numeric.
+pub(crate) fn scores_of_input(
+    op: &str,
+    input: &TValue,
+    features: usize,
+    coefficients: &[f32],
+    intercepts: &[f32],
+) -> TractResult<(usize, Vec<f32>)> {
+    ensure!(
+        input.rank() >= 1,
+        "{op}: the input must have at least one axis"
+    );
+    let floats = input.cast_to::<f32>()?;
+    let x = floats.try_as_plain_ram()?;
+    let x = x.as_slice::<f32>()?;
+    let rows = x.len() / features.max(1);
+    Ok((
+        rows,
+        linear_scores(x, rows, features, coefficients, intercepts),
+    ))
+}
 
 /// `rows × targets` scores, row-major. `x` holds `rows` rows of `features`
 /// values; `coefficients` one run of `features` per target.
