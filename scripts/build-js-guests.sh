@@ -26,7 +26,7 @@ for app in "$root"/examples/*/app.{ts,js} "$root"/tests/guests/*/app.{ts,js}; do
     folder="$(dirname "$app")"
     name="$(basename "$folder")"
     wasm="$out/${name//-/_}.wasm"
-    if [ -e "$wasm" ] && [ -z "$(find "$folder" "$root/guest-sdk/js/src" "$root/guest-sdk/js/wit" \
+    if [ -e "$wasm" ] && [ -z "$(find "$folder" "$root/guest-sdk/js/src" "$root/guest-sdk/js/wit" "$root/guest-sdk/js/wit-http" \
             -path '*/node_modules' -prune -o \
             \( -name '*.ts' -o -name '*.js' -o -name '*.wit' -o -name package.json \) -newer "$wasm" -print -quit)" ]; then
         continue

@@ -11,6 +11,7 @@ mod conformance;
 mod contract_versions;
 mod end_to_end;
 mod guest_behaviour;
+mod http_guests;
 mod js_guests;
 mod link_order;
 mod ml_operators;

@@ -12,6 +12,7 @@
 pub mod aws;
 pub mod commands;
 pub mod guests;
+pub mod http_guests;
 pub mod models;
 pub mod outbound;
 pub mod releases;

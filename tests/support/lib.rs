@@ -15,7 +15,7 @@ pub mod s3;
 pub mod tls_server;
 pub mod wat_components;
 
-pub use emulator::Emulator;
+pub use emulator::{Emulator, Invoked};
 pub use guests::{GuestFolder, guest_wasm, model_file, model_reference};
 pub use host_process::HostProcess;
 pub use http_server::HttpServer;

@@ -33,3 +33,15 @@ pub fn unknown_import() -> Vec<u8> {
     )
     .expect("valid WAT")
 }
+
+/// An HTTP guest built for Spin: it exports `wasi:http/incoming-handler`
+/// and imports Spin's key-value store, which no other host provides.
+pub fn spin_only_http_guest() -> Vec<u8> {
+    wat::parse_str(
+        r#"(component
+             (import "fermyon:spin/key-value@2.0.0" (instance))
+             (instance $empty)
+             (export "wasi:http/incoming-handler@0.2.0" (instance $empty)))"#,
+    )
+    .expect("valid WAT")
+}

@@ -7,7 +7,10 @@ import { BuildError, build } from "../src/build.js";
 const USAGE = `Usage: wasm-lambda build <app.ts|app.js> -o <out.wasm> [--disable FEATURE]... [--quiet]
 
 Bundles the app and its npm dependencies (esbuild) and makes the guest
-component (componentize-js) for the wasm-lambda guest contract.
+component (componentize-js): for the wasm-lambda guest contract when the
+app's default export is its function, or a standard wasi:http/proxy
+component (an HTTP guest) when the app has no default export and calls
+addEventListener("fetch", ...).
 
   -o, --out FILE       the component to write (default: the app's name with .wasm)
   --disable FEATURE    leave out a WASI feature the guest does not use:
@@ -48,7 +51,9 @@ async function main(argv) {
     const result = await build(app, out, { disable: values.disable ?? [] });
     if (!values.quiet) {
       const mb = (result.bytes / 1e6).toFixed(1);
-      process.stdout.write(`built ${out} (${mb} MB component, ${result.seconds.toFixed(1)} s; left out: ${result.disabled.join(", ")})\n`);
+      const what = result.kind === "http" ? "HTTP guest (wasi:http/proxy)" : "component";
+      const left = result.disabled.length > 0 ? result.disabled.join(", ") : "nothing";
+      process.stdout.write(`built ${out} (${mb} MB ${what}, ${result.seconds.toFixed(1)} s; left out: ${left})\n`);
     }
     return 0;
   } catch (error) {

@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 
 const SDK_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WORLD = "js-guest";
+/** The standard wasi:http/proxy world, for fetch-event apps. */
+const HTTP_WORLD = "http-guest";
 
 /** A build that did not produce a component; `message` says why. */
 export class BuildError extends Error {
@@ -66,7 +68,7 @@ function describeEsbuildErrors(errors, appPath) {
   return errors.map((e) => {
     let text = e.text;
     if (/No matching export in .* for import "default"/.test(text)) {
-      text = `${basename(appPath)} has no default export: end it with \`export default defineFunction({ handle(event, ctx) { ... } })\``;
+      text = `${basename(appPath)} has no default export: end it with \`export default defineFunction({ handle(event, ctx) { ... } })\` (or, for an HTTP guest, export nothing and call \`addEventListener("fetch", ...)\`)`;
     }
     const where = e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : "";
     return `${where}${text}`;
@@ -104,6 +106,41 @@ export async function bundle(appPath, { withoutSdk = false } = {}) {
   }
 }
 
+/** A fetch-event app (Spin's, Fastly's, a Cloudflare-style worker's):
+ * no default export, and a `fetch` listener. Such an app is an HTTP guest,
+ * the standard wasi:http/proxy component; answers its bundle, or `null`
+ * for an app of the guest contract. */
+export async function fetchEventApp(appPath) {
+  const esbuild = await import("esbuild");
+  let result;
+  try {
+    result = await esbuild.build({
+      entryPoints: [appPath],
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      mainFields: ["module", "main"],
+      conditions: ["worker", "browser"],
+      external: ["wasm-lambda:*", "wasi:*"],
+      keepNames: true,
+      plugins: [nodeBuiltinsPlugin],
+      logLevel: "silent",
+    });
+  } catch (error) {
+    if (Array.isArray(error.errors) && error.errors.length > 0) {
+      throw new BuildError(`${appPath} does not build:\n${describeEsbuildErrors(error.errors, appPath)}`);
+    }
+    throw error;
+  }
+  const [output] = Object.values(result.metafile.outputs);
+  const text = result.outputFiles[0].text;
+  if (output.exports.includes("default")) return null;
+  return /\baddEventListener\s*\(\s*["'`]fetch["'`]/.test(text) ? text : null;
+}
+
 /** componentize-js's message for an app whose module fails to evaluate
  * (a throw at the top level, a bad default export): the exception's line,
  * without wizer's preamble and the repeated rejection notes. */
@@ -119,10 +156,14 @@ function describeComponentizeError(error) {
 }
 
 /**
- * Builds the guest at `app` into the component `out`.
+ * Builds the guest at `app` into the component `out`: a guest of the
+ * contract (the app's default export), or an HTTP guest (an app with no
+ * default export that calls `addEventListener("fetch", …)`: the standard
+ * wasi:http/proxy component).
  *
  * Options: `disable` (extra WASI features to leave out: stdio, random,
- * clocks, http). Answers `{bytes, bundleBytes, seconds, features}`.
+ * clocks, http). Answers `{bytes, bundleBytes, seconds, disabled, kind}`
+ * (`kind`: "function" or "http").
  */
 export async function build(app, out, { disable = [] } = {}) {
   const started = performance.now();
@@ -135,13 +176,27 @@ export async function build(app, out, { disable = [] } = {}) {
   if (![".js", ".mjs", ".ts", ".mts"].includes(extname(appPath))) {
     throw new BuildError(`${app}: an app is a .ts, .mts, .js or .mjs module`);
   }
-  const source = await bundle(appPath);
-  // Leave out what the guest cannot use: it serves the contract, not
-  // incoming HTTP (fetch-event), and when neither the app nor its
-  // dependencies mention fetch it needs no wasi:http either (the SDK's
-  // own fetch wrapper does not count).
-  const disabled = new Set(["fetch-event", ...disable]);
-  if (!/\bfetch\b/.test(await bundle(appPath, { withoutSdk: true }))) disabled.add("http");
+  const httpSource = await fetchEventApp(appPath);
+  const kind = httpSource === null ? "function" : "http";
+  let source;
+  const disabled = new Set(disable);
+  if (httpSource !== null) {
+    // fetch-event answers incoming requests through wasi:http.
+    for (const needed of ["http", "fetch-event"]) {
+      if (disabled.has(needed)) throw new BuildError(`${app}: a fetch-event app needs ${needed}; it cannot be left out`);
+    }
+    // The engine's one FetchEvent answers one request: the export tells
+    // the host to give each request a fresh instance.
+    source = `${httpSource}\nexport const instances = { oneRequestPerInstance() { return true; } };\n`;
+  } else {
+    source = await bundle(appPath);
+    // Leave out what the guest cannot use: it serves the contract, not
+    // incoming HTTP (fetch-event), and when neither the app nor its
+    // dependencies mention fetch it needs no wasi:http either (the SDK's
+    // own fetch wrapper does not count).
+    disabled.add("fetch-event");
+    if (!/\bfetch\b/.test(await bundle(appPath, { withoutSdk: true }))) disabled.add("http");
+  }
 
   const work = await mkdtemp(join(tmpdir(), "wasm-lambda-build-"));
   try {
@@ -153,8 +208,8 @@ export async function build(app, out, { disable = [] } = {}) {
     try {
       ({ component } = await componentize({
         sourcePath: bundlePath,
-        witPath: join(SDK_ROOT, "wit"),
-        worldName: WORLD,
+        witPath: join(SDK_ROOT, kind === "http" ? "wit-http" : "wit"),
+        worldName: kind === "http" ? HTTP_WORLD : WORLD,
         disableFeatures: [...disabled],
       }));
     } catch (error) {
@@ -171,6 +226,7 @@ export async function build(app, out, { disable = [] } = {}) {
       bundleBytes: Buffer.byteLength(source),
       seconds: (performance.now() - started) / 1000,
       disabled: [...disabled].sort(),
+      kind,
     };
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { BuildError, build, bundle } from "../src/build.js";
+import { BuildError, build, bundle, fetchEventApp } from "../src/build.js";
 
 const work = mkdtempSync(join(tmpdir(), "wasm-lambda-build-test-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -24,6 +24,20 @@ test("an app without a default export is refused at build time", async () => {
     assert.match(error.message, /named\.ts has no default export: end it with `export default defineFunction/);
     return true;
   });
+});
+
+test("an app with a fetch listener and no default export is an HTTP guest; others are not", async () => {
+  const worker = app("worker.js", 'addEventListener("fetch", (e) => e.respondWith(new Response("hi")));\n');
+  assert.match(await fetchEventApp(worker), /addEventListener\("fetch"/);
+  // A default export makes it a guest of the contract, listener or not.
+  const both = app("both.js", 'addEventListener("fetch", () => {});\nexport default { handle() { return 1; } };\n');
+  assert.equal(await fetchEventApp(both), null);
+  // Neither: not an HTTP guest (and refused as a contract guest, as before).
+  const neither = app("neither.js", 'export const x = 1;\n');
+  assert.equal(await fetchEventApp(neither), null);
+  await assert.rejects(bundle(neither), /neither\.js has no default export/);
+  // An HTTP guest needs the features fetch-event runs on.
+  await assert.rejects(build(worker, join(work, "worker.wasm"), { disable: ["http"] }), /a fetch-event app needs http/);
 });
 
 test("a Node built-in is refused naming the module and the file", async () => {

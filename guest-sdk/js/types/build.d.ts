@@ -13,6 +13,10 @@ export interface BuildResult {
   seconds: number;
   /** WASI features left out. */
   disabled: string[];
+  /** `"function"`: a guest of the contract (the app's default export);
+   * `"http"`: an HTTP guest, the standard wasi:http/proxy component (an app
+   * with no default export that calls `addEventListener("fetch", …)`). */
+  kind: "function" | "http";
 }
 
 /**
@@ -25,6 +29,12 @@ export interface BuildResult {
  * ```
  */
 export declare function build(app: string, out: string, options?: { disable?: string[] }): Promise<BuildResult>;
+
+/**
+ * A fetch-event app's bundle (no default export, a `fetch` listener), or
+ * `null` for an app of the guest contract.
+ */
+export declare function fetchEventApp(appPath: string): Promise<string | null>;
 
 /** The app and its dependencies as one ES module. */
 export declare function bundle(appPath: string): Promise<string>;

@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 use crate::guests::check;
+use crate::guests::contract::ONE_REQUEST_PER_INSTANCE_EXPORT;
 use crate::guests::engine::shared_engine;
 use crate::guests::linker::guest_linker;
 
@@ -19,14 +20,36 @@ pub fn check(file: &Path) -> Result<bool> {
     let verdict = wasmtime::component::Component::new(&engine, &wasm)
         .map_err(|e| anyhow::anyhow!("not a valid WebAssembly component: {e:#}"))
         .and_then(|component| {
-            check::check(&engine, &linker, &component).map(|pre| (component, pre.version()))
+            check::check(&engine, &linker, &component).map(|pre| (component, pre))
         });
     match verdict {
-        Ok((component, version)) => {
+        Ok((component, pre)) => {
+            let version = pre.version();
             let ty = component.component_type();
             let imports: Vec<String> = ty.imports(&engine).map(|(n, _)| n.to_owned()).collect();
-            println!("ok: {} runs on this host ({version})", file.display());
-            println!("contract: {version}");
+            match version {
+                Some(version) => {
+                    println!("ok: {} runs on this host ({version})", file.display());
+                    println!("contract: {version}");
+                }
+                None => {
+                    let handler = ty
+                        .exports(&engine)
+                        .map(|(n, _)| n.to_owned())
+                        .find(|n| n.starts_with("wasi:http/incoming-handler@"))
+                        .unwrap_or_default();
+                    println!(
+                        "ok: {} runs on this host (an HTTP guest: it exports {handler}; HTTP events reach it as requests)",
+                        file.display()
+                    );
+                    println!("kind: http ({handler})");
+                    if pre.one_event_per_instance() {
+                        println!(
+                            "instances: one request per instance (the guest exports {ONE_REQUEST_PER_INSTANCE_EXPORT}): each event gets a fresh instance"
+                        );
+                    }
+                }
+            }
             println!("imports: {}", imports.join(", "));
             Ok(true)
         }

@@ -1,11 +1,14 @@
 //! Whether the host can run a component: contract version, exports,
-//! imports.
+//! imports. A component that exports `wasi:http/incoming-handler` rather
+//! than our `function` is an HTTP guest.
 
 use anyhow::{Result, bail};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::guests::contract::{ContractVersion, GuestPre, WIT_PACKAGE};
+use crate::guests::contract::{
+    ContractVersion, GuestPre, ONE_REQUEST_PER_INSTANCE_EXPORT, WIT_PACKAGE,
+};
 use crate::guests::state::GuestState;
 
 /// Interfaces of our package a guest may import (every version has them).
@@ -49,6 +52,18 @@ pub fn check(
                 )
             })?
         }
+        None if let Some(handler) = exports.iter().find(|e| is_incoming_handler(e)) => {
+            let one_request_per_instance =
+                exports.iter().any(|e| e == ONE_REQUEST_PER_INSTANCE_EXPORT);
+            return check_http(
+                linker,
+                component,
+                handler,
+                &imports,
+                &ours,
+                one_request_per_instance,
+            );
+        }
         None => {
             if let Some((import, _, version)) = ours
                 .iter()
@@ -59,7 +74,7 @@ pub fn check(
                 );
             }
             bail!(
-                "missing export `{WIT_PACKAGE}/function@{}`: build the guest with wasm-lambda-sdk and `export_function!` (it exports: {})",
+                "missing export `{WIT_PACKAGE}/function@{}` (an SDK guest) or `wasi:http/incoming-handler@0.2` (an HTTP guest): build the guest with wasm-lambda-sdk and `export_function!` (it exports: {})",
                 ContractVersion::NEWEST.as_str(),
                 list(&exports)
             );
@@ -96,6 +111,54 @@ pub fn check(
         .map_err(|e| anyhow::anyhow!("imports this host cannot provide: {e:#}"))?;
     GuestPre::new(version, pre)
         .map_err(|e| anyhow::anyhow!("the guest's exports do not match {version}: {e:#}"))
+}
+
+/// `wasi:http/incoming-handler@0.2.x`: what makes a component an HTTP
+/// guest (wasmtime matches any 0.2 patch version to the one it serves).
+fn is_incoming_handler(export: &str) -> bool {
+    export
+        .strip_prefix("wasi:http/incoming-handler@0.2")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// Checks an HTTP guest: it may import WASI preview 2 (wasi:http's
+/// outgoing handler included, with the same allow-list as SDK guests) and
+/// the host interfaces of a served contract version; anything else (a
+/// Spin or wasmCloud interface) is named and refused.
+fn check_http(
+    linker: &Linker<GuestState>,
+    component: &Component,
+    handler: &str,
+    imports: &[String],
+    ours: &[(&str, &str, &str)],
+    one_request_per_instance: bool,
+) -> Result<GuestPre> {
+    let served = ContractVersion::served_list();
+    for &(import, interface, version) in ours {
+        if ContractVersion::parse(version).is_none() || !IMPORTABLE.contains(&interface) {
+            bail!(
+                "unknown import `{import}`: an HTTP guest may import only WASI preview 2 and {served}"
+            );
+        }
+    }
+    let unknown: Vec<String> = imports
+        .iter()
+        .filter(|i| !i.starts_with("wasi:") && !i.starts_with(WIT_PACKAGE))
+        .map(|i| format!("`{i}`"))
+        .collect();
+    if !unknown.is_empty() {
+        bail!(
+            "unknown import{} {}: this HTTP guest (it exports `{handler}`) was built for another host; on wasm-lambda an HTTP guest may import only WASI preview 2 (wasi:http, wasi:cli, wasi:io, wasi:clocks, wasi:random, …) and {served}",
+            if unknown.len() > 1 { "s" } else { "" },
+            unknown.join(", ")
+        );
+    }
+    let pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| anyhow::anyhow!("imports this host cannot provide: {e:#}"))?;
+    GuestPre::http(pre, one_request_per_instance).map_err(|e| {
+        anyhow::anyhow!("`{handler}` is not the wasi:http incoming handler this host serves (wasi:http 0.2): {e:#}")
+    })
 }
 
 /// The guest's imports of our package: `(import, interface, version)`.

@@ -5,9 +5,14 @@
 //! A version, once released, is served for good (docs/contract.md): a new
 //! version adds a bindings module, an adapter for the one before it, and a
 //! variant here.
+//!
+//! An HTTP guest (a standard `wasi:http/proxy` component) is a guest of no
+//! version: its template and instance are variants here too, called
+//! through `http_guests::call`.
 
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 
 use crate::guests::bindings::{types, v0_1, v0_2};
 use crate::guests::contract_v0_1 as adapt_v0_1;
@@ -68,7 +73,19 @@ pub enum GuestPre {
     V0_1(v0_1::GuestPre<GuestState>),
     /// Built for 0.2.0.
     V0_2(v0_2::GuestPre<GuestState>),
+    /// An HTTP guest: a standard `wasi:http/proxy` component, no contract.
+    Http {
+        /// The template.
+        pre: ProxyPre<GuestState>,
+        /// The guest says each instance may serve one request only.
+        one_request_per_instance: bool,
+    },
 }
+
+/// The export by which an HTTP guest says each instance serves one request
+/// (the JS SDK's fetch-event guests: StarlingMonkey's one `FetchEvent`
+/// stays answered after the first).
+pub const ONE_REQUEST_PER_INSTANCE_EXPORT: &str = "wasm-lambda:js-http-guest/instances@0.2.0";
 
 impl GuestPre {
     /// The template of `pre`, a component built for `version`.
@@ -85,12 +102,46 @@ impl GuestPre {
         })
     }
 
-    /// The contract version the guest was built for.
-    pub fn version(&self) -> ContractVersion {
+    /// The template of `pre`, a component exporting
+    /// `wasi:http/incoming-handler` (and, if `one_request_per_instance`,
+    /// [`ONE_REQUEST_PER_INSTANCE_EXPORT`]).
+    ///
+    /// # Errors
+    /// The export's type is not the one this host serves.
+    pub fn http(
+        pre: InstancePre<GuestState>,
+        one_request_per_instance: bool,
+    ) -> wasmtime::Result<GuestPre> {
+        Ok(GuestPre::Http {
+            pre: ProxyPre::new(pre)?,
+            one_request_per_instance,
+        })
+    }
+
+    /// Whether each instance may serve one event only (then the guest gets
+    /// a fresh instance per event, whatever `guests.toml` says).
+    pub fn one_event_per_instance(&self) -> bool {
+        matches!(
+            self,
+            GuestPre::Http {
+                one_request_per_instance: true,
+                ..
+            }
+        )
+    }
+
+    /// The contract version the guest was built for (`None`: an HTTP guest).
+    pub fn version(&self) -> Option<ContractVersion> {
         match self {
-            GuestPre::V0_1(_) => ContractVersion::V0_1,
-            GuestPre::V0_2(_) => ContractVersion::V0_2,
+            GuestPre::V0_1(_) => Some(ContractVersion::V0_1),
+            GuestPre::V0_2(_) => Some(ContractVersion::V0_2),
+            GuestPre::Http { .. } => None,
         }
+    }
+
+    /// Whether it is an HTTP guest (`wasi:http/incoming-handler`).
+    pub fn is_http(&self) -> bool {
+        matches!(self, GuestPre::Http { .. })
     }
 
     /// A new instance in `store`.
@@ -104,6 +155,7 @@ impl GuestPre {
         Ok(match self {
             GuestPre::V0_1(pre) => GuestInstance::V0_1(pre.instantiate_async(store).await?),
             GuestPre::V0_2(pre) => GuestInstance::V0_2(pre.instantiate_async(store).await?),
+            GuestPre::Http { pre, .. } => GuestInstance::Http(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -114,6 +166,8 @@ pub enum GuestInstance {
     V0_1(v0_1::Guest),
     /// Built for 0.2.0.
     V0_2(v0_2::Guest),
+    /// An HTTP guest.
+    Http(Proxy),
 }
 
 /// What an export answered: bytes or the guest's own error; the outer
@@ -121,7 +175,15 @@ pub enum GuestInstance {
 pub type ExportResult<T> = wasmtime::Result<Result<T, types::GuestError>>;
 
 impl GuestInstance {
-    /// Calls `init`.
+    /// The HTTP guest's handler (`None`: an SDK guest).
+    pub fn http(&self) -> Option<&Proxy> {
+        match self {
+            GuestInstance::Http(proxy) => Some(proxy),
+            _ => None,
+        }
+    }
+
+    /// Calls `init` (an HTTP guest has none: nothing to call).
     ///
     /// # Errors
     /// The guest trapped.
@@ -135,6 +197,7 @@ impl GuestInstance {
             GuestInstance::V0_2(guest) => {
                 guest.wasm_lambda_guest_function().call_init(store).await?
             }
+            GuestInstance::Http(_) => Ok(()),
         })
     }
 
@@ -160,6 +223,7 @@ impl GuestInstance {
                     .call_handle(store, event, context)
                     .await?
             }
+            GuestInstance::Http(_) => Err(not_for_http("handle")),
         })
     }
 
@@ -184,6 +248,17 @@ impl GuestInstance {
                     .call_warm(store, info)
                     .await?
             }
+            GuestInstance::Http(_) => Err(not_for_http("warm")),
         })
+    }
+}
+
+/// An HTTP guest has no contract exports: its slot calls it through
+/// `http_guests::call` and skips it for warmer pings, so this answers
+/// only a host bug, as the guest's error rather than a panic.
+fn not_for_http(export: &str) -> types::GuestError {
+    types::GuestError {
+        kind: "not-an-sdk-guest".to_owned(),
+        message: format!("an HTTP guest has no `{export}` export"),
     }
 }

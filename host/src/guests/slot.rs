@@ -37,9 +37,11 @@ use crate::guests::contract::{GuestInstance, GuestPre};
 use crate::guests::manifest::{GuestSpec, InstanceMode};
 use crate::guests::output::{DEFAULT_LOG_LIMIT_BYTES, OutputTotals};
 use crate::guests::state::{DEFAULT_MODEL_MEMORY_MB, GuestIdentity, GuestState};
+use crate::http_guests::request::{self, HttpRequest};
+use crate::http_guests::{answer, call};
 use crate::models::store::ModelStore;
 use crate::outbound::{AddressGuard, GuestClient, OutboundSummary};
-use crate::runtime::invocation::{Invocation, InvocationError};
+use crate::runtime::invocation::{Invocation, InvocationError, MAX_PAYLOAD_BYTES};
 use crate::runtime::settings::FunctionInfo;
 
 /// Linear-memory limit for guests whose manifest entry sets none.
@@ -129,6 +131,34 @@ enum Call<'a> {
         function: &'a FunctionInfo,
     },
     Warm(&'a types::WarmInfo),
+    /// An HTTP guest's request, read from the event.
+    Http(HttpRequest),
+}
+
+/// What an HTTP guest's failed response is answered with: the error types
+/// SDK guests get for the same fault.
+fn http_failure(guest: &str, failure: call::Failure) -> CallFailure {
+    let instance_usable = failure.instance_usable();
+    let error = match &failure {
+        call::Failure::ErrorCode(code) => InvocationError::GuestError {
+            guest: guest.to_owned(),
+            kind: "http-error-code".to_owned(),
+            message: code.clone(),
+        },
+        call::Failure::BodyTooLarge { .. } => {
+            InvocationError::PayloadTooLarge(format!("guest `{guest}`: {failure}"))
+        }
+        call::Failure::NoResponse | call::Failure::BodyFailed(_) => {
+            InvocationError::InvalidAnswer {
+                guest: guest.to_owned(),
+                detail: failure.to_string(),
+            }
+        }
+    };
+    CallFailure::Refused {
+        error,
+        instance_usable,
+    }
 }
 
 /// The process's address guard (the Runtime API is the same for every guest).
@@ -160,8 +190,21 @@ async fn within<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
     .await
 }
 
-/// How one call ended, before it becomes an answer or an error.
-type CallResult = wasmtime::Result<Result<Vec<u8>, types::GuestError>>;
+/// How one call ended, before it becomes an answer or an error: the outer
+/// `Err` is a trap.
+type CallResult = wasmtime::Result<Result<Vec<u8>, CallFailure>>;
+
+/// A call that ended without an answer, but not in a trap.
+enum CallFailure {
+    /// The guest returned its own error; the instance serves on.
+    Guest(types::GuestError),
+    /// The host refused what the guest did (an HTTP guest's response).
+    Refused {
+        error: InvocationError,
+        /// Whether the instance may serve again.
+        instance_usable: bool,
+    },
+}
 
 impl GuestSlot {
     /// A guest's slot: `code` is its pre-instantiated component, why it
@@ -231,9 +274,25 @@ impl GuestSlot {
         &self.identity.name
     }
 
-    /// Whether the guest gets a new instance for every event.
+    /// Whether it is an HTTP guest (known once its code has loaded).
+    pub fn is_http(&self) -> bool {
+        self.loaded().is_some_and(GuestPre::is_http)
+    }
+
+    /// Whether the guest gets a new instance for every event: `fresh` in
+    /// `guests.toml`, or a guest that says each instance serves one event.
     pub fn is_fresh(&self) -> bool {
         self.mode == InstanceMode::Fresh
+            || self.loaded().is_some_and(GuestPre::one_event_per_instance)
+    }
+
+    /// The template, if loaded.
+    fn loaded(&self) -> Option<&GuestPre> {
+        match &self.template {
+            Template::Ready(pre) => Some(pre),
+            Template::Failed(_) => None,
+            Template::Later { loaded, .. } => loaded.get().and_then(|l| l.as_ref().ok()),
+        }
     }
 
     /// At init: leaves the guest for its first event to instantiate.
@@ -275,10 +334,21 @@ impl GuestSlot {
         deadline: Instant,
         stats: &mut CallStats,
     ) -> Result<Vec<u8>, InvocationError> {
-        let call = Call::Handle {
-            event,
-            invocation,
-            function,
+        let call = if self.template()?.is_http() {
+            let mut request = request::from_event(event).map_err(|reason| {
+                InvocationError::BadEvent(format!(
+                    "guest `{}` serves HTTP only (it exports wasi:http/incoming-handler): {reason}",
+                    self.identity.name
+                ))
+            })?;
+            request.set_lambda_context(invocation);
+            Call::Http(request)
+        } else {
+            Call::Handle {
+                event,
+                invocation,
+                function,
+            }
         };
         self.call(call, &invocation.request_id, self.bounded(deadline), stats)
             .await
@@ -338,11 +408,21 @@ impl GuestSlot {
         // Outer `Err`: the instance cannot be used again.
         let ended = match outcome {
             Some(Ok(Ok(answer))) => Ok(Ok(answer)),
-            Some(Ok(Err(error))) => Ok(Err(InvocationError::GuestError {
+            Some(Ok(Err(CallFailure::Guest(error)))) => Ok(Err(InvocationError::GuestError {
                 guest: self.identity.name.clone(),
                 kind: error.kind,
                 message: error.message,
             })),
+            Some(Ok(Err(CallFailure::Refused {
+                error,
+                instance_usable,
+            }))) => {
+                if instance_usable {
+                    Ok(Err(error))
+                } else {
+                    Err(error)
+                }
+            }
             // The instance may be in any state after a trap.
             Some(Err(trap)) => Err(self.classify(trap, &instance.store, started, deadline)),
             // Stopped in a host call (or between yields): the call's future
@@ -356,7 +436,7 @@ impl GuestSlot {
                 return Err(error);
             }
         };
-        if self.mode == InstanceMode::Reuse {
+        if !self.is_fresh() {
             self.lock_idle().push(instance);
         }
         result
@@ -386,12 +466,33 @@ impl GuestSlot {
                     tenant_id: invocation.caller.tenant_id.clone(),
                 };
                 instance.events_handled += 1;
-                instance
+                Ok(instance
                     .guest
                     .call_handle(&mut instance.store, event, &context)
-                    .await
+                    .await?
+                    .map_err(CallFailure::Guest))
             }
-            Call::Warm(info) => instance.guest.call_warm(&mut instance.store, info).await,
+            Call::Warm(info) => Ok(instance
+                .guest
+                .call_warm(&mut instance.store, info)
+                .await?
+                .map_err(CallFailure::Guest)),
+            Call::Http(request) => {
+                instance.events_handled += 1;
+                let LiveInstance { store, guest, .. } = instance;
+                let Some(proxy) = guest.http() else {
+                    return Err(wasmtime::Error::msg(
+                        "host bug: an HTTP request for an SDK guest's instance",
+                    ));
+                };
+                let guest_name = store.data().guest_name().to_owned();
+                Ok(
+                    match call::serve(proxy, store, request, MAX_PAYLOAD_BYTES).await? {
+                        Ok(response) => Ok(answer::encode(request.kind, &response)),
+                        Err(failure) => Err(http_failure(&guest_name, failure)),
+                    },
+                )
+            }
         }
     }
 

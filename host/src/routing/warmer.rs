@@ -187,6 +187,11 @@ async fn warm_guests<'a>(
             outcomes.push((slot.name().to_owned(), WarmOutcome::Skipped(reason)));
             continue;
         }
+        if slot.is_http() {
+            let reason = "an HTTP guest (wasi:http/incoming-handler) has no warm hook: its instance stays loaded, and no request is made up to run its handler".to_owned();
+            outcomes.push((slot.name().to_owned(), WarmOutcome::Skipped(reason)));
+            continue;
+        }
         if slot.is_deferred() {
             let reason = "not instantiated at init (eager = false, or past the init memory budget): its first event instantiates it, a warmer ping does not".to_owned();
             outcomes.push((slot.name().to_owned(), WarmOutcome::Skipped(reason)));
@@ -202,7 +207,7 @@ async fn warm_guests<'a>(
                 serde_json::from_slice::<Value>(&bytes).map_err(|e| {
                     InvocationError::InvalidAnswer {
                         guest: slot.name().to_owned(),
-                        detail: e.to_string(),
+                        detail: format!("not JSON: {e}"),
                     }
                 })
             });

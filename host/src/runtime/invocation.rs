@@ -115,12 +115,13 @@ pub enum InvocationError {
         /// The guest's message.
         message: String,
     },
-    /// The guest answered with bytes that are not JSON.
-    #[error("guest `{guest}` answered with invalid JSON: {detail}")]
+    /// The guest answered with something the host cannot send: bytes
+    /// that are not JSON, or an HTTP guest's missing or broken response.
+    #[error("guest `{guest}` gave an answer the host cannot send: {detail}")]
     InvalidAnswer {
         /// Guest name.
         guest: String,
-        /// The parse error.
+        /// What is wrong with it.
         detail: String,
     },
     /// A bug in the host; caught so the environment keeps serving.

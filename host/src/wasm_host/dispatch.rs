@@ -335,7 +335,7 @@ fn check_answer(guest: &str, answer: &[u8]) -> Result<(), InvocationError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(answer).map_err(|e| {
         InvocationError::InvalidAnswer {
             guest: guest.to_owned(),
-            detail: e.to_string(),
+            detail: format!("not JSON: {e}"),
         }
     })?;
     Ok(())
