@@ -26,6 +26,7 @@ target/release/host-bench python
 target/release/host-bench js
 target/release/host-bench fanout
 target/release/host-bench outbound
+target/release/host-bench http
 cargo build --release -p wasm-lambda-bench --bin model-bench --bin ort-anchor
 SKIP_SETUP=1 scripts/bench-models.sh
 target/release/host-bench summary

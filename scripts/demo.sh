@@ -28,7 +28,7 @@ if ! wait "$guests_build"; then
 fi
 mkdir -p "$work/guests" "$work/cache" "$work/models" "$work/emulator/src"
 cp models/seed_forest.onnx "$work/models/"
-for guest in hello counter http_router classifier classifier_py classifier_js; do
+for guest in hello counter http_router http_proxy classifier classifier_py classifier_js; do
     cp "target/guests/wasm32-wasip2/release/$guest.wasm" "$work/guests/${guest//_/-}.wasm"
 done
 target/release/wasm-lambda-host precompile "$work/guests"
@@ -63,6 +63,8 @@ invoke '{"name": "wasm-lambda"}'
 invoke '{"guest": "counter", "event": {}}'
 invoke '{"guest": "counter", "event": {}}'
 invoke '{"version": "2.0", "routeKey": "$default", "rawPath": "/http-router/hello", "rawQueryString": "name=Ana", "queryStringParameters": {"name": "Ana"}, "headers": {}, "isBase64Encoded": false, "requestContext": {"http": {"method": "GET", "path": "/http-router/hello"}, "stage": "$default"}}'
+# The same request to a standard wasi:http/proxy component (no SDK): an HTTP guest.
+invoke '{"version": "2.0", "routeKey": "$default", "rawPath": "/http-proxy/hello", "rawQueryString": "name=Ana", "headers": {"host": "api.example.com"}, "isBase64Encoded": false, "requestContext": {"http": {"method": "GET", "path": "/http-proxy/hello"}, "stage": "$default"}}'
 invoke '{"guest": "classifier", "event": {"data": [0, 0, 0, 0]}}'   # seed 004's request, its model served by the host
 invoke '{"guest": "classifier-py", "event": {"data": [0, 0, 0, 0]}}'   # the same, from seed 004's app.py ported to the Python SDK
 invoke '{"guest": "classifier-js", "event": {"data": [0, 0, 0, 0]}}'   # and ported to TypeScript with the JS SDK

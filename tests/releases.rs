@@ -306,14 +306,28 @@ fn one_guest_failing_its_checks_refuses_the_whole_release() {
 #[test]
 fn models_come_from_the_same_release() {
     let s3 = s3();
+    // With an HTTP guest beside it: published (checked, precompiled for
+    // both architectures) and served from the release like any guest.
     let source = GuestFolder::new("rel-models")
         .with_guest("classifier", "classifier")
+        .with_guest("http-proxy", "http-proxy")
         .with_model("seed_forest", "seed_forest");
     publish(&s3, &source, &[]);
     let cache = GuestFolder::new("rel-models-cache");
     let lambda = Lambda::start(&s3, &cache, &[]);
+    assert!(
+        lambda.host.log().contains("precompiled=2"),
+        "{}",
+        lambda.host.log()
+    );
     let answer = lambda.guest("classifier", json!({"data": [0, 0, 0, 0]}));
     assert_eq!(answer["statusCode"], 200, "{answer}");
+    let request = json!({
+        "version": "2.0", "rawPath": "/http-proxy/hello", "rawQueryString": "name=S3",
+        "headers": {}, "requestContext": {"http": {"method": "GET"}}
+    });
+    let answer = lambda.guest("http-proxy", request);
+    assert_eq!(answer["body"], r#"{"message":"Hello, S3!"}"#, "{answer}");
 }
 
 #[test]

@@ -15,6 +15,7 @@
 //! `host-bench fanout` the warmer fan-out over N host processes (`fanout.rs`),
 //! `host-bench guests` init time and memory for 1 to 1,000 guests (`guest_count.rs`),
 //! `host-bench outbound` a guest's HTTP request vs native Rust (`outbound.rs`),
+//! `host-bench http` HTTP guests vs the SDK's HTTP guest (`http_guests.rs`),
 //! `host-bench link-order` how much of the start-order list the build has (`link_order.rs`),
 //! `host-bench cold-page-cache [HOST BINARY...]` starts with the page cache
 //! dropped first, as in a new Lambda environment (root; not in `scripts/bench.sh`).
@@ -38,6 +39,7 @@ use crate::summary::{Line, Target};
 
 mod fanout;
 mod guest_count;
+mod http_guests;
 mod js_guests;
 mod link_order;
 mod outbound;
@@ -56,6 +58,7 @@ fn main() -> Result<()> {
         Some("memory-bomb") => return memory_bomb_peak(),
         Some("python") => return python_guests::bench(),
         Some("js") => return js_guests::bench(),
+        Some("http") => return http_guests::bench(),
         Some("fanout") => return fanout::bench(),
         Some("guests") => return guest_count::bench(),
         Some("link-order") => return link_order::bench(),

@@ -15,7 +15,7 @@ use wasm_lambda_tests::workspace_root;
 
 /// The parts, in the order the table lists them (and `scripts/bench.sh`
 /// runs them).
-const PARTS: [&str; 10] = [
+const PARTS: [&str; 11] = [
     "host",
     "link-order",
     "memory-bomb",
@@ -26,6 +26,7 @@ const PARTS: [&str; 10] = [
     "js",
     "fanout",
     "outbound",
+    "http",
 ];
 
 /// What a figure has to meet.
