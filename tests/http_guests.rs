@@ -12,7 +12,7 @@ use std::process::Command;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use wasm_lambda_tests::{GuestFolder, Invoked, Lambda, guest_wasm, wat_components};
+use wasm_lambda_tests::{GuestFolder, HttpServer, Invoked, Lambda, guest_wasm, wat_components};
 
 const HOST: &str = env!("CARGO_BIN_EXE_wasm-lambda-host");
 
@@ -109,10 +109,11 @@ fn header_values(echo: &Value, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn count(lambda: &Lambda, guest: &str) -> u64 {
+/// The probe's request count, asked at `/{prefix}/count`.
+fn count(lambda: &Lambda, prefix: &str) -> u64 {
     let answer = lambda
         .emulator
-        .invoke(&v2("GET", &format!("/{guest}/count"), "", json!({})))
+        .invoke(&v2("GET", &format!("/{prefix}/count"), "", json!({})))
         .answer();
     echoed(&answer)["count"].as_u64().unwrap()
 }
@@ -341,9 +342,13 @@ fn responses_become_each_event_kinds_answer() {
 
 #[test]
 fn instances_are_kept_rebuilt_after_failures_and_skipped_by_warmer_pings() {
+    let server = HttpServer::start();
     let (_folder, lambda) = probe_lambda(
         "http-instances",
-        "[guests.proxy-probe]\ntimeout_ms = 1500\n",
+        &format!(
+            "[guests.proxy-probe]\ntimeout_ms = 1500\nmemory_limit_mb = 32\noutbound = [\"{}\"]\n",
+            server.url()
+        ),
         &[],
     );
     // Kept across warm calls: the guest's static counter counts up.
@@ -368,11 +373,13 @@ fn instances_are_kept_rebuilt_after_failures_and_skipped_by_warmer_pings() {
         "the ping made no request"
     );
 
-    // A trap, a call past its deadline and a missing response each get an
-    // SDK guest's error type; the next request is served.
-    let failures: [(&str, &str, &str, bool); 4] = [
+    // A trap, a call past its deadline or its memory limit, a missing
+    // response and an error code each get an SDK guest's error type; the
+    // next request is served.
+    let failures: [(&str, &str, &str, bool); 5] = [
         ("trap", "", "GuestTrapped", true),
         ("sleep", "5000", "GuestTimeout", true),
+        ("grow", "64", "GuestMemoryLimit", true),
         ("no-response", "", "InvalidAnswer", false),
         ("error-code", "", "GuestError", false),
     ];
@@ -399,7 +406,47 @@ fn instances_are_kept_rebuilt_after_failures_and_skipped_by_warmer_pings() {
             assert_eq!(after, before + 2, "{command}");
         }
     }
-    let log = lambda.host.log();
+    // Outbound HTTP through the same allow-list as SDK guests.
+    let fetched = lambda
+        .emulator
+        .invoke(&v2(
+            "GET",
+            "/proxy-probe/fetch",
+            &format!("{}/hello", server.url()),
+            json!({}),
+        ))
+        .answer();
+    assert_eq!(fetched["body"], "200 hello", "{fetched}");
+    let other = HttpServer::start();
+    let refused = lambda
+        .emulator
+        .invoke(&v2(
+            "GET",
+            "/proxy-probe/fetch",
+            &format!("{}/hello", other.url()),
+            json!({}),
+        ))
+        .answer();
+    assert_eq!(refused["statusCode"], 502, "{refused}");
+    assert_eq!(other.requests(), 0, "an unlisted host is never reached");
+
+    // Its output is logged as any guest's, tagged with guest and request,
+    // and each invocation has its metrics line.
+    let printed = lambda
+        .emulator
+        .invoke(&v2("GET", "/proxy-probe/print", "hello-log", json!({})))
+        .answer();
+    assert_eq!(printed["body"], "printed");
+    let log = lambda.host.wait_for_log("probe says hello-log on stderr");
+    let line = log
+        .lines()
+        .find(|l| l.contains("probe says hello-log on stdout"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(r#"guest="proxy-probe""#) && line.contains("requestId="),
+        "{log}"
+    );
+    assert!(log.contains(r#""guest":"proxy-probe","Duration""#), "{log}");
     assert!(
         log.contains("response-outparam.set` was never called"),
         "{log}"
@@ -410,13 +457,24 @@ fn instances_are_kept_rebuilt_after_failures_and_skipped_by_warmer_pings() {
 fn fresh_instances_and_concurrent_requests() {
     let (_folder, lambda) = probe_lambda(
         "http-fresh",
-        "[guests.proxy-probe]\ninstance = \"fresh\"\n",
+        "[guests.proxy-probe]\ninstance = \"fresh\"\nroutes = [{ http = \"/api/*\" }]\n",
         &[],
     );
-    // A new instance per request, as `wasmtime serve` and Spin run them.
+    // A new instance per request, as `wasmtime serve` and Spin run them;
+    // reached through its `http` route.
     for _ in 0..3 {
-        assert_eq!(count(&lambda, "proxy-probe"), 1);
+        assert_eq!(count(&lambda, "api"), 1);
     }
+    // With routes, the first path segment no longer reaches it.
+    let unrouted = lambda
+        .emulator
+        .invoke(&v2("GET", "/proxy-probe/count", "", json!({})));
+    assert_eq!(
+        unrouted.error_type(),
+        "NoRoute",
+        "{}",
+        unrouted.error_message()
+    );
     drop(lambda);
 
     // On Lambda Managed Instances, requests at once get instances of their

@@ -10,15 +10,20 @@
 //! - `/status?N`: an empty answer with status N;
 //! - `/big?N`: N bytes of `x`, written 64 KiB at a time;
 //! - `/sleep?MS`: answers `{"count": N}` after MS milliseconds;
+//! - `/grow?MB`: allocates MB megabytes (past `memory_limit_mb`, a limit hit);
+//! - `/print?TEXT`: prints TEXT to stdout and stderr, then answers;
+//! - `/fetch?http://HOST:PORT/PATH`: a GET through wasi:http's outgoing
+//!   handler; answers `STATUS BODY`, or 502 with the error;
 //! - `/trap`: panics; `/no-response`: returns without setting a response;
 //! - `/error-code`: sets an error code instead of a response.
 
 use std::io::{Read as _, Write as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    ErrorCode, Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
-    Scheme,
+    ErrorCode, Fields, IncomingRequest, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
+    ResponseOutparam, Scheme,
 };
 
 wasip2::http::proxy::export!(Probe);
@@ -90,6 +95,21 @@ impl wasip2::exports::http::incoming_handler::Guest for Probe {
                     format!(r#"{{"count":{count}}}"#).as_bytes(),
                 );
             }
+            "grow" => {
+                let megabytes: usize = query.parse().unwrap_or(0);
+                let block = vec![1u8; megabytes * 1024 * 1024];
+                let sum: u64 = block.iter().step_by(4096).map(|b| u64::from(*b)).sum();
+                respond(out, 200, &[], format!("touched {sum} pages").as_bytes());
+            }
+            "print" => {
+                println!("probe says {query} on stdout");
+                eprintln!("probe says {query} on stderr");
+                respond(out, 200, &[], b"printed");
+            }
+            "fetch" => match get(query) {
+                Ok((status, body)) => respond(out, 200, &[], format!("{status} {body}").as_bytes()),
+                Err(error) => respond(out, 502, &[], error.as_bytes()),
+            },
             "trap" => panic!("the probe was asked to trap"),
             "no-response" => drop(out),
             "error-code" => ResponseOutparam::set(
@@ -100,6 +120,42 @@ impl wasip2::exports::http::incoming_handler::Guest for Probe {
             _ => respond(out, 404, &[], b"no such probe"),
         }
     }
+}
+
+/// A GET of a plain-HTTP URL through `wasi:http/outgoing-handler`.
+fn get(url: &str) -> Result<(u16, String), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("the probe fetches http:// URLs")?;
+    let (authority, path) = match rest.split_once('/') {
+        Some((authority, path)) => (authority, format!("/{path}")),
+        None => (rest, "/".to_owned()),
+    };
+    let request = OutgoingRequest::new(Fields::new());
+    request
+        .set_scheme(Some(&Scheme::Http))
+        .map_err(|()| "scheme")?;
+    request
+        .set_authority(Some(authority))
+        .map_err(|()| "authority")?;
+    request
+        .set_path_with_query(Some(&path))
+        .map_err(|()| "path")?;
+    let pending = outgoing_handler::handle(request, None).map_err(|e| format!("{e:?}"))?;
+    pending.subscribe().block();
+    let response = pending
+        .get()
+        .ok_or("no response")?
+        .map_err(|()| "response taken")?
+        .map_err(|e| format!("{e:?}"))?;
+    let status = response.status();
+    let body = response.consume().map_err(|()| "body")?;
+    let mut bytes = Vec::new();
+    {
+        let mut stream = body.stream().map_err(|()| "stream")?;
+        stream.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    }
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 fn echo(request: &IncomingRequest, out: ResponseOutparam) {
