@@ -33,7 +33,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::konst::Const;
 
-use super::onnx_model::cast_integer_outputs_to_i64;
+use super::onnx_model::{cast_integer_outputs_to_i64, cast_kernel_inputs_to_i64};
 use super::short_rows::use_short_row_ops;
 use super::small_dense::{is_small_dense_layer, use_small_dense_layers};
 
@@ -154,6 +154,7 @@ impl BatchPlans {
         let mut model = model.into_optimized()?;
         use_short_row_ops(&mut model)?;
         cast_integer_outputs_to_i64(&mut model);
+        cast_kernel_inputs_to_i64(&mut model);
         model.into_runnable()
     }
 }

@@ -16,7 +16,7 @@ use tract_onnx::tract_hir::infer::Factoid as _;
 use super::batch_plans::BatchPlans;
 use super::manifest::DimSpec;
 use super::ml_ops::attributes::node_label;
-use super::ml_ops::{SUPPORTED_ML_OPERATORS, register_ml_ops};
+use super::ml_ops::{KernelOp, SUPPORTED_ML_OPERATORS, register_ml_ops};
 use super::short_rows::use_short_row_ops;
 use super::small_dense::use_small_dense_layers;
 use super::tensor_json::element_type_name;
@@ -212,6 +212,7 @@ impl OnnxModel {
             .map_err(|e| anyhow!("{e:#}"))
             .context("cannot optimize the model")?;
         cast_integer_outputs_to_i64(&mut optimized);
+        cast_kernel_inputs_to_i64(&mut optimized);
         let signature = |names: &[String], facts: Vec<&TypedFact>| -> Vec<TensorSignature> {
             names
                 .iter()
@@ -390,6 +391,35 @@ pub(crate) fn cast_integer_outputs_to_i64(model: &mut TypedModel) {
         if is_cast && output.fact.datum_type == DatumType::TDim && output.successors.is_empty() {
             output.fact.datum_type = DatumType::I64;
             node.op = Box::new(Cast { to: DatumType::I64 });
+        }
+    }
+}
+
+/// A `Cast` to int64 that only feeds our own operators casts to `i64`, not
+/// to the symbolic dimensions (`TDim`) tract's ONNX `Cast` makes of int64
+/// (for shape arithmetic): building one `TDim` per value, and our operator
+/// turning them back into numbers, was a quarter of a 1,024-row run of
+/// skl2onnx's one-hot pipeline (Cast → OneHotEncoder, twice). Our operators
+/// read any numeric input, so nothing else changes.
+pub(crate) fn cast_kernel_inputs_to_i64(model: &mut TypedModel) {
+    let feeds_only_kernels = |model: &TypedModel, node: usize| {
+        let successors = &model.nodes[node].outputs[0].successors;
+        !successors.is_empty()
+            && successors
+                .iter()
+                .all(|inlet| model.nodes[inlet.node].op_is::<KernelOp>())
+    };
+    for id in 0..model.nodes.len() {
+        let node = &model.nodes[id];
+        let to_dims = node
+            .op_as::<Cast>()
+            .is_some_and(|cast| cast.to == DatumType::TDim)
+            && node.outputs.len() == 1
+            && !model.outputs.iter().any(|outlet| outlet.node == id);
+        if to_dims && feeds_only_kernels(model, id) {
+            let node = &mut model.nodes[id];
+            node.op = Box::new(Cast { to: DatumType::I64 });
+            node.outputs[0].fact.datum_type = DatumType::I64;
         }
     }
 }

@@ -13,7 +13,7 @@ use super::attributes::{context, floats, ints};
 use super::linear_scores::scores_of_input;
 use super::{FactShape, Kernel, check_features, expand_kernel, rows_dim};
 use crate::models::forest::{PostTransform, apply_post_transform_rows, probit};
-use crate::models::vector_logistic::logistic_in_place;
+use crate::models::vector_logistic::{logistic_in_place, logistic_pairs};
 
 #[derive(Debug)]
 struct LinearClassifier {
@@ -24,6 +24,10 @@ struct LinearClassifier {
     features: usize,
     labels: Arc<Tensor>,
     post_transform: PostTransform,
+    /// Two score rows, the second the exact negation of the first (how
+    /// skl2onnx writes a binary logistic regression): the second is
+    /// computed, the first is its negation, bit for bit.
+    negated_pair: bool,
 }
 
 pub fn from_node(
@@ -65,8 +69,16 @@ pub fn from_node(
         "{at}: {targets} score rows for {} class labels",
         labels.len()
     );
+    let features = coefficients.len() / targets;
+    let negated_pair = targets == 2
+        && intercepts[0].to_bits() == (-intercepts[1]).to_bits()
+        && coefficients[..features]
+            .iter()
+            .zip(&coefficients[features..])
+            .all(|(a, b)| a.to_bits() == (-*b).to_bits());
     expand_kernel(LinearClassifier {
-        features: coefficients.len() / targets,
+        negated_pair,
+        features,
         coefficients,
         intercepts,
         targets,
@@ -91,23 +103,45 @@ impl LinearClassifier {
         }
     }
 
-    /// The label index for one row's raw scores.
-    fn choose(&self, scores: &[f32]) -> Choice {
+    /// The label position for one row's raw scores (a one-row model: the
+    /// second label when the score is positive).
+    fn position(&self, scores: &[f32]) -> usize {
         if self.targets == 1 {
-            let positive = scores[0] > 0.0;
-            if self.labels.len() == 2 {
-                Choice::Label(usize::from(positive))
-            } else {
-                Choice::Raw(i64::from(positive))
+            return usize::from(scores[0] > 0.0);
+        }
+        let mut best = 0;
+        for (i, s) in scores.iter().enumerate() {
+            if *s > scores[best] {
+                best = i;
             }
+        }
+        best
+    }
+
+    /// Every row's label, `[rows]`, from the raw `[rows, targets]` scores:
+    /// written straight into the output (no per-row choices kept).
+    fn labels_of(&self, raw: &[f32]) -> TractResult<Tensor> {
+        let width = self.targets.max(1);
+        if self.targets == 1 && self.labels.len() != 2 {
+            // onnxruntime answers 0/1 rather than a label here.
+            let values: Vec<i64> = raw.iter().map(|&s| i64::from(s > 0.0)).collect();
+            return Ok(tract_ndarray::Array1::from_vec(values).into_tensor());
+        }
+        let view = self.labels.try_as_plain_ram()?;
+        if self.labels.datum_type() == i64::datum_type() {
+            let all = view.as_slice::<i64>()?;
+            let values: Vec<i64> = raw
+                .chunks_exact(width)
+                .map(|scores| all[self.position(scores)])
+                .collect();
+            Ok(tract_ndarray::Array1::from_vec(values).into_tensor())
         } else {
-            let mut best = 0;
-            for (i, s) in scores.iter().enumerate() {
-                if *s > scores[best] {
-                    best = i;
-                }
-            }
-            Choice::Label(best)
+            let all = view.as_slice::<String>()?;
+            let values: Vec<String> = raw
+                .chunks_exact(width)
+                .map(|scores| all[self.position(scores)].clone())
+                .collect();
+            Ok(tract_ndarray::Array1::from_vec(values).into_tensor())
         }
     }
 
@@ -120,34 +154,79 @@ impl LinearClassifier {
             apply_post_transform_rows(&mut raw, self.targets, post);
             return raw;
         }
-        let two_columns = |scores: Vec<f32>, first: fn(f32) -> f32| -> Vec<f32> {
-            scores.iter().flat_map(|&s| [first(s), s]).collect()
-        };
         match (post, self.adds_second_class()) {
             // onnxruntime leaves the second column unwritten here.
-            (PostTransform::Probit, true) => raw.iter().flat_map(|&s| [probit(s), 0.0]).collect(),
-            (PostTransform::Probit, false) => raw.iter().map(|&s| probit(s)).collect(),
+            (PostTransform::Probit, true) => two_columns(&raw, probit, |_| 0.0),
+            (PostTransform::Probit, false) => {
+                raw.iter_mut().for_each(|s| *s = probit(*s));
+                raw
+            }
             // onnxruntime applies only the logistic to a single score, then
             // writes [1 - p, p].
             (PostTransform::Logistic, second) => {
                 logistic_in_place(&mut raw);
                 if second {
-                    two_columns(raw, |p| 1.0 - p)
+                    two_columns(&raw, |p| 1.0 - p, |p| p)
                 } else {
                     raw
                 }
             }
-            (_, true) => two_columns(raw, |s| 1.0 - s),
+            (_, true) => two_columns(&raw, |s| 1.0 - s, |s| s),
             (_, false) => raw,
         }
     }
 }
 
-/// A label position, or (a one-row model with other than two labels) the
-/// 0/1 onnxruntime answers.
-enum Choice {
-    Label(usize),
-    Raw(i64),
+impl LinearClassifier {
+    /// A binary logistic regression written as a negated pair of score
+    /// rows: one dot product per row (the second row's score `s`; the first
+    /// is `-s` exactly, as negation commutes with IEEE rounding), the label
+    /// by `s > -s` (the argmax of the pair), and both probabilities from one
+    /// `exp`. Every output bit for bit the general path's.
+    fn eval_negated_pair(&self, input: &TValue) -> TractResult<TVec<TValue>> {
+        let features = self.features;
+        let (rows, positive) = scores_of_input(
+            self.name(),
+            input,
+            features,
+            &self.coefficients[features..],
+            &self.intercepts[1..],
+        )?;
+        let view = self.labels.try_as_plain_ram()?;
+        let labels = if self.labels.datum_type() == i64::datum_type() {
+            let all = view.as_slice::<i64>()?;
+            let values: Vec<i64> = positive.iter().map(|&s| all[usize::from(s > -s)]).collect();
+            tract_ndarray::Array1::from_vec(values).into_tensor()
+        } else {
+            let all = view.as_slice::<String>()?;
+            let values: Vec<String> = positive
+                .iter()
+                .map(|&s| all[usize::from(s > -s)].clone())
+                .collect();
+            tract_ndarray::Array1::from_vec(values).into_tensor()
+        };
+        let mut probabilities = vec![0f32; rows * 2];
+        logistic_pairs(&positive, &mut probabilities);
+        let scores = tract_ndarray::Array2::from_shape_vec((rows, 2), probabilities)?;
+        Ok(tvec!(
+            labels.into_tvalue(),
+            scores.into_tensor().into_tvalue()
+        ))
+    }
+}
+
+/// `[first(s), second(s)]` for each score, into one buffer sized once.
+fn two_columns(
+    scores: &[f32],
+    first: impl Fn(f32) -> f32,
+    second: impl Fn(f32) -> f32,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; scores.len() * 2];
+    for (pair, &s) in out.chunks_exact_mut(2).zip(scores) {
+        pair[0] = first(s);
+        pair[1] = second(s);
+    }
+    out
 }
 
 impl Kernel for LinearClassifier {
@@ -177,7 +256,11 @@ impl Kernel for LinearClassifier {
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        // Raw scores of every row first, then the transform over them all.
+        if self.negated_pair && self.post_transform == PostTransform::Logistic {
+            return self.eval_negated_pair(&inputs[0]);
+        }
+        // Raw scores of every row first, then labels and the transform
+        // over them all; both outputs take their buffers without a copy.
         let (_, raw) = scores_of_input(
             self.name(),
             &inputs[0],
@@ -185,32 +268,89 @@ impl Kernel for LinearClassifier {
             &self.coefficients,
             &self.intercepts,
         )?;
-        let chosen: Vec<Choice> = raw
-            .chunks(self.targets.max(1))
-            .map(|scores| self.choose(scores))
-            .collect();
-        let all_scores = self.transform(raw);
-        let n = chosen.len();
-        let labels = if self.targets == 1 && self.labels.len() != 2 {
-            let raw: Vec<i64> = chosen
-                .iter()
-                .map(|c| match c {
-                    Choice::Raw(v) => *v,
-                    Choice::Label(i) => *i as i64,
-                })
-                .collect();
-            tensor1(&raw)
-        } else {
-            let positions: Vec<usize> = chosen
-                .iter()
-                .map(|c| match c {
-                    Choice::Label(i) => *i,
-                    Choice::Raw(v) => *v as usize,
-                })
-                .collect();
-            super::svm::pick_labels(&self.labels, &positions)?
-        };
-        let scores = Tensor::from_shape(&[n, self.width()], &all_scores)?;
-        Ok(tvec!(labels.into_tvalue(), scores.into_tvalue()))
+        let rows = raw.len() / self.targets.max(1);
+        let labels = self.labels_of(&raw)?;
+        let scores =
+            tract_ndarray::Array2::from_shape_vec((rows, self.width()), self.transform(raw))?;
+        Ok(tvec!(
+            labels.into_tvalue(),
+            scores.into_tensor().into_tvalue()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A binary model with negated score rows, read either way.
+    fn model(negated_pair: bool, labels: Arc<Tensor>) -> LinearClassifier {
+        let w = [0.5f32, -1.25, 3.0, 0.0];
+        let mut coefficients: Vec<f32> = w.iter().map(|v| -v).collect();
+        coefficients.extend(w);
+        LinearClassifier {
+            coefficients,
+            intercepts: vec![0.5, -0.5],
+            targets: 2,
+            features: 4,
+            labels,
+            post_transform: PostTransform::Logistic,
+            negated_pair,
+        }
+    }
+
+    #[test]
+    fn the_negated_pair_path_answers_the_general_paths_bits() {
+        // Rows whose score is positive, negative, exactly zero (the
+        // intercept cancels the sum) and NaN.
+        let rows: Vec<f32> = vec![
+            1.0,
+            2.0,
+            3.0,
+            4.0, //
+            -1.0,
+            0.5,
+            -2.0,
+            7.0, //
+            1.0,
+            0.0,
+            0.0,
+            0.0, //
+            0.0,
+            0.0,
+            0.0,
+            0.0, //
+            f32::NAN,
+            0.0,
+            0.0,
+            0.0, //
+            100.0,
+            -100.0,
+            50.0,
+            1.0,
+        ];
+        let input = tract_ndarray::Array2::from_shape_vec((6, 4), rows)
+            .unwrap()
+            .into_tensor()
+            .into_tvalue();
+        for labels in [
+            rctensor1(&[3i64, 7]),
+            rctensor1(&["no".to_owned(), "yes".to_owned()]),
+        ] {
+            let fast = model(true, labels.clone())
+                .eval(tvec!(input.clone()))
+                .unwrap();
+            let general = model(false, labels).eval(tvec!(input.clone())).unwrap();
+            assert_eq!(fast[0], general[0], "labels");
+            let bits = |t: &TValue| -> Vec<u32> {
+                let view = t.try_as_plain_ram().unwrap();
+                view.as_slice::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect()
+            };
+            assert_eq!(bits(&fast[1]), bits(&general[1]), "probabilities");
+        }
     }
 }

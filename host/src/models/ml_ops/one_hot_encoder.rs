@@ -78,38 +78,61 @@ impl OneHotEncoder {
         }
     }
 
-    fn positions(&self, input: &TValue) -> TractResult<Vec<Option<usize>>> {
+    /// Calls `each(row, position)` for every value of `input`, read in
+    /// place (strings, f32, f64, i64) or cast once (other numbers).
+    fn for_each_position(
+        &self,
+        input: &TValue,
+        mut each: impl FnMut(usize, Option<usize>) -> TractResult<()>,
+    ) -> TractResult<()> {
         if input.datum_type() == String::datum_type() {
             let Categories::Strings(table) = &self.categories else {
                 bail!("OneHotEncoder: string input but integer categories");
             };
-            let strings = input.try_as_plain_ram()?.as_slice::<String>()?;
-            return Ok(strings.iter().map(|s| table.get(s).copied()).collect());
+            let strings = input.try_as_plain_ram()?;
+            for (row, s) in strings.as_slice::<String>()?.iter().enumerate() {
+                each(row, table.get(s).copied())?;
+            }
+            return Ok(());
         }
         ensure!(
             matches!(self.categories, Categories::Ints(_)),
             "OneHotEncoder: numeric input but string categories"
         );
-        let values: Vec<i64> = if input.datum_type().is_float() {
-            let floats = input.cast_to::<f64>()?;
-            // Truncation toward zero, as onnxruntime's static_cast.
-            floats
-                .try_as_plain_ram()?
-                .as_slice::<f64>()?
-                .iter()
-                .map(|&x| x as i64)
-                .collect()
-        } else {
-            input
-                .cast_to::<i64>()?
-                .try_as_plain_ram()?
-                .as_slice::<i64>()?
-                .to_vec()
-        };
-        Ok(values
-            .into_iter()
-            .map(|v| self.position_of_int(v))
-            .collect())
+        // Floats truncate toward zero, as onnxruntime's static_cast.
+        let view = input.try_as_plain_ram()?;
+        match input.datum_type() {
+            DatumType::F32 => {
+                for (row, &x) in view.as_slice::<f32>()?.iter().enumerate() {
+                    each(row, self.position_of_int(x as i64))?;
+                }
+            }
+            DatumType::F64 => {
+                for (row, &x) in view.as_slice::<f64>()?.iter().enumerate() {
+                    each(row, self.position_of_int(x as i64))?;
+                }
+            }
+            DatumType::I64 => {
+                for (row, &v) in view.as_slice::<i64>()?.iter().enumerate() {
+                    each(row, self.position_of_int(v))?;
+                }
+            }
+            other if other.is_float() => {
+                let floats = input.cast_to::<f64>()?;
+                let floats = floats.try_as_plain_ram()?;
+                for (row, &x) in floats.as_slice::<f64>()?.iter().enumerate() {
+                    each(row, self.position_of_int(x as i64))?;
+                }
+            }
+            _ => {
+                let ints = input.cast_to::<i64>()?;
+                let ints = ints.try_as_plain_ram()?;
+                for (row, &v) in ints.as_slice::<i64>()?.iter().enumerate() {
+                    each(row, self.position_of_int(v))?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -125,18 +148,22 @@ impl Kernel for OneHotEncoder {
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        // Each value's ones written straight into the output, which the
+        // tensor then takes without a copy.
         let input = &inputs[0];
-        let positions = self.positions(input)?;
-        let mut encoded = vec![0f32; positions.len() * self.count];
-        for (row, position) in encoded.chunks_mut(self.count).zip(&positions) {
+        let count = self.count;
+        let mut encoded = vec![0f32; input.len() * count];
+        self.for_each_position(input, |row, position| {
             match position {
-                Some(p) => row[*p] = 1.0,
+                Some(p) => encoded[row * count + p] = 1.0,
                 None if self.zeros_for_unknown => {}
                 None => bail!("OneHotEncoder: a value is not a known category (and zeros = 0)"),
             }
-        }
+            Ok(())
+        })?;
         let mut shape = input.shape().to_vec();
-        shape.push(self.count);
-        Ok(tvec!(Tensor::from_shape(&shape, &encoded)?.into_tvalue()))
+        shape.push(count);
+        let encoded = tract_ndarray::ArrayD::from_shape_vec(shape, encoded)?;
+        Ok(tvec!(encoded.into_tensor().into_tvalue()))
     }
 }
