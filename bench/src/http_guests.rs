@@ -8,10 +8,9 @@
 //!    request), one host process, alternating: p50, p90, p99.
 //! 2. In process: what the translation adds per request (event → wasi:http
 //!    request, response → answer), timed alone, beside the whole warm call
-//!    of each guest through the Lambda loop's path.
+//!    of each guest through the Lambda loop's path (`warm_samples`).
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Result, ensure};
@@ -19,12 +18,11 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use wasm_lambda_host::http_guests::answer::{self, HttpResponse};
 use wasm_lambda_host::http_guests::request;
-use wasm_lambda_host::runtime::settings::Settings;
-use wasm_lambda_host::wasm_host::WasmHost;
 use wasm_lambda_tests::{Emulator, GuestFolder, HostProcess};
 
 use crate::summary::{Line, Target};
-use crate::{beside_this_binary, invocation, precompile};
+use crate::warm_samples::warm_samples_of_events;
+use crate::{beside_this_binary, precompile};
 
 const CALLS: usize = 2_000;
 const IN_PROCESS_CALLS: usize = 20_000;
@@ -163,33 +161,11 @@ fn in_process(folder: &GuestFolder) -> Result<Vec<Line>> {
     translation.sort_by(f64::total_cmp);
 
     // The whole warm call of each guest, through the Lambda loop's path.
-    let settings = Settings::new(folder.guests(), folder.models(), folder.cache());
-    let host = Arc::new(WasmHost::init(settings)?.0);
-    let invocation = invocation();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let events: Vec<Vec<u8>> = GUESTS
         .iter()
         .map(|g| event(g).to_string().into_bytes())
         .collect();
-    let mut calls = vec![Vec::new(); GUESTS.len()];
-    runtime.block_on(async {
-        for block in 0..(IN_PROCESS_CALLS / 10 / 500 + 1) {
-            for (event, samples) in events.iter().zip(calls.iter_mut()) {
-                for _ in 0..500 {
-                    let started = Instant::now();
-                    let (answer, _) = host.handle_event(event, &invocation).await;
-                    let micros = started.elapsed().as_secs_f64() * 1e6;
-                    answer?;
-                    if block > 0 {
-                        samples.push(micros);
-                    }
-                }
-            }
-        }
-        anyhow::Ok(())
-    })?;
+    let mut calls = warm_samples_of_events(folder, &events)?;
     for samples in &mut calls {
         samples.sort_by(f64::total_cmp);
     }

@@ -75,29 +75,27 @@ function describeEsbuildErrors(errors, appPath) {
   }).join("\n");
 }
 
-/** The app and its dependencies as one ES module (text); with
- * `withoutSdk`, the SDK left out (to see what the app itself uses). */
-export async function bundle(appPath, { withoutSdk = false } = {}) {
+/** How every app is bundled: one ES module for StarlingMonkey. */
+const BUNDLE_OPTIONS = {
+  bundle: true,
+  write: false,
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  mainFields: ["module", "main"],
+  conditions: ["worker", "browser"],
+  external: ["wasm-lambda:*", "wasi:*"],
+  // Class names survive bundling: uncaught errors answer with them.
+  keepNames: true,
+  logLevel: "silent",
+};
+
+/** esbuild's result for `options` on top of the shared ones; its errors
+ * become a BuildError naming the app and each error's place. */
+async function runEsbuild(appPath, options) {
   const esbuild = await import("esbuild");
   try {
-    const result = await esbuild.build({
-      stdin: withoutSdk
-        ? { contents: `import app from ${JSON.stringify(appPath)};\nexport default app;\n`, resolveDir: dirname(appPath), sourcefile: "wasm-lambda-entry.js", loader: "js" }
-        : { contents: entrySource(appPath), resolveDir: dirname(appPath), sourcefile: "wasm-lambda-entry.js", loader: "js" },
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      mainFields: ["module", "main"],
-      conditions: ["worker", "browser"],
-      external: ["wasm-lambda:*", "wasi:*", ...(withoutSdk ? ["wasm-lambda-sdk", "wasm-lambda-sdk/*"] : [])],
-      // Class names survive bundling: uncaught errors answer with them.
-      keepNames: true,
-      plugins: withoutSdk ? [nodeBuiltinsPlugin] : [sdkPlugin, nodeBuiltinsPlugin],
-      logLevel: "silent",
-    });
-    return result.outputFiles[0].text;
+    return await esbuild.build({ ...BUNDLE_OPTIONS, ...options });
   } catch (error) {
     if (Array.isArray(error.errors) && error.errors.length > 0) {
       throw new BuildError(`${appPath} does not build:\n${describeEsbuildErrors(error.errors, appPath)}`);
@@ -106,35 +104,29 @@ export async function bundle(appPath, { withoutSdk = false } = {}) {
   }
 }
 
+/** The app and its dependencies as one ES module (text); with
+ * `withoutSdk`, the SDK left out (to see what the app itself uses). */
+export async function bundle(appPath, { withoutSdk = false } = {}) {
+  const result = await runEsbuild(appPath, {
+    stdin: withoutSdk
+      ? { contents: `import app from ${JSON.stringify(appPath)};\nexport default app;\n`, resolveDir: dirname(appPath), sourcefile: "wasm-lambda-entry.js", loader: "js" }
+      : { contents: entrySource(appPath), resolveDir: dirname(appPath), sourcefile: "wasm-lambda-entry.js", loader: "js" },
+    external: [...BUNDLE_OPTIONS.external, ...(withoutSdk ? ["wasm-lambda-sdk", "wasm-lambda-sdk/*"] : [])],
+    plugins: withoutSdk ? [nodeBuiltinsPlugin] : [sdkPlugin, nodeBuiltinsPlugin],
+  });
+  return result.outputFiles[0].text;
+}
+
 /** A fetch-event app (Spin's, Fastly's, a Cloudflare-style worker's):
  * no default export, and a `fetch` listener. Such an app is an HTTP guest,
  * the standard wasi:http/proxy component; answers its bundle, or `null`
  * for an app of the guest contract. */
 export async function fetchEventApp(appPath) {
-  const esbuild = await import("esbuild");
-  let result;
-  try {
-    result = await esbuild.build({
-      entryPoints: [appPath],
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      mainFields: ["module", "main"],
-      conditions: ["worker", "browser"],
-      external: ["wasm-lambda:*", "wasi:*"],
-      keepNames: true,
-      plugins: [nodeBuiltinsPlugin],
-      logLevel: "silent",
-    });
-  } catch (error) {
-    if (Array.isArray(error.errors) && error.errors.length > 0) {
-      throw new BuildError(`${appPath} does not build:\n${describeEsbuildErrors(error.errors, appPath)}`);
-    }
-    throw error;
-  }
+  const result = await runEsbuild(appPath, {
+    entryPoints: [appPath],
+    metafile: true,
+    plugins: [nodeBuiltinsPlugin],
+  });
   const [output] = Object.values(result.metafile.outputs);
   const text = result.outputFiles[0].text;
   if (output.exports.includes("default")) return null;

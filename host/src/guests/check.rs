@@ -4,7 +4,7 @@
 
 use anyhow::{Result, bail};
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 
 use crate::guests::contract::{
     ContractVersion, GuestPre, ONE_REQUEST_PER_INSTANCE_EXPORT, WIT_PACKAGE,
@@ -93,22 +93,11 @@ pub fn check(
         }
     }
 
-    let unknown: Vec<String> = imports
-        .iter()
-        .filter(|i| !i.starts_with("wasi:") && !i.starts_with(WIT_PACKAGE))
-        .map(|i| format!("`{i}`"))
-        .collect();
-    if !unknown.is_empty() {
-        bail!(
-            "unknown import{} {}: guests may import only WASI preview 2 and {served}",
-            if unknown.len() > 1 { "s" } else { "" },
-            unknown.join(", ")
-        );
+    if let Some(unknown) = foreign_imports(&imports) {
+        bail!("{unknown}: guests may import only WASI preview 2 and {served}");
     }
 
-    let pre = linker
-        .instantiate_pre(component)
-        .map_err(|e| anyhow::anyhow!("imports this host cannot provide: {e:#}"))?;
+    let pre = instantiate_pre(linker, component)?;
     GuestPre::new(version, pre)
         .map_err(|e| anyhow::anyhow!("the guest's exports do not match {version}: {e:#}"))
 }
@@ -141,24 +130,39 @@ fn check_http(
             );
         }
     }
+    if let Some(unknown) = foreign_imports(imports) {
+        bail!(
+            "{unknown}: this HTTP guest (it exports `{handler}`) was built for another host; on wasm-lambda an HTTP guest may import only WASI preview 2 (wasi:http, wasi:cli, wasi:io, wasi:clocks, wasi:random, …) and {served}"
+        );
+    }
+    let pre = instantiate_pre(linker, component)?;
+    GuestPre::http(pre, one_request_per_instance).map_err(|e| {
+        anyhow::anyhow!("`{handler}` is not the wasi:http incoming handler this host serves (wasi:http 0.2): {e:#}")
+    })
+}
+
+/// "unknown import(s) `a`, `b`" for imports neither WASI nor ours (another
+/// host's interfaces), if there are any.
+fn foreign_imports(imports: &[String]) -> Option<String> {
     let unknown: Vec<String> = imports
         .iter()
         .filter(|i| !i.starts_with("wasi:") && !i.starts_with(WIT_PACKAGE))
         .map(|i| format!("`{i}`"))
         .collect();
-    if !unknown.is_empty() {
-        bail!(
-            "unknown import{} {}: this HTTP guest (it exports `{handler}`) was built for another host; on wasm-lambda an HTTP guest may import only WASI preview 2 (wasi:http, wasi:cli, wasi:io, wasi:clocks, wasi:random, …) and {served}",
-            if unknown.len() > 1 { "s" } else { "" },
-            unknown.join(", ")
-        );
-    }
-    let pre = linker
-        .instantiate_pre(component)
-        .map_err(|e| anyhow::anyhow!("imports this host cannot provide: {e:#}"))?;
-    GuestPre::http(pre, one_request_per_instance).map_err(|e| {
-        anyhow::anyhow!("`{handler}` is not the wasi:http incoming handler this host serves (wasi:http 0.2): {e:#}")
+    (!unknown.is_empty()).then(|| {
+        let plural = if unknown.len() > 1 { "s" } else { "" };
+        format!("unknown import{plural} {}", unknown.join(", "))
     })
+}
+
+/// The component linked against the host's imports, ready to instantiate.
+fn instantiate_pre(
+    linker: &Linker<GuestState>,
+    component: &Component,
+) -> Result<InstancePre<GuestState>> {
+    linker
+        .instantiate_pre(component)
+        .map_err(|e| anyhow::anyhow!("imports this host cannot provide: {e:#}"))
 }
 
 /// The guest's imports of our package: `(import, interface, version)`.
