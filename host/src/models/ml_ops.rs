@@ -308,6 +308,34 @@ impl Values {
     }
 }
 
+/// Runs `change` on the input's values as f32 (`[N, F]` or `[F]`, any
+/// numeric type), given the length of the last axis, and returns them.
+///
+/// Why not `Values`: an f32 input that no other node reads is changed in its
+/// own buffer, where `Values` copies it in and out (for a 1,024-row batch of
+/// TF-IDF features, two copies of 1.9 MB and their page faults).
+pub(crate) fn f32_in_place(
+    input: TValue,
+    op: &str,
+    change: impl FnOnce(&mut [f32], usize) -> TractResult<()>,
+) -> TractResult<TValue> {
+    ensure!(
+        input.rank() >= 1,
+        "{op}: the input must have at least one axis"
+    );
+    let mut tensor = if input.datum_type() == f32::datum_type() {
+        input.into_tensor()
+    } else {
+        input.cast_to::<f32>()?.into_owned()
+    };
+    let columns = tensor.shape().last().copied().unwrap_or(1);
+    change(
+        tensor.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?,
+        columns,
+    )?;
+    Ok(tensor.into_tvalue())
+}
+
 /// The rows of a `[N, F]` input, or 1 for a lone `[F]` row.
 pub(crate) fn rows_dim(shape: &[TDim]) -> TDim {
     if shape.len() == 1 {

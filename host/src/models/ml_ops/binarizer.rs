@@ -6,7 +6,7 @@ use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
-use super::{FactShape, Kernel, Values, expand_kernel};
+use super::{FactShape, Kernel, expand_kernel, f32_in_place};
 
 #[derive(Debug)]
 struct Binarizer {
@@ -32,14 +32,16 @@ impl Kernel for Binarizer {
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let mut values = Values::of(&inputs[0], self.name())?;
-        for (index, x) in values.data.iter_mut().enumerate() {
-            ensure!(
-                !x.is_nan(),
-                "Binarizer: the input value at index {index} is NaN"
-            );
-            *x = if *x > self.threshold { 1.0 } else { 0.0 };
-        }
-        Ok(tvec!(values.into_tvalue()?))
+        let binarized = f32_in_place(args_1!(inputs), self.name(), |data, _| {
+            for (index, x) in data.iter_mut().enumerate() {
+                ensure!(
+                    !x.is_nan(),
+                    "Binarizer: the input value at index {index} is NaN"
+                );
+                *x = if *x > self.threshold { 1.0 } else { 0.0 };
+            }
+            Ok(())
+        })?;
+        Ok(tvec!(binarized))
     }
 }

@@ -7,7 +7,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::*;
 
 use super::attributes::{context, floats, per_column};
-use super::{FactShape, Kernel, Values, check_per_column, expand_kernel};
+use super::{FactShape, Kernel, check_per_column, expand_kernel, f32_in_place};
 
 #[derive(Debug)]
 struct Scaler {
@@ -44,12 +44,13 @@ impl Kernel for Scaler {
     }
 
     fn eval(&self, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let mut values = Values::of(&inputs[0], self.name())?;
-        let columns = values.columns();
-        for (i, x) in values.data.iter_mut().enumerate() {
-            let column = i % columns;
-            *x = (*x - per_column(&self.offset, column)) * per_column(&self.scale, column);
-        }
-        Ok(tvec!(values.into_tvalue()?))
+        let scaled = f32_in_place(args_1!(inputs), self.name(), |data, columns| {
+            for (i, x) in data.iter_mut().enumerate() {
+                let column = i % columns.max(1);
+                *x = (*x - per_column(&self.offset, column)) * per_column(&self.scale, column);
+            }
+            Ok(())
+        })?;
+        Ok(tvec!(scaled))
     }
 }
